@@ -1,0 +1,120 @@
+// Package migrations owns Gatekey's database schema: the SQL files beside
+// this one, embedded in the binary and applied in order with tern, followed
+// by River's own tables through River's migrator.
+package migrations
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/tern/v2/migrate"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+//go:embed *.sql
+var files embed.FS
+
+// FS returns the embedded SQL migrations.
+func FS() fs.FS { return files }
+
+const versionTable = "schema_version"
+
+// AppRole is the role the application works as; the migrations create it.
+const AppRole = "gatekey_app"
+
+// Up applies every pending migration, Gatekey's and River's, and calls
+// applied with a line for each one it ran. It must run as the database
+// owner (the role in DATABASE_URL), never as AppRole.
+func Up(ctx context.Context, pool *pgxpool.Pool, applied func(string)) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("migrations: connect: %w", err)
+	}
+	defer conn.Release()
+	m, err := newMigrator(ctx, conn.Conn())
+	if err != nil {
+		return err
+	}
+	m.OnStart = func(seq int32, name, _, _ string) { applied(fmt.Sprintf("gatekey %03d %s", seq, name)) }
+	if err := m.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrations: gatekey: %w", err)
+	}
+
+	rm, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return fmt.Errorf("migrations: river: %w", err)
+	}
+	res, err := rm.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return fmt.Errorf("migrations: river: %w", err)
+	}
+	for _, v := range res.Versions {
+		applied(fmt.Sprintf("river %03d %s", v.Version, v.Name))
+	}
+	return grantApp(ctx, conn.Conn())
+}
+
+// grantApp gives the application role what it needs on every table,
+// including River's, whose migrations we do not write. Row-level security
+// still decides which rows it sees.
+func grantApp(ctx context.Context, conn *pgx.Conn) error {
+	_, err := conn.Exec(ctx, `
+		GRANT USAGE ON SCHEMA public TO gatekey_app;
+		GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO gatekey_app;
+		GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO gatekey_app;
+		GRANT SELECT ON ALL TABLES IN SCHEMA public TO gatekey_crosstenant;`)
+	if err != nil {
+		return fmt.Errorf("migrations: grant app role: %w", err)
+	}
+	return nil
+}
+
+// Status tells how many of Gatekey's and River's migrations are not yet
+// applied. It only reads, so the application role may call it.
+func Status(ctx context.Context, pool *pgxpool.Pool) (pending int, err error) {
+	names, err := migrate.FindMigrations(files)
+	if err != nil {
+		return 0, fmt.Errorf("migrations: list: %w", err)
+	}
+	var current int
+	err = pool.QueryRow(ctx, "SELECT version FROM "+versionTable).Scan(&current)
+	if err != nil {
+		return 0, fmt.Errorf("migrations: current version: %w", err)
+	}
+	rm, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return 0, fmt.Errorf("migrations: river: %w", err)
+	}
+	existing, err := rm.ExistingVersions(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migrations: river versions: %w", err)
+	}
+	return len(names) - current + len(rm.AllVersions()) - len(existing), nil
+}
+
+func newMigrator(ctx context.Context, conn *pgx.Conn) (*migrate.Migrator, error) {
+	m, err := migrate.NewMigratorEx(ctx, conn, versionTable, &migrate.MigratorOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	if err := m.LoadMigrations(files); err != nil {
+		return nil, fmt.Errorf("migrations: load: %w", err)
+	}
+	return m, nil
+}
+
+// RiverVersion names the newest River migration, for tests that cache a
+// migrated database.
+func RiverVersion() string {
+	rm, err := rivermigrate.New(riverpgxv5.New(nil), nil)
+	if err != nil {
+		return "unknown"
+	}
+	all := rm.AllVersions()
+	return fmt.Sprint(all[len(all)-1].Version)
+}

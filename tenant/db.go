@@ -1,0 +1,93 @@
+// Package tenant owns tenants, owner accounts, bots (their tokens encrypted
+// at rest), tenant settings, and the way into tenant-scoped tables: Tx,
+// which runs a transaction as the application role with the tenant set, so
+// PostgreSQL's row-level security keeps every tenant to its own rows.
+package tenant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ErrNotFound is returned when a row does not exist for this tenant, which
+// for the caller is the same as not existing at all.
+var ErrNotFound = errors.New("not found")
+
+// DB is the application's handle on PostgreSQL. Every connection works as
+// the gatekey_app role, which is neither superuser nor BYPASSRLS.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects to databaseURL and makes each pooled connection take the
+// application role, whatever role the URL logs in as.
+func Open(ctx context.Context, databaseURL string, maxConns int32) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("tenant: parse DATABASE_URL: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, "SET ROLE gatekey_app")
+		return err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("tenant: connect: %w", err)
+	}
+	return &DB{pool: pool}, nil
+}
+
+// Pool is the underlying pool, for River and for tables that are not
+// tenant-scoped. Row-level security still applies to everything it runs.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Close closes every connection.
+func (db *DB) Close() { db.pool.Close() }
+
+// Tx runs fn in a transaction scoped to tenantID: every tenant-scoped
+// table shows and accepts only that tenant's rows. fn's error rolls back.
+func (db *DB) Tx(ctx context.Context, tenantID int64, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT set_config('gatekey.tenant_id', $1, true)", strconv.FormatInt(tenantID, 10)); err != nil {
+			return fmt.Errorf("tenant: set tenant: %w", err)
+		}
+		return fn(tx)
+	})
+}
+
+// CrossTenant runs fn in a read-only transaction that sees every tenant's
+// rows, as the gatekey_crosstenant role. It is the one path for work that
+// spans tenants (periodic sweeps, staff reads); reason says why, and is
+// logged. Changes go back through Tx, one tenant at a time.
+func (db *DB) CrossTenant(ctx context.Context, reason string, fn func(pgx.Tx) error) error {
+	slog.DebugContext(ctx, "cross-tenant read", "reason", reason)
+	return pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL ROLE gatekey_crosstenant"); err != nil {
+			return fmt.Errorf("tenant: cross-tenant role: %w", err)
+		}
+		return fn(tx)
+	})
+}
+
+// Lookup finds the tenant that owns a public key: kind "bot" (Gatekey's bot
+// id, as in webhook URLs), "telegram_bot" (Telegram's bot id) or "email".
+func (db *DB) Lookup(ctx context.Context, kind, key string) (int64, error) {
+	var id int64
+	err := db.pool.QueryRow(ctx, "SELECT tenant_id FROM tenant_directory WHERE kind = $1 AND key = $2", kind, key).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("tenant: lookup %s: %w", kind, err)
+	}
+	return id, nil
+}
