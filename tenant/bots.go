@@ -91,3 +91,22 @@ func newSecret() string {
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// RemoveBot deletes a bot and everything that hangs on it.
+func RemoveBot(ctx context.Context, tx pgx.Tx, botID int64) error {
+	var telegramID int64
+	err := tx.QueryRow(ctx, "DELETE FROM bots WHERE id = $1 RETURNING telegram_id", botID).Scan(&telegramID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("tenant: remove bot: %w", err)
+	}
+	_, err = tx.Exec(ctx, `DELETE FROM tenant_directory WHERE tenant_id = gatekey_tenant()
+		AND ((kind = 'bot' AND key = $1) OR (kind = 'telegram_bot' AND key = $2))`,
+		strconv.FormatInt(botID, 10), strconv.FormatInt(telegramID, 10))
+	if err != nil {
+		return fmt.Errorf("tenant: remove bot: %w", err)
+	}
+	return nil
+}

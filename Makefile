@@ -1,0 +1,28 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+
+GO       ?= go
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+# Fuzz targets run this long each under `make fuzz`.
+FUZZTIME ?= 60s
+
+.PHONY: run test build bench fuzz clean
+
+## run: start PostgreSQL (if DATABASE_URL is unset), Gatekey, the workers and a fake Telegram with a demo tenant
+run: build
+	@scripts/with-postgres.sh run ./bin/gatekey dev
+
+## test: make sure PostgreSQL runs, then run every test with the race detector
+test:
+	@scripts/with-postgres.sh test $(GO) test -race -timeout 30m ./...
+
+## build: the gatekey binary in ./bin
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/gatekey ./cmd/gatekey
+
+## bench: the benchmarks quoted in the issues' notes
+bench:
+	@scripts/with-postgres.sh test $(GO) test -run '^$$' -bench . -benchtime 5s ./...
+
+clean:
+	rm -rf bin .data

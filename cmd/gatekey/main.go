@@ -1,0 +1,181 @@
+// Command gatekey is the whole of Gatekey in one binary: the web tier, the
+// workers, migrations, a development mode with a fake Telegram, and the
+// administration commands for self-hosters and staff.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/gatekey/gatekey/internal/app"
+	"github.com/gatekey/gatekey/migrations"
+)
+
+// version is set at build time with -ldflags "-X main.version=..."; the
+// VCS revision stands in for it otherwise.
+var version = ""
+
+const usage = `gatekey: paid and gifted access to Telegram communities.
+
+Usage:
+  gatekey serve [--web-only | --worker-only]   run the web tier and the workers
+  gatekey migrate                              apply database migrations
+  gatekey dev                                  run everything with a fake Telegram and a demo tenant
+  gatekey tenant create --email E --password P create a tenant; prints its id
+  gatekey version                              print the version
+
+Configuration is read from the environment; see README.md.
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "gatekey:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return errors.New("no command given")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:])
+	case "migrate":
+		return migrate(ctx, stdout)
+	case "dev":
+		return dev(ctx, stdout)
+	case "tenant":
+		return tenantCommand(ctx, args[1:], stdout)
+	case "version":
+		fmt.Fprintln(stdout, versionString())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (try gatekey help)", args[0])
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				return "dev-" + s.Value[:min(12, len(s.Value))]
+			}
+		}
+	}
+	return "dev"
+}
+
+func serve(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	webOnly := fs.Bool("web-only", false, "serve HTTP only; leave jobs to worker processes")
+	workerOnly := fs.Bool("worker-only", false, "work jobs only; serve just /healthz, /readyz and /metrics on GATEKEY_ADDR")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *webOnly && *workerOnly {
+		return errors.New("--web-only and --worker-only exclude each other")
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	if cfg.SecretKey == "" {
+		return errors.New("GATEKEY_SECRET_KEY is not set: it encrypts bot tokens at rest. Make one with: openssl rand -base64 32")
+	}
+	return runApp(ctx, cfg, appConfig(cfg, !*workerOnly, !*webOnly), nil)
+}
+
+func appConfig(cfg config, web, work bool) app.Config {
+	return app.Config{
+		DatabaseURL:     cfg.DatabaseURL,
+		PublicURL:       cfg.PublicURL,
+		SecretKey:       cfg.SecretKey,
+		OldSecretKeys:   cfg.OldSecretKeys,
+		TelegramAPIURL:  cfg.TelegramAPIURL,
+		Web:             web,
+		Work:            work,
+		DBMaxConns:      cfg.DBMaxConns,
+		TelegramWorkers: cfg.TelegramWorkers,
+		JobPollInterval: cfg.JobPollInterval,
+		Log:             cfg.logger(),
+	}
+}
+
+// runApp starts an App, calls ready (if any) once it serves, and runs
+// until ctx is cancelled (SIGINT or SIGTERM).
+func runApp(ctx context.Context, cfg config, ac app.Config, ready func(*app.App) error) error {
+	a, err := app.New(ctx, ac)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		a.Shutdown(ctx)
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	if err := a.Start(ctx, ln); err != nil {
+		a.Shutdown(context.Background())
+		return err
+	}
+	a.Log.Info("gatekey started", "version", versionString(), "addr", cfg.Addr, "web", ac.Web, "work", ac.Work)
+	if ready != nil {
+		if err := ready(a); err != nil {
+			a.Shutdown(context.Background())
+			return err
+		}
+	}
+	<-ctx.Done()
+	a.Log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a.Shutdown(shutdownCtx)
+	return nil
+}
+
+func migrate(ctx context.Context, stdout io.Writer) error {
+	cfg, err := loadConfig()
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	return migrateDatabase(ctx, cfg.DatabaseURL, stdout)
+}
+
+func migrateDatabase(ctx context.Context, databaseURL string, stdout io.Writer) error {
+	pool, err := pgxpool.New(ctx, databaseURL)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer pool.Close()
+	n := 0
+	err = migrations.Up(ctx, pool, func(line string) {
+		n++
+		fmt.Fprintln(stdout, "applied", line)
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		fmt.Fprintln(stdout, "database is up to date")
+	}
+	return nil
+}

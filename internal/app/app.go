@@ -1,0 +1,167 @@
+// Package app wires Gatekey's parts into one server: the database, the
+// River client and workers, the Telegram clients, and the HTTP routes.
+// cmd/gatekey builds an App from its configuration; end-to-end tests build
+// one the same way.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatekey/gatekey/jobs"
+	"github.com/gatekey/gatekey/migrations"
+	"github.com/gatekey/gatekey/telegram"
+	"github.com/gatekey/gatekey/tenant"
+	"github.com/gatekey/gatekey/webhooks"
+)
+
+// Config is everything an App needs to know; cmd/gatekey reads it from
+// the environment and flags.
+type Config struct {
+	DatabaseURL     string
+	PublicURL       string // where Telegram reaches this server; webhooks are PublicURL/telegram/{botID}
+	SecretKey       string
+	OldSecretKeys   []string
+	TelegramAPIURL  string
+	Web             bool // serve the webhooks, console and APIs
+	Work            bool // work jobs
+	DBMaxConns      int32
+	TelegramWorkers int
+	JobPollInterval time.Duration
+	Log             *slog.Logger
+	// Routes, if set, adds routes of the caller's (the dev mode's).
+	Routes func(fiber.Router)
+}
+
+// App is a running Gatekey.
+type App struct {
+	Config   Config
+	DB       *tenant.DB
+	Keys     *tenant.Keyring
+	Telegram *telegram.Clients
+	River    *jobs.Client
+	HTTP     *fiber.App
+	Log      *slog.Logger
+}
+
+// New connects to the database and builds the parts; Start runs them.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	keys, err := tenant.NewKeyring(cfg.SecretKey, cfg.OldSecretKeys...)
+	if err != nil {
+		return nil, err
+	}
+	db, err := tenant.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, DB: db, Keys: keys, Log: cfg.Log}
+	a.Telegram = telegram.NewClients(cfg.TelegramAPIURL, a.botToken)
+	a.River, err = jobs.NewClient(jobs.Deps{DB: db, Telegram: a.Telegram, Log: cfg.Log}, jobs.Config{
+		Work:              cfg.Work,
+		TelegramWorkers:   cfg.TelegramWorkers,
+		FetchPollInterval: cfg.JobPollInterval,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.HTTP = a.routes()
+	return a, nil
+}
+
+func (a *App) botToken(ctx context.Context, tenantID, botID int64) (string, error) {
+	var token string
+	err := a.DB.Tx(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		token, err = tenant.BotToken(ctx, tx, a.Keys, botID)
+		return err
+	})
+	return token, err
+}
+
+func (a *App) routes() *fiber.App {
+	app := fiber.New(fiber.Config{
+		AppName:               "gatekey",
+		DisableStartupMessage: true,
+		BodyLimit:             4 << 20,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+	})
+	app.Use(recover.New())
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok\n") })
+	app.Get("/readyz", a.ready)
+	app.Get("/metrics", adaptor.HTTPHandler(promhttp.Handler()))
+	if a.Config.Web {
+		(&webhooks.Telegram{DB: a.DB, River: a.River, Log: a.Log}).Register(app)
+	}
+	if a.Config.Routes != nil {
+		a.Config.Routes(app)
+	}
+	return app
+}
+
+// ready answers 200 when the database answers and its schema is current.
+func (a *App) ready(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	pending, err := migrations.Status(ctx, a.DB.Pool())
+	switch {
+	case err != nil:
+		a.Log.WarnContext(ctx, "not ready", "err", err)
+		return c.Status(fiber.StatusServiceUnavailable).SendString("database unreachable\n")
+	case pending > 0:
+		return c.Status(fiber.StatusServiceUnavailable).SendString(fmt.Sprintf("%d migrations pending: run gatekey migrate\n", pending))
+	}
+	return c.SendString("ready\n")
+}
+
+// Start starts the workers (when Work) and serves HTTP on ln: every route
+// when Web, else only /healthz, /readyz and /metrics for a supervisor.
+func (a *App) Start(ctx context.Context, ln net.Listener) error {
+	if a.Config.Work {
+		if err := a.River.Start(ctx); err != nil {
+			return fmt.Errorf("app: start workers: %w", err)
+		}
+	}
+	if ln != nil {
+		go func() {
+			if err := a.HTTP.Listener(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.Log.Error("http server stopped", "err", err)
+			}
+		}()
+	}
+	return nil
+}
+
+// Shutdown stops taking requests, lets running jobs finish, and closes
+// the database.
+func (a *App) Shutdown(ctx context.Context) {
+	_ = a.HTTP.ShutdownWithContext(ctx)
+	if a.Config.Work {
+		if err := a.River.Stop(ctx); err != nil {
+			a.Log.Warn("stopping workers", "err", err)
+		}
+	}
+	a.DB.Close()
+}
+
+// WebhookURL is where Telegram delivers a bot's updates.
+func (a *App) WebhookURL(botID int64) string {
+	return fmt.Sprintf("%s/telegram/%d", strings.TrimRight(a.Config.PublicURL, "/"), botID)
+}

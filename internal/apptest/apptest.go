@@ -1,0 +1,82 @@
+// Package apptest starts a whole Gatekey for end-to-end tests: a fresh
+// database, the fake Telegram, the HTTP server on a loopback port and the
+// River workers, all as `gatekey serve` wires them.
+package apptest
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatekey/gatekey/internal/app"
+	"github.com/gatekey/gatekey/internal/pgtest"
+	"github.com/gatekey/gatekey/telegram/telegramtest"
+)
+
+// SecretKey is the test key that encrypts bot tokens.
+var SecretKey = strings.Repeat("42", 32)
+
+// Env is a running Gatekey with its fake Telegram.
+type Env struct {
+	App         *app.App
+	Fake        *telegramtest.Server
+	URL         string // base URL of the HTTP server
+	DatabaseURL string // owner-role URL of the test's database
+}
+
+// Options adjust an Env.
+type Options struct {
+	Work bool // run the workers (default true via New)
+}
+
+// New starts Gatekey with workers for t and stops it when t ends.
+func New(t testing.TB) *Env { return Start(t, Options{Work: true}) }
+
+// Start starts Gatekey as opts say.
+func Start(t testing.TB, opts Options) *Env {
+	t.Helper()
+	ctx := context.Background()
+	dbURL := pgtest.NewDatabase(t)
+	fake := telegramtest.NewServer()
+	t.Cleanup(fake.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	a, err := app.New(ctx, app.Config{
+		DatabaseURL:     dbURL,
+		PublicURL:       url,
+		SecretKey:       SecretKey,
+		TelegramAPIURL:  fake.URL(),
+		Web:             true,
+		Work:            opts.Work,
+		DBMaxConns:      32,
+		JobPollInterval: 20 * time.Millisecond,
+		Log:             testLogger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(ctx, ln); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		a.Shutdown(ctx)
+	})
+	return &Env{App: a, Fake: fake, URL: url, DatabaseURL: dbURL}
+}
+
+// Wait polls cond until it holds, failing t after timeout.
+func (e *Env) Wait(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := e.Fake.WaitFor(ctx, cond); err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+}

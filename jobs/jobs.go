@@ -1,0 +1,86 @@
+// Package jobs owns everything Gatekey does later or elsewhere than in a
+// request: the River client, the job kinds (their args are the contract
+// between who inserts a job and who works it), the workers, and the
+// periodic jobs. Jobs are inserted in the same transaction as the data
+// that causes them; workers are idempotent, so running one twice is safe.
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/gatekey/gatekey/telegram"
+	"github.com/gatekey/gatekey/tenant"
+)
+
+// Queue names. Telegram calls have a queue of their own so that a slow or
+// rate-limited Bot API never holds up the database-only jobs.
+const (
+	QueueTelegram = "telegram"
+	QueueDefault  = river.QueueDefault
+)
+
+// Deps are what the workers need.
+type Deps struct {
+	DB       *tenant.DB
+	Telegram *telegram.Clients
+	Log      *slog.Logger
+}
+
+// Config chooses whether this process works jobs, and how hard.
+type Config struct {
+	// Work runs workers in this process; without it the client only inserts.
+	Work bool
+	// TelegramWorkers is how many Telegram calls run at once.
+	TelegramWorkers int
+	// FetchPollInterval bounds how long a new job waits when LISTEN/NOTIFY
+	// is not enough (tests shorten it).
+	FetchPollInterval time.Duration
+}
+
+// Client is River's client over the application's pool.
+type Client = river.Client[pgx.Tx]
+
+// NewClient makes the River client. With cfg.Work it also registers the
+// workers and queues, and Start will work jobs.
+func NewClient(deps Deps, cfg Config) (*Client, error) {
+	rc := &river.Config{Logger: deps.Log}
+	if cfg.Work {
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &SendMessageWorker{deps: deps})
+		if cfg.TelegramWorkers <= 0 {
+			cfg.TelegramWorkers = 64
+		}
+		rc.Workers = workers
+		rc.Queues = map[string]river.QueueConfig{
+			QueueDefault:  {MaxWorkers: 16},
+			QueueTelegram: {MaxWorkers: cfg.TelegramWorkers},
+		}
+		rc.FetchPollInterval = cfg.FetchPollInterval
+		if rc.FetchPollInterval > 0 && rc.FetchPollInterval < 50*time.Millisecond {
+			rc.FetchCooldown = rc.FetchPollInterval
+		}
+	}
+	client, err := river.NewClient(riverpgxv5.New(deps.DB.Pool()), rc)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: river client: %w", err)
+	}
+	return client, nil
+}
+
+// Insert queues jobs in tx, so they exist exactly when tx commits.
+func Insert(ctx context.Context, client *Client, tx pgx.Tx, params []river.InsertManyParams) error {
+	if len(params) == 0 {
+		return nil
+	}
+	if _, err := client.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("jobs: insert: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/mymmrac/telego"
+	"github.com/riverqueue/river"
+
+	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/telegram"
+)
+
+// Button is an inline keyboard button: a link (URL) or a callback (Data).
+type Button struct {
+	Text string `json:"text"`
+	URL  string `json:"url,omitempty"`
+	Data string `json:"data,omitempty"`
+}
+
+// SendMessageArgs sends a text message from a bot to a chat.
+type SendMessageArgs struct {
+	TenantID int64      `json:"tenant_id"`
+	BotID    int64      `json:"bot_id"`
+	ChatID   int64      `json:"chat_id"` // Telegram's chat id; a user's private chat id is their user id
+	Text     string     `json:"text"`
+	Buttons  [][]Button `json:"buttons,omitempty"`
+}
+
+func (SendMessageArgs) Kind() string { return "telegram.send_message" }
+
+func (SendMessageArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueTelegram, MaxAttempts: 20}
+}
+
+// SendMessage is the insert for one message.
+func SendMessage(a SendMessageArgs) river.InsertManyParams {
+	return river.InsertManyParams{Args: a}
+}
+
+// SendMessageWorker sends queued messages through the bot's client.
+type SendMessageWorker struct {
+	river.WorkerDefaults[SendMessageArgs]
+	deps Deps
+}
+
+func (w *SendMessageWorker) Work(ctx context.Context, job *river.Job[SendMessageArgs]) error {
+	a := job.Args
+	bot, err := w.deps.Telegram.Bot(ctx, a.TenantID, a.BotID)
+	if err != nil {
+		return err
+	}
+	params := &telego.SendMessageParams{
+		ChatID:             telego.ChatID{ID: a.ChatID},
+		Text:               a.Text,
+		LinkPreviewOptions: &telego.LinkPreviewOptions{IsDisabled: true},
+	}
+	if len(a.Buttons) > 0 {
+		params.ReplyMarkup = keyboard(a.Buttons)
+	}
+	_, err = bot.SendMessage(ctx, params)
+	return w.deps.outcome(ctx, a.TenantID, a.BotID, a.ChatID, err)
+}
+
+func keyboard(rows [][]Button) *telego.InlineKeyboardMarkup {
+	m := &telego.InlineKeyboardMarkup{InlineKeyboard: make([][]telego.InlineKeyboardButton, len(rows))}
+	for i, row := range rows {
+		for _, b := range row {
+			m.InlineKeyboard[i] = append(m.InlineKeyboard[i], telego.InlineKeyboardButton{Text: b.Text, URL: b.URL, CallbackData: b.Data})
+		}
+	}
+	return m
+}
+
+// outcome turns a Bot API result into what River should do with the job.
+func (d Deps) outcome(ctx context.Context, tenantID, botID, chatID int64, err error) error {
+	if err == nil {
+		return nil
+	}
+	f := telegram.Classify(err)
+	switch f.Verdict {
+	case telegram.Wait:
+		return river.JobSnooze(f.RetryAfter)
+	case telegram.Blocked:
+		if chatID > 0 {
+			if err := d.DB.Tx(ctx, tenantID, func(tx pgx.Tx) error {
+				return membership.MarkUnreachable(ctx, tx, botID, chatID)
+			}); err != nil {
+				return err
+			}
+		}
+		return river.JobCancel(fmt.Errorf("telegram refused for good (%d %s)", f.Code, f.Description))
+	case telegram.Final:
+		return river.JobCancel(fmt.Errorf("telegram refused (%d %s)", f.Code, f.Description))
+	default:
+		return err
+	}
+}

@@ -1,0 +1,136 @@
+// Package webhooks receives what other services push to Gatekey: Telegram
+// updates for each connected bot, and (later) Stripe events. A delivery is
+// answered 200 only after everything it causes is committed, so a failure
+// is always safe to deliver again.
+package webhooks
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
+	"github.com/mymmrac/telego"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatekey/gatekey/bot"
+	"github.com/gatekey/gatekey/jobs"
+	"github.com/gatekey/gatekey/tenant"
+)
+
+// MaxUpdateBytes bounds one update. Telegram's are a few kilobytes.
+const MaxUpdateBytes = 1 << 20
+
+// SecretHeader carries the secret_token given to setWebhook.
+const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
+
+// Telegram handles POST /telegram/:botID.
+type Telegram struct {
+	DB    *tenant.DB
+	River *jobs.Client
+	Log   *slog.Logger
+}
+
+var (
+	updatesTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatekey_telegram_updates_total",
+		Help: "Telegram webhook deliveries by HTTP status.",
+	}, []string{"status"})
+	updateSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "gatekey_telegram_update_seconds",
+		Help:    "Time to handle one Telegram update, from request to answer.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+	})
+)
+
+func init() { prometheus.MustRegister(updatesTotal, updateSeconds) }
+
+var errBadSecret = errors.New("bad secret")
+
+// Register mounts the handler.
+func (h *Telegram) Register(app fiber.Router) {
+	app.Post("/telegram/:botID", h.receive)
+}
+
+func (h *Telegram) receive(c *fiber.Ctx) error {
+	start := time.Now()
+	status := h.handle(c)
+	updatesTotal.WithLabelValues(strconv.Itoa(status)).Inc()
+	updateSeconds.Observe(time.Since(start).Seconds())
+	return c.SendStatus(status)
+}
+
+// handle returns the HTTP status to answer; Telegram redelivers on
+// anything but 2xx, which is what every failure below wants.
+func (h *Telegram) handle(c *fiber.Ctx) int {
+	ctx := c.UserContext()
+	botID, err := strconv.ParseInt(c.Params("botID"), 10, 64)
+	if err != nil || botID <= 0 {
+		return fiber.StatusNotFound
+	}
+	tenantID, err := h.DB.Lookup(ctx, "bot", strconv.FormatInt(botID, 10))
+	if errors.Is(err, tenant.ErrNotFound) {
+		return fiber.StatusNotFound
+	}
+	if err != nil {
+		h.Log.ErrorContext(ctx, "telegram webhook: lookup", "bot", botID, "err", err)
+		return fiber.StatusInternalServerError
+	}
+	secret := c.Get(SecretHeader)
+	body := c.Body()
+
+	status := fiber.StatusOK
+	err = h.DB.Tx(ctx, tenantID, func(tx pgx.Tx) error {
+		b, err := tenant.GetBot(ctx, tx, botID)
+		if err != nil {
+			return err
+		}
+		if subtle.ConstantTimeCompare([]byte(secret), []byte(b.WebhookSecret)) != 1 {
+			return errBadSecret
+		}
+		if len(body) > MaxUpdateBytes {
+			status = fiber.StatusRequestEntityTooLarge
+			return nil
+		}
+		var u telego.Update
+		if err := json.Unmarshal(body, &u); err != nil || u.UpdateID <= 0 {
+			status = fiber.StatusBadRequest
+			return nil
+		}
+		return h.apply(c, tx, b, u)
+	})
+	switch {
+	case err == nil:
+		return status
+	case errors.Is(err, tenant.ErrNotFound):
+		return fiber.StatusNotFound
+	case errors.Is(err, errBadSecret):
+		return fiber.StatusUnauthorized
+	default:
+		h.Log.ErrorContext(ctx, "telegram webhook: handle update", "bot", botID, "err", err)
+		return fiber.StatusInternalServerError
+	}
+}
+
+// apply records the update as seen (a redelivery stops here), lets the
+// bot decide, and queues what it decided, all in tx.
+func (h *Telegram) apply(c *fiber.Ctx, tx pgx.Tx, b tenant.Bot, u telego.Update) error {
+	ctx := c.UserContext()
+	tag, err := tx.Exec(ctx, `INSERT INTO processed_updates (tenant_id, bot_id, update_id)
+		VALUES (gatekey_tenant(), $1, $2) ON CONFLICT DO NOTHING`, b.ID, u.UpdateID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return nil // already handled
+	}
+	out, err := bot.Handle(ctx, tx, b, u)
+	if err != nil {
+		return err
+	}
+	return jobs.Insert(ctx, h.River, tx, out)
+}
