@@ -6,7 +6,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 # Fuzz targets run this long each under `make fuzz`.
 FUZZTIME ?= 60s
 
-.PHONY: run test build bench fuzz clean
+.PHONY: run test build bench bench-webhook fuzz clean
 
 ## run: start PostgreSQL (if DATABASE_URL is unset), Gatekey, the workers and a fake Telegram with a demo tenant
 run: build
@@ -23,6 +23,10 @@ build:
 ## bench: the benchmarks quoted in the issues' notes
 bench:
 	@scripts/with-postgres.sh test $(GO) test -run '^$$' -bench . -benchtime 5s ./...
+
+## bench-webhook: the webhook's throughput and latency beside pgbench's TPC-B rate (issue 2)
+bench-webhook:
+	@GO=$(GO) scripts/with-postgres.sh test scripts/bench-webhook.sh
 
 clean:
 	rm -rf bin .data

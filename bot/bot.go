@@ -28,13 +28,17 @@ type turn struct {
 }
 
 // Handle decides what the bot does with an update and returns the jobs
-// that carry it out (messages to send, and later, links to make).
+// that carry it out.
 func Handle(ctx context.Context, tx pgx.Tx, b tenant.Bot, u telego.Update) ([]river.InsertManyParams, error) {
 	t := &turn{ctx: ctx, tx: tx, bot: b}
 	var err error
 	switch {
 	case u.Message != nil && u.Message.Chat.Type == telego.ChatTypePrivate && u.Message.From != nil:
 		err = t.onPrivateMessage(u.Message)
+	case u.CallbackQuery != nil:
+		err = t.onCallback(u.CallbackQuery)
+	case u.ChatMember != nil:
+		err = t.onChatMember(u.ChatMember)
 	case u.MyChatMember != nil:
 		err = t.onMyChatMember(u.MyChatMember)
 	}
@@ -44,8 +48,10 @@ func Handle(ctx context.Context, tx pgx.Tx, b tenant.Bot, u telego.Update) ([]ri
 	return t.out, nil
 }
 
+func (t *turn) queue(p ...river.InsertManyParams) { t.out = append(t.out, p...) }
+
 func (t *turn) send(chatID int64, text string, buttons ...[]jobs.Button) {
-	t.out = append(t.out, jobs.SendMessage(jobs.SendMessageArgs{
+	t.queue(jobs.SendMessage(jobs.SendMessageArgs{
 		TenantID: t.bot.TenantID, BotID: t.bot.ID, ChatID: chatID, Text: text, Buttons: buttons,
 	}))
 }
@@ -55,15 +61,29 @@ func person(u *telego.User) membership.Person {
 }
 
 func (t *turn) onPrivateMessage(m *telego.Message) error {
-	if _, err := membership.UpsertMember(t.ctx, t.tx, t.bot.ID, person(m.From)); err != nil {
+	member, err := membership.UpsertMember(t.ctx, t.tx, t.bot.ID, person(m.From))
+	if err != nil {
+		return err
+	}
+	conv, err := loadConversation(t.ctx, t.tx, t.bot.ID, m.From.ID)
+	if err != nil {
 		return err
 	}
 	command, payload := splitCommand(m.Text, t.bot.Username)
-	switch command {
-	case "/start":
-		if payload == "" {
-			return t.welcome(m.From.ID)
-		}
+	switch {
+	case command == "/start" && payload == "":
+		return t.welcome(member)
+	case command == "/start":
+		return t.activate(member, payload)
+	case command == "/cancel":
+		t.send(m.From.ID, "Cancelled.")
+		return clearConversation(t.ctx, t.tx, t.bot.ID, m.From.ID)
+	case command != "":
+		t.send(m.From.ID, helpText)
+		return nil
+	}
+	if _, ok := membership.NormalizeCode(m.Text); ok || conv.Flow == flowAwaitCode {
+		return t.activate(member, m.Text)
 	}
 	t.send(m.From.ID, helpText)
 	return nil
@@ -72,7 +92,22 @@ func (t *turn) onPrivateMessage(m *telego.Message) error {
 const helpText = "Send /start to see what this bot offers. " +
 	"If you were given an access code, send it here as it is, or open the activation link that came with it."
 
-func (t *turn) welcome(chatID int64) error {
+// Callback data: short, because Telegram allows 64 bytes.
+const cbHaveCode = "code"
+
+const flowAwaitCode = "await_code"
+
+func (t *turn) onCallback(q *telego.CallbackQuery) error {
+	t.queue(river.InsertManyParams{Args: jobs.AnswerCallbackArgs{TenantID: t.bot.TenantID, BotID: t.bot.ID, CallbackQueryID: q.ID}})
+	switch q.Data {
+	case cbHaveCode:
+		t.send(q.From.ID, "Send me your access code: 16 letters and digits, with or without dashes.")
+		return saveConversation(t.ctx, t.tx, t.bot.ID, q.From.ID, conversation{Flow: flowAwaitCode})
+	}
+	return nil
+}
+
+func (t *turn) welcome(member membership.Member) error {
 	plans, err := membership.ListPlans(t.ctx, t.tx, t.bot.ID)
 	if err != nil {
 		return err
@@ -87,9 +122,44 @@ func (t *turn) welcome(chatID int64) error {
 			fmt.Fprintf(&b, "• %s: %s, %s\n", p.Name, p.PeriodText(), p.Price)
 		}
 	}
+	if err := t.yourAccess(member, &b); err != nil {
+		return err
+	}
 	b.WriteString("\nHave an access code? Send it here, or open the activation link you were given.")
-	t.send(chatID, b.String())
+	t.send(member.TelegramUserID, b.String(), []jobs.Button{{Text: "I have a code", Data: cbHaveCode}})
 	return nil
+}
+
+// yourAccess adds the member's current memberships to the welcome, and
+// queues fresh Join buttons for chats they have not joined yet.
+func (t *turn) yourAccess(member membership.Member, b *strings.Builder) error {
+	ms, err := membership.ActiveMemberships(t.ctx, t.tx, member.ID)
+	if err != nil || len(ms) == 0 {
+		return err
+	}
+	b.WriteString("\nYour access:\n")
+	for _, m := range ms {
+		acc, err := membership.GetAccess(t.ctx, t.tx, m.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(b, "• %s: %s\n", acc.Plan.Name, untilText(m))
+		for _, c := range acc.Chats {
+			if !c.Joined {
+				t.queue(jobs.SendAccess(t.bot.TenantID, t.bot.ID, m.ID,
+					fmt.Sprintf("You have not joined every chat of %s yet. Tap to join:", acc.Plan.Name)))
+				break
+			}
+		}
+	}
+	return nil
+}
+
+func untilText(m membership.Membership) string {
+	if m.EndsAt == nil {
+		return "lifetime access"
+	}
+	return "until " + membership.FormatDate(*m.EndsAt)
 }
 
 // splitCommand returns "/cmd" (lower case, without @botname) and the rest

@@ -1,8 +1,12 @@
 package bot
 
 import (
-	"github.com/mymmrac/telego"
+	"errors"
 
+	"github.com/mymmrac/telego"
+	"github.com/riverqueue/river"
+
+	"github.com/gatekey/gatekey/jobs"
 	"github.com/gatekey/gatekey/membership"
 )
 
@@ -21,4 +25,47 @@ func (t *turn) onMyChatMember(u *telego.ChatMemberUpdated) error {
 	}
 	_, err := membership.UpsertChat(t.ctx, t.tx, c)
 	return err
+}
+
+// onChatMember watches people join and leave the bot's chats. Someone who
+// joins through a link made for another member is removed at once, and the
+// link revoked; the rightful member gets a new one with /start.
+func (t *turn) onChatMember(u *telego.ChatMemberUpdated) error {
+	user := u.NewChatMember.MemberUser()
+	if user.IsBot {
+		return nil
+	}
+	was, is := inChat(u.OldChatMember), inChat(u.NewChatMember)
+	switch {
+	case !was && is:
+		link := ""
+		if u.InviteLink != nil {
+			link = u.InviteLink.InviteLink
+		}
+		j, err := membership.ObserveJoin(t.ctx, t.tx, t.bot.ID, u.Chat.ID, user.ID, link)
+		if errors.Is(err, membership.ErrNotFound) {
+			return nil // a chat Gatekey does not manage
+		}
+		if err != nil || !j.Stranger {
+			return err
+		}
+		t.queue(
+			river.InsertManyParams{Args: jobs.RemoveFromChatArgs{TenantID: t.bot.TenantID, BotID: t.bot.ID, TelegramChatID: u.Chat.ID, TelegramUserID: user.ID}},
+			river.InsertManyParams{Args: jobs.RevokeLinkArgs{TenantID: t.bot.TenantID, BotID: t.bot.ID, TelegramChatID: u.Chat.ID, Link: j.Link}},
+		)
+	case was && !is:
+		return membership.ObserveLeave(t.ctx, t.tx, t.bot.ID, u.Chat.ID, user.ID, "left")
+	}
+	return nil
+}
+
+// inChat reports whether a chat member is in the chat.
+func inChat(m telego.ChatMember) bool {
+	switch v := m.(type) {
+	case *telego.ChatMemberOwner, *telego.ChatMemberAdministrator, *telego.ChatMemberMember:
+		return true
+	case *telego.ChatMemberRestricted:
+		return v.IsMember
+	}
+	return false
 }

@@ -54,6 +54,12 @@ func NewClient(deps Deps, cfg Config) (*Client, error) {
 	if cfg.Work {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &SendMessageWorker{deps: deps})
+		river.AddWorker(workers, &SendAccessWorker{deps: deps})
+		river.AddWorker(workers, &AnswerCallbackWorker{deps: deps})
+		river.AddWorker(workers, &RemoveFromChatWorker{deps: deps})
+		river.AddWorker(workers, &RevokeLinkWorker{deps: deps})
+		river.AddWorker(workers, &RemindMembershipWorker{deps: deps})
+		river.AddWorker(workers, &ExpireMembershipWorker{deps: deps})
 		if cfg.TelegramWorkers <= 0 {
 			cfg.TelegramWorkers = 64
 		}

@@ -97,3 +97,35 @@ func (d Deps) outcome(ctx context.Context, tenantID, botID, chatID int64, err er
 		return err
 	}
 }
+
+// AnswerCallbackArgs answers a button press, so the person's client stops
+// showing a spinner; Text, if any, shows as a short notice.
+type AnswerCallbackArgs struct {
+	TenantID        int64  `json:"tenant_id"`
+	BotID           int64  `json:"bot_id"`
+	CallbackQueryID string `json:"callback_query_id"`
+	Text            string `json:"text,omitempty"`
+}
+
+func (AnswerCallbackArgs) Kind() string { return "telegram.answer_callback" }
+
+func (AnswerCallbackArgs) InsertOpts() river.InsertOpts {
+	// A callback answered late is useless; Telegram drops it after a while.
+	return river.InsertOpts{Queue: QueueTelegram, MaxAttempts: 3}
+}
+
+// AnswerCallbackWorker works AnswerCallbackArgs.
+type AnswerCallbackWorker struct {
+	river.WorkerDefaults[AnswerCallbackArgs]
+	deps Deps
+}
+
+func (w *AnswerCallbackWorker) Work(ctx context.Context, job *river.Job[AnswerCallbackArgs]) error {
+	a := job.Args
+	bot, err := w.deps.Telegram.Bot(ctx, a.TenantID, a.BotID)
+	if err != nil {
+		return err
+	}
+	err = bot.AnswerCallbackQuery(ctx, &telego.AnswerCallbackQueryParams{CallbackQueryID: a.CallbackQueryID, Text: a.Text})
+	return w.deps.outcome(ctx, a.TenantID, a.BotID, 0, err)
+}

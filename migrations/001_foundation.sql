@@ -240,20 +240,18 @@ CREATE TABLE audit_log (
 
 -- Row-level security: enabled and forced on every tenant-scoped table, so
 -- even the tables' owner is held to it (superusers aside, which the
--- application never is).
-DO $$
+-- application never is). Later migrations call gatekey_protect for each
+-- tenant-scoped table they create.
+CREATE FUNCTION gatekey_protect(t regclass) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-  t text;
-  col text;
+  col text := CASE WHEN t = 'tenants'::regclass THEN 'id' ELSE 'tenant_id' END;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['tenants', 'owner_accounts', 'bots', 'chats', 'plans', 'plan_chats',
-    'members', 'memberships', 'orders', 'code_batches', 'access_codes', 'code_activations',
-    'processed_updates', 'audit_log']
-  LOOP
-    col := CASE WHEN t = 'tenants' THEN 'id' ELSE 'tenant_id' END;
-    EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-    EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-    EXECUTE format('CREATE POLICY tenant_isolation ON %I TO gatekey_app USING (%I = gatekey_tenant()) WITH CHECK (%I = gatekey_tenant())', t, col, col);
-    EXECUTE format('CREATE POLICY crosstenant_read ON %I FOR SELECT TO gatekey_crosstenant USING (true)', t);
-  END LOOP;
+  EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t);
+  EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', t);
+  EXECUTE format('CREATE POLICY tenant_isolation ON %s TO gatekey_app USING (%I = gatekey_tenant()) WITH CHECK (%I = gatekey_tenant())', t, col, col);
+  EXECUTE format('CREATE POLICY crosstenant_read ON %s FOR SELECT TO gatekey_crosstenant USING (true)', t);
 END $$;
+
+SELECT gatekey_protect(t) FROM unnest(ARRAY['tenants', 'owner_accounts', 'bots', 'chats', 'plans', 'plan_chats',
+  'members', 'memberships', 'orders', 'code_batches', 'access_codes', 'code_activations',
+  'processed_updates', 'audit_log']::regclass[]) AS t;

@@ -19,7 +19,7 @@ import (
 
 // devSecretKey encrypts bot tokens in development mode only; serve refuses
 // to start without a key of its own.
-const devSecretKey = "ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="
+const devSecretKey = "ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZC11c2U="
 
 const (
 	demoEmail    = "owner@demo.gatekey.dev"

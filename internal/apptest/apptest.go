@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/gatekey/gatekey/internal/app"
 	"github.com/gatekey/gatekey/internal/pgtest"
 	"github.com/gatekey/gatekey/telegram/telegramtest"
@@ -24,6 +26,8 @@ type Env struct {
 	Fake        *telegramtest.Server
 	URL         string // base URL of the HTTP server
 	DatabaseURL string // owner-role URL of the test's database
+
+	owner *pgxpool.Pool
 }
 
 // Options adjust an Env.

@@ -1,0 +1,359 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatekey/gatekey/internal/app"
+	"github.com/gatekey/gatekey/internal/apptest"
+	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/telegram/telegramtest"
+	"github.com/gatekey/gatekey/tenant"
+)
+
+type world struct {
+	*apptest.Env
+	demo  app.Demo
+	owner telegramtest.User
+}
+
+// newWorld starts Gatekey with the demo tenant, and an owner who has
+// linked their Telegram account to the bot.
+func newWorld(t *testing.T) world {
+	env := apptest.New(t)
+	w := world{Env: env, demo: env.Demo(t), owner: env.Fake.AddUser("Olga", "olga_owner")}
+	if _, err := env.Fake.Start(w.demo.Bot.TelegramID, w.owner.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	env.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error {
+		return tenant.AddBotAdmin(context.Background(), tx, w.demo.Bot.ID, w.owner.ID)
+	})
+	return w
+}
+
+func (w world) code(t *testing.T, req membership.CodeRequest) string {
+	t.Helper()
+	if req.PlanID == 0 {
+		req.PlanID = w.demo.Plan.ID
+	}
+	if req.Count == 0 {
+		req.Count = 1
+	}
+	return w.Codes(t, w.demo.TenantID, req).Codes[0].Code
+}
+
+// member is a person who has opened the bot.
+func (w world) member(t *testing.T, name string) telegramtest.User {
+	u := w.Fake.AddUser(name, strings.ToLower(name))
+	if status, err := w.Fake.Start(w.demo.Bot.TelegramID, u.ID, ""); err != nil || status != 200 {
+		t.Fatalf("%s /start: %d %v", name, status, err)
+	}
+	w.Messages(t, w.demo.Bot.TelegramID, u.ID, 1)
+	return u
+}
+
+// say sends text as u and returns the bot's next message.
+func (w world) say(t *testing.T, u telegramtest.User, text string) telegramtest.Message {
+	t.Helper()
+	before := len(w.Fake.Messages(w.demo.Bot.TelegramID, u.ID))
+	if status, err := w.Fake.SendText(w.demo.Bot.TelegramID, u.ID, text); err != nil || status != 200 {
+		t.Fatalf("send %q: %d %v", text, status, err)
+	}
+	return w.Messages(t, w.demo.Bot.TelegramID, u.ID, before+1)[before]
+}
+
+func (w world) snapshot(t *testing.T) string {
+	return fmt.Sprint(
+		w.Count(t, "SELECT count(*) FROM memberships"),
+		w.Count(t, "SELECT count(*) FROM orders"),
+		w.Count(t, "SELECT count(*) FROM code_activations"),
+		w.Count(t, "SELECT coalesce(sum(activations), 0) FROM access_codes"),
+	)
+}
+
+func joinButtons(m telegramtest.Message) map[string]string {
+	out := map[string]string{}
+	if m.ReplyMarkup != nil {
+		for _, row := range m.ReplyMarkup.InlineKeyboard {
+			for _, b := range row {
+				if b.URL != "" {
+					out[b.Text] = b.URL
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestActivationLinkGrantsAccessAndNotifiesOwner(t *testing.T) {
+	w := newWorld(t)
+	code := w.code(t, membership.CodeRequest{})
+	alice := w.Fake.AddUser("Alice", "alice")
+	if status, err := w.Fake.Start(w.demo.Bot.TelegramID, alice.ID, code); err != nil || status != 200 {
+		t.Fatalf("/start %s: %d %v", code, status, err)
+	}
+	msg := w.Messages(t, w.demo.Bot.TelegramID, alice.ID, 1)[0]
+	if !strings.Contains(msg.Text, "Welcome to Demo membership") {
+		t.Errorf("confirmation = %q", msg.Text)
+	}
+	buttons := joinButtons(msg)
+	if len(buttons) != 2 {
+		t.Fatalf("confirmation has %d Join buttons, want 2: %+v", len(buttons), msg.ReplyMarkup)
+	}
+	for _, chat := range w.demo.Chats {
+		link := buttons["Join "+chat.Title]
+		if joined, reason, err := w.Fake.JoinByLink(alice.ID, link); !joined {
+			t.Fatalf("Alice joining %s: %s %v", chat.Title, reason, err)
+		}
+		if !w.Fake.IsMember(chat.TelegramChatID, alice.ID) {
+			t.Errorf("Alice is not in %s", chat.Title)
+		}
+	}
+	w.Idle(t)
+	if n := w.Count(t, "SELECT count(*) FROM member_chats WHERE status = 'joined'"); n != 2 {
+		t.Errorf("%d chats recorded as joined, want 2", n)
+	}
+	note := w.Messages(t, w.demo.Bot.TelegramID, w.owner.ID, 2)[1]
+	for _, want := range []string{"@alice", membership.FormatCode(code), "Demo membership", "new member"} {
+		if !strings.Contains(note.Text, want) {
+			t.Errorf("owner notification %q lacks %q", note.Text, want)
+		}
+	}
+	if n := w.Count(t, "SELECT count(*) FROM notifications WHERE kind = 'code_activated'"); n != 1 {
+		t.Errorf("%d notifications recorded, want 1", n)
+	}
+	// The membership ends after the plan's 30 days; reminder and expiry are queued for then.
+	if n := w.Count(t, `SELECT count(*) FROM memberships WHERE ends_at BETWEEN now() + interval '29 days 23 hours' AND now() + interval '30 days'`); n != 1 {
+		t.Errorf("no membership ending in 30 days")
+	}
+	if n := w.Count(t, "SELECT count(*) FROM river_job WHERE kind IN ('membership.remind', 'membership.expire') AND state = 'scheduled'"); n != 2 {
+		t.Errorf("%d reminder/expiry jobs scheduled, want 2", n)
+	}
+}
+
+func TestTypedCodesInEveryAcceptedSpelling(t *testing.T) {
+	w := newWorld(t)
+	spellings := map[string]func(string) string{
+		"as is":       func(c string) string { return c },
+		"grouped":     membership.FormatCode,
+		"lower case":  strings.ToLower,
+		"spaces":      func(c string) string { return strings.ReplaceAll(membership.FormatCode(c), "-", " ") },
+		"O, I and L":  func(c string) string { return strings.NewReplacer("0", "O", "1", "l").Replace(strings.ToLower(c)) },
+		"padded mess": func(c string) string { return "  " + strings.ReplaceAll(membership.FormatCode(c), "1", "I") + " " },
+	}
+	for name, spell := range spellings {
+		code := w.code(t, membership.CodeRequest{})
+		u := w.member(t, "M"+strings.ReplaceAll(name, " ", ""))
+		reply := w.say(t, u, spell(code))
+		if !strings.Contains(reply.Text, "Code accepted") {
+			t.Errorf("%s (%q): reply %q", name, spell(code), reply.Text)
+		}
+	}
+	// "I have a code" from the menu, then the code.
+	code := w.code(t, membership.CodeRequest{})
+	u := w.member(t, "Menu")
+	welcome := w.Fake.Messages(w.demo.Bot.TelegramID, u.ID)[0]
+	if _, err := w.Fake.PressButton(w.demo.Bot.TelegramID, u.ID, welcome.MessageID, "code"); err != nil {
+		t.Fatal(err)
+	}
+	if prompt := w.Messages(t, w.demo.Bot.TelegramID, u.ID, 2)[1]; !strings.Contains(prompt.Text, "Send me your access code") {
+		t.Errorf("prompt = %q", prompt.Text)
+	}
+	if reply := w.say(t, u, code); !strings.Contains(reply.Text, "Code accepted") {
+		t.Errorf("code after the menu: %q", reply.Text)
+	}
+}
+
+func TestRefusalsEachSayWhyAndChangeNothing(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	single := w.code(t, membership.CodeRequest{})
+	multi := w.code(t, membership.CodeRequest{MaxActivations: 5})
+	soon := time.Now().Add(time.Hour)
+	expired := w.code(t, membership.CodeRequest{ExpiresAt: &soon})
+	if _, err := w.Owner(t).Exec(ctx, "UPDATE access_codes SET expires_at = now() - interval '1 hour' WHERE code = $1", expired); err != nil {
+		t.Fatal(err)
+	}
+	first, second := w.member(t, "First"), w.member(t, "Second")
+	w.say(t, first, single)
+	w.say(t, first, multi)
+	w.Idle(t)
+
+	cases := []struct {
+		who  telegramtest.User
+		text string
+		want string
+	}{
+		{second, "ABCD-EFGH-JKMN-PQRS", "not valid for this bot"},
+		{second, expired, "expired on"},
+		{second, single, "already been used as many times"},
+		{first, multi, "already activated this code"},
+	}
+	for _, c := range cases {
+		before := w.snapshot(t)
+		reply := w.say(t, c.who, c.text)
+		if !strings.Contains(reply.Text, c.want) {
+			t.Errorf("%q: reply %q, want it to say %q", c.text, reply.Text, c.want)
+		}
+		if after := w.snapshot(t); after != before {
+			t.Errorf("%q changed memberships/orders/activations from %s to %s", c.text, before, after)
+		}
+	}
+}
+
+func TestConcurrentActivationsNeverExceedTheLimit(t *testing.T) {
+	w := newWorld(t)
+	code := w.code(t, membership.CodeRequest{MaxActivations: 10})
+	users := make([]telegramtest.User, 200)
+	for i := range users {
+		users[i] = w.Fake.AddUser(fmt.Sprintf("U%d", i), fmt.Sprintf("u%d", i))
+	}
+	var wg sync.WaitGroup
+	for _, u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				status, err := w.Fake.Start(w.demo.Bot.TelegramID, u.ID, code)
+				if err == nil && status == 200 {
+					return
+				}
+				time.Sleep(10 * time.Millisecond) // Telegram redelivers after a failure
+			}
+		}()
+	}
+	wg.Wait()
+	w.Idle(t)
+	if n := w.Count(t, "SELECT count(*) FROM memberships"); n != 10 {
+		t.Errorf("%d memberships, want exactly 10", n)
+	}
+	if n := w.Count(t, "SELECT activations FROM access_codes WHERE code = $1", code); n != 10 {
+		t.Errorf("code counts %d activations, want 10", n)
+	}
+	accepted, refused := 0, 0
+	for _, u := range users {
+		msgs := w.Messages(t, w.demo.Bot.TelegramID, u.ID, 1)
+		switch {
+		case strings.Contains(msgs[0].Text, "Code accepted"):
+			accepted++
+		case strings.Contains(msgs[0].Text, "already been used as many times"):
+			refused++
+		}
+	}
+	if accepted != 10 || refused != 190 {
+		t.Errorf("%d accepted and %d refused, want 10 and 190", accepted, refused)
+	}
+}
+
+func TestSecondCodeExtendsTheMembership(t *testing.T) {
+	w := newWorld(t)
+	u := w.member(t, "Ext")
+	w.say(t, u, w.code(t, membership.CodeRequest{}))
+	reply := w.say(t, u, w.code(t, membership.CodeRequest{}))
+	if !strings.Contains(reply.Text, "now lasts until") {
+		t.Errorf("second code's reply = %q", reply.Text)
+	}
+	if n := w.Count(t, "SELECT count(*) FROM memberships"); n != 1 {
+		t.Fatalf("%d memberships, want 1 extended", n)
+	}
+	if n := w.Count(t, "SELECT count(*) FROM memberships WHERE ends_at - starts_at = interval '60 days'"); n != 1 {
+		t.Errorf("the membership does not last 60 days")
+	}
+	extended := w.Count(t, "SELECT count(*) FROM code_activations WHERE extended")
+	if extended != 1 {
+		t.Errorf("%d activations recorded as extensions, want 1", extended)
+	}
+}
+
+func TestZeroPricedAndPricedOrders(t *testing.T) {
+	w := newWorld(t)
+	priced, zero := false, true
+	u := w.member(t, "Buyer")
+	w.say(t, u, w.code(t, membership.CodeRequest{ZeroPriced: &zero}))
+	w.say(t, u, w.code(t, membership.CodeRequest{ZeroPriced: &priced}))
+	if n := w.Count(t, "SELECT count(*) FROM orders WHERE source = 'access_code' AND amount_minor = 0 AND currency = 'USD'"); n != 1 {
+		t.Errorf("%d zero-priced orders, want 1", n)
+	}
+	if n := w.Count(t, "SELECT count(*) FROM orders WHERE source = 'access_code' AND amount_minor = 999 AND currency = 'USD'"); n != 1 {
+		t.Errorf("%d orders at the plan's price, want 1", n)
+	}
+	// The tenant's default decides when the request does not.
+	if _, err := w.Owner(t).Exec(context.Background(), "UPDATE tenants SET zero_price_default = false"); err != nil {
+		t.Fatal(err)
+	}
+	w.say(t, u, w.code(t, membership.CodeRequest{}))
+	if n := w.Count(t, "SELECT count(*) FROM orders WHERE amount_minor = 999"); n != 2 {
+		t.Errorf("with a priced default, %d priced orders, want 2", n)
+	}
+}
+
+func TestStrangerWithSomeoneElsesLinkIsRemoved(t *testing.T) {
+	w := newWorld(t)
+	alice, mallory := w.member(t, "Alice"), w.member(t, "Mallory")
+	confirmation := w.say(t, alice, w.code(t, membership.CodeRequest{}))
+	chat := w.demo.Chats[0]
+	link := joinButtons(confirmation)["Join "+chat.Title]
+	if joined, reason, _ := w.Fake.JoinByLink(mallory.ID, link); !joined {
+		t.Fatalf("Mallory could not even try: %s", reason)
+	}
+	w.Wait(t, "Mallory removed", func() bool { return !w.Fake.IsMember(chat.TelegramChatID, mallory.ID) })
+	w.Idle(t)
+	if s := w.Fake.MemberStatus(chat.TelegramChatID, mallory.ID); s != "left" {
+		t.Errorf("Mallory's status = %q, want left (banned and unbanned, free to come back with her own membership)", s)
+	}
+	revoked := false
+	for _, l := range w.Fake.InviteLinks(chat.TelegramChatID) {
+		if l.InviteLink == link {
+			revoked = l.IsRevoked
+		}
+	}
+	if !revoked {
+		t.Error("the misused link was not revoked")
+	}
+	// Alice asks again and gets a fresh link that admits her.
+	fresh := w.say(t, alice, "/start")
+	w.Wait(t, "fresh Join buttons", func() bool {
+		msgs := w.Fake.Messages(w.demo.Bot.TelegramID, alice.ID)
+		return len(joinButtons(msgs[len(msgs)-1])) > 0
+	})
+	msgs := w.Fake.Messages(w.demo.Bot.TelegramID, alice.ID)
+	again := joinButtons(msgs[len(msgs)-1])["Join "+chat.Title]
+	if again == "" || again == link {
+		t.Fatalf("no fresh link for %s after /start (welcome %q)", chat.Title, fresh.Text)
+	}
+	if joined, reason, _ := w.Fake.JoinByLink(alice.ID, again); !joined {
+		t.Errorf("Alice with her fresh link: %s", reason)
+	}
+}
+
+func TestGuessingCodesIsSlowed(t *testing.T) {
+	w := newWorld(t)
+	good := w.code(t, membership.CodeRequest{})
+	u := w.member(t, "Guesser")
+	for i := range membership.MaxCodeFailures {
+		if reply := w.say(t, u, fmt.Sprintf("ZZZZ-ZZZZ-ZZZZ-ZZ%02d", i)); !strings.Contains(reply.Text, "not valid") {
+			t.Fatalf("guess %d: %q", i, reply.Text)
+		}
+	}
+	before := w.snapshot(t)
+	reply := w.say(t, u, good)
+	if !strings.Contains(reply.Text, "Too many wrong codes") || !strings.Contains(reply.Text, "minutes") {
+		t.Errorf("sixth try: %q, want to be told to wait", reply.Text)
+	}
+	if after := w.snapshot(t); after != before {
+		t.Errorf("a code sent while locked out was looked up: %s -> %s", before, after)
+	}
+	// When the window has passed, the good code works.
+	if _, err := w.Owner(t).Exec(context.Background(), "UPDATE members SET code_failures_since = now() - interval '11 minutes'"); err != nil {
+		t.Fatal(err)
+	}
+	if reply := w.say(t, u, good); !strings.Contains(reply.Text, "Code accepted") {
+		t.Errorf("after the wait: %q", reply.Text)
+	}
+}

@@ -1,0 +1,60 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// conversationTTL is how long a person may pause inside a flow before the
+// bot forgets where they were.
+const conversationTTL = 30 * time.Minute
+
+// conversation is where a person is in a multi-step flow with a bot. It is
+// kept in PostgreSQL, so a restart or another server loses nothing.
+type conversation struct {
+	Flow string
+	Step string
+	Data map[string]any
+}
+
+func loadConversation(ctx context.Context, tx pgx.Tx, botID, userID int64) (conversation, error) {
+	var c conversation
+	var raw []byte
+	err := tx.QueryRow(ctx, `SELECT flow, step, data FROM conversations
+		WHERE bot_id = $1 AND telegram_user_id = $2 AND expires_at > now()`, botID, userID).Scan(&c.Flow, &c.Step, &raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return conversation{}, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("bot: load conversation: %w", err)
+	}
+	return c, json.Unmarshal(raw, &c.Data)
+}
+
+func saveConversation(ctx context.Context, tx pgx.Tx, botID, userID int64, c conversation) error {
+	if c.Data == nil {
+		c.Data = map[string]any{}
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO conversations (tenant_id, bot_id, telegram_user_id, flow, step, data, expires_at)
+		VALUES (gatekey_tenant(), $1, $2, $3, $4, $5, now() + $6::interval)
+		ON CONFLICT (tenant_id, bot_id, telegram_user_id) DO UPDATE
+		SET flow = excluded.flow, step = excluded.step, data = excluded.data, expires_at = excluded.expires_at`,
+		botID, userID, c.Flow, c.Step, c.Data, conversationTTL)
+	if err != nil {
+		return fmt.Errorf("bot: save conversation: %w", err)
+	}
+	return nil
+}
+
+func clearConversation(ctx context.Context, tx pgx.Tx, botID, userID int64) error {
+	_, err := tx.Exec(ctx, "DELETE FROM conversations WHERE bot_id = $1 AND telegram_user_id = $2", botID, userID)
+	if err != nil {
+		return fmt.Errorf("bot: clear conversation: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/gatekey/gatekey/membership"
+)
+
+// RemindMembershipArgs reminds a member a day before a membership ending
+// at EndsAt ends. If the membership was renewed, its end moved, and this
+// job does nothing: the renewal scheduled a reminder of its own.
+type RemindMembershipArgs struct {
+	TenantID     int64     `json:"tenant_id"`
+	BotID        int64     `json:"bot_id"`
+	MembershipID int64     `json:"membership_id"`
+	EndsAt       time.Time `json:"ends_at"`
+}
+
+func (RemindMembershipArgs) Kind() string { return "membership.remind" }
+
+func (RemindMembershipArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// ExpireMembershipArgs ends a membership at its end and removes the member
+// from the chats no other membership of theirs opens.
+type ExpireMembershipArgs struct {
+	TenantID     int64     `json:"tenant_id"`
+	BotID        int64     `json:"bot_id"`
+	MembershipID int64     `json:"membership_id"`
+	EndsAt       time.Time `json:"ends_at"`
+}
+
+func (ExpireMembershipArgs) Kind() string { return "membership.expire" }
+
+func (ExpireMembershipArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// ScheduleMembership queues the reminder and the expiry of a membership
+// that was just granted or extended; nothing for a lifetime one.
+func ScheduleMembership(tenantID, botID int64, m membership.Membership) []river.InsertManyParams {
+	if m.EndsAt == nil {
+		return nil
+	}
+	end := *m.EndsAt
+	return []river.InsertManyParams{
+		{Args: RemindMembershipArgs{tenantID, botID, m.ID, end}, InsertOpts: &river.InsertOpts{
+			ScheduledAt: end.Add(-membership.ReminderLead), UniqueOpts: river.UniqueOpts{ByArgs: true}}},
+		{Args: ExpireMembershipArgs{tenantID, botID, m.ID, end}, InsertOpts: &river.InsertOpts{
+			ScheduledAt: end, UniqueOpts: river.UniqueOpts{ByArgs: true}}},
+	}
+}
+
+// RemindMembershipWorker works RemindMembershipArgs.
+type RemindMembershipWorker struct {
+	river.WorkerDefaults[RemindMembershipArgs]
+	deps Deps
+}
+
+func (w *RemindMembershipWorker) Work(ctx context.Context, job *river.Job[RemindMembershipArgs]) error {
+	a := job.Args
+	return w.deps.DB.Tx(ctx, a.TenantID, func(tx pgx.Tx) error {
+		r, ok, err := membership.TakeReminder(ctx, tx, a.MembershipID, a.EndsAt)
+		if err != nil || !ok {
+			return err
+		}
+		text := fmt.Sprintf("Your access to %s ends on %s.\n\n%s", r.Plan.Name, membership.FormatDate(*r.Membership.EndsAt), renewText(r.Plan))
+		return insertTx(ctx, tx, SendMessage(SendMessageArgs{TenantID: a.TenantID, BotID: a.BotID, ChatID: r.TelegramUserID, Text: text}))
+	})
+}
+
+// ExpireMembershipWorker works ExpireMembershipArgs.
+type ExpireMembershipWorker struct {
+	river.WorkerDefaults[ExpireMembershipArgs]
+	deps Deps
+}
+
+func (w *ExpireMembershipWorker) Work(ctx context.Context, job *river.Job[ExpireMembershipArgs]) error {
+	a := job.Args
+	return w.deps.DB.Tx(ctx, a.TenantID, func(tx pgx.Tx) error {
+		e, ok, err := membership.Expire(ctx, tx, a.MembershipID)
+		if err != nil || !ok {
+			return err
+		}
+		text := fmt.Sprintf("Your access to %s has ended.\n\n%s", e.Plan.Name, renewText(e.Plan))
+		return insertTx(ctx, tx, Removal(a.TenantID, a.BotID, e, text)...)
+	})
+}
+
+// Removal is the jobs that carry out an ended membership: out of each
+// chat, and a message saying so.
+func Removal(tenantID, botID int64, e membership.Ending, text string) []river.InsertManyParams {
+	out := []river.InsertManyParams{SendMessage(SendMessageArgs{TenantID: tenantID, BotID: botID, ChatID: e.TelegramUserID, Text: text})}
+	for _, c := range e.RemoveFrom {
+		out = append(out, river.InsertManyParams{Args: RemoveFromChatArgs{tenantID, botID, c.TelegramChatID, e.TelegramUserID}})
+	}
+	return out
+}
+
+func renewText(p membership.Plan) string {
+	return "To renew, send a new access code here (ask whoever gave you this one), then open /start."
+}
+
+// insertTx queues follow-up jobs from inside a worker, in tx.
+func insertTx(ctx context.Context, tx pgx.Tx, params ...river.InsertManyParams) error {
+	if len(params) == 0 {
+		return nil
+	}
+	_, err := river.ClientFromContext[pgx.Tx](ctx).InsertManyTx(ctx, tx, params)
+	if err != nil {
+		return fmt.Errorf("jobs: insert follow-up: %w", err)
+	}
+	return nil
+}

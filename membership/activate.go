@@ -1,0 +1,203 @@
+package membership
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Refusal is an activation that did not happen, with a message for the
+// member. Apart from counting wrong guesses, a refusal changes nothing.
+type Refusal struct {
+	Reason  string // unknown, deleted, expired, used_up, already_activated, lifetime, too_many_attempts
+	Message string
+}
+
+func (r *Refusal) Error() string { return "membership: code refused: " + r.Reason }
+
+// Guessing brake: this many unknown codes within the window, and the
+// member must wait for the window to pass.
+const (
+	MaxCodeFailures   = 5
+	CodeFailureWindow = 10 * time.Minute
+)
+
+// Membership is a member's access to a plan's chats for a period.
+type Membership struct {
+	ID       int64
+	MemberID int64
+	PlanID   int64
+	Status   string // active, expired, revoked
+	StartsAt time.Time
+	EndsAt   *time.Time // nil: lifetime
+}
+
+// Order records what a grant was worth: 0 for a zero-priced code.
+type Order struct {
+	ID     int64
+	Amount Money
+	Source string
+}
+
+// Activation is a code turned into a membership.
+type Activation struct {
+	ID         int64
+	Code       Code
+	Plan       Plan
+	Member     Member
+	Membership Membership
+	Order      Order
+	Extended   bool // an active membership was extended rather than created
+}
+
+// Activate redeems a code (as typed; it is normalised here) for member.
+// It either grants or extends the plan's membership, records the order and
+// the activation, and returns them; or it returns a *Refusal. It locks the
+// code's row, so concurrent activations of one code are counted exactly.
+func Activate(ctx context.Context, tx pgx.Tx, member Member, typed string) (Activation, error) {
+	a := Activation{Member: member}
+	if wait, err := lockedOut(ctx, tx, member.ID); err != nil || wait > 0 {
+		if err != nil {
+			return a, err
+		}
+		return a, &Refusal{"too_many_attempts", fmt.Sprintf(
+			"Too many wrong codes. Please wait %s before trying again.", minutes(wait))}
+	}
+	code, ok := NormalizeCode(typed)
+	var err error
+	if ok {
+		a.Code, err = lockCode(ctx, tx, member.BotID, code)
+	}
+	if !ok || errors.Is(err, ErrNotFound) {
+		if err := countFailure(ctx, tx, member.ID); err != nil {
+			return a, err
+		}
+		return a, &Refusal{"unknown", "That code is not valid for this bot. Check it and send it again."}
+	}
+	if err != nil {
+		return a, err
+	}
+	if r, err := refuse(ctx, tx, a.Code, member.ID); r != nil || err != nil {
+		if err != nil {
+			return a, err
+		}
+		return a, r
+	}
+	return a, redeem(ctx, tx, &a)
+}
+
+// redeem does the granting part of Activate for a code that may be used.
+func redeem(ctx context.Context, tx pgx.Tx, a *Activation) error {
+	var err error
+	if a.Plan, err = GetPlan(ctx, tx, a.Code.PlanID); err != nil {
+		return err
+	}
+	g, err := Grant(ctx, tx, a.Member.ID, a.Plan)
+	if errors.Is(err, errAlreadyLifetime) {
+		return &Refusal{"lifetime", fmt.Sprintf("You already have lifetime access to %s, so there is nothing to add.", a.Plan.Name)}
+	}
+	if err != nil {
+		return err
+	}
+	a.Membership, a.Extended = g.Membership, g.Extended
+	price := a.Plan.Price
+	if a.Code.ZeroPriced {
+		price.Minor = 0
+	}
+	if a.Order, err = createOrder(ctx, tx, a.Member.ID, a.Plan.ID, a.Membership.ID, "access_code", price); err != nil {
+		return err
+	}
+	err = tx.QueryRow(ctx, `INSERT INTO code_activations
+		(tenant_id, code_id, member_id, membership_id, order_id, extended, added_from, added_until)
+		VALUES (gatekey_tenant(), $1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		a.Code.ID, a.Member.ID, a.Membership.ID, a.Order.ID, g.Extended, g.AddedFrom, g.AddedUntil).Scan(&a.ID)
+	if err != nil {
+		return fmt.Errorf("membership: record activation: %w", err)
+	}
+	_, err = tx.Exec(ctx, `UPDATE access_codes SET activations = activations + 1 WHERE id = $1;`, a.Code.ID)
+	if err == nil {
+		_, err = tx.Exec(ctx, `UPDATE members SET code_failures = 0, code_failures_since = NULL WHERE id = $1`, a.Member.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("membership: record activation: %w", err)
+	}
+	a.Code.Activations++
+	return nil
+}
+
+func lockCode(ctx context.Context, tx pgx.Tx, botID int64, code string) (Code, error) {
+	c, err := scanCode(tx.QueryRow(ctx, "SELECT "+codeColumns+
+		` FROM access_codes c JOIN plans p ON p.tenant_id = c.tenant_id AND p.id = c.plan_id
+		WHERE c.bot_id = $1 AND c.code = $2 FOR UPDATE OF c`, botID, code))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("membership: look up code: %w", err)
+	}
+	return c, nil
+}
+
+// refuse says why an existing code cannot be activated by this member now.
+func refuse(ctx context.Context, tx pgx.Tx, c Code, memberID int64) (*Refusal, error) {
+	var used bool
+	err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT FROM code_activations WHERE code_id = $1 AND member_id = $2)", c.ID, memberID).Scan(&used)
+	if err != nil {
+		return nil, fmt.Errorf("membership: check activation: %w", err)
+	}
+	switch {
+	case used:
+		return &Refusal{"already_activated", "You have already activated this code. Send /start to see your access."}, nil
+	case c.Status(time.Now()) == StatusDeleted:
+		return &Refusal{"deleted", "That code is no longer valid. If you think this is a mistake, ask whoever gave it to you."}, nil
+	case c.Status(time.Now()) == StatusExpired:
+		return &Refusal{"expired", fmt.Sprintf("That code expired on %s. Ask whoever gave it to you for a new one.", FormatDate(*c.ExpiresAt))}, nil
+	case c.Status(time.Now()) == StatusUsedUp:
+		return &Refusal{"used_up", "That code has already been used as many times as it allows."}, nil
+	}
+	return nil, nil
+}
+
+// lockedOut locks the member's row (one activation per member at a time)
+// and tells how long they must still wait after too many wrong codes.
+func lockedOut(ctx context.Context, tx pgx.Tx, memberID int64) (time.Duration, error) {
+	var failures int
+	var seconds float64
+	err := tx.QueryRow(ctx, `SELECT code_failures,
+		coalesce(extract(epoch FROM code_failures_since + $2::interval - now()), 0)::float8
+		FROM members WHERE id = $1 FOR UPDATE`, memberID, CodeFailureWindow).Scan(&failures, &seconds)
+	if err != nil {
+		return 0, fmt.Errorf("membership: lock member: %w", err)
+	}
+	if failures >= MaxCodeFailures && seconds > 0 {
+		return time.Duration(seconds * float64(time.Second)), nil
+	}
+	return 0, nil
+}
+
+// countFailure counts a wrong code in the member's current window, or
+// starts a new window.
+func countFailure(ctx context.Context, tx pgx.Tx, memberID int64) error {
+	_, err := tx.Exec(ctx, `UPDATE members SET
+		code_failures = CASE WHEN code_failures_since > now() - $2::interval THEN code_failures + 1 ELSE 1 END,
+		code_failures_since = CASE WHEN code_failures_since > now() - $2::interval THEN code_failures_since ELSE now() END
+		WHERE id = $1`, memberID, CodeFailureWindow)
+	if err != nil {
+		return fmt.Errorf("membership: count wrong code: %w", err)
+	}
+	return nil
+}
+
+func minutes(d time.Duration) string {
+	m := int(d.Minutes() + 0.999)
+	if m <= 1 {
+		return "a minute"
+	}
+	return fmt.Sprintf("%d minutes", m)
+}
+
+// FormatDate is how dates appear in messages: "2 Jan 2026 15:04 UTC".
+func FormatDate(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") }

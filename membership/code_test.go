@@ -1,0 +1,73 @@
+package membership_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gatekey/gatekey/membership"
+)
+
+func TestNewCodeIsSixteenCrockfordCharacters(t *testing.T) {
+	seen := map[string]bool{}
+	for range 10000 {
+		c := membership.NewCode()
+		if len(c) != 16 || strings.ContainsAny(c, "ILOU") || strings.ToUpper(c) != c {
+			t.Fatalf("code %q is not 16 upper-case Crockford characters", c)
+		}
+		if n, ok := membership.NormalizeCode(c); !ok || n != c {
+			t.Fatalf("NormalizeCode(%q) = %q, %v", c, n, ok)
+		}
+		if seen[c] {
+			t.Fatalf("code %q repeated within 10,000", c)
+		}
+		seen[c] = true
+	}
+}
+
+func TestNormalizeCode(t *testing.T) {
+	for in, want := range map[string]string{
+		"ABCD-EFGH-JKMN-PQRS":   "ABCDEFGHJKMNPQRS",
+		"abcd efgh jkmn pqrs":   "ABCDEFGHJKMNPQRS",
+		" o0il-1111-2222-3333 ": "0011111122223333",
+		"ABCDEFGHJKMNPQRS":      "ABCDEFGHJKMNPQRS",
+		"abcd_efgh_jkmn_pqrs\n": "ABCDEFGHJKMNPQRS",
+	} {
+		if got, ok := membership.NormalizeCode(in); !ok || got != want {
+			t.Errorf("NormalizeCode(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"", "hello", "ABCD-EFGH-JKMN-PQR", "ABCD-EFGH-JKMN-PQRST", "ABCD-EFGH-JKMN-PQRU", "ABCD+EFGH+JKMN+PQRS", strings.Repeat("A", 100)} {
+		if got, ok := membership.NormalizeCode(bad); ok {
+			t.Errorf("NormalizeCode(%q) = %q, accepted; want refused", bad, got)
+		}
+	}
+}
+
+func TestEscapeCSVCell(t *testing.T) {
+	for in, want := range map[string]string{
+		`=HYPERLINK("x")`: `'=HYPERLINK("x")`,
+		"+1":              "'+1",
+		"-2":              "'-2",
+		"@SUM(A1)":        "'@SUM(A1)",
+		"\tx":             "'\tx",
+		"\rx":             "'\rx",
+		"Gold plan":       "Gold plan",
+		"":                "",
+		"a=b":             "a=b",
+	} {
+		if got := membership.EscapeCSVCell(in); got != want {
+			t.Errorf("EscapeCSVCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func ExampleNormalizeCode() {
+	// A member types a code the way they read it.
+	code, ok := membership.NormalizeCode("abcd efgh jkmn pqrs")
+	fmt.Println(ok, membership.FormatCode(code))
+	fmt.Println(membership.ActivationLink("my_club_bot", code))
+	// Output:
+	// true ABCD-EFGH-JKMN-PQRS
+	// https://t.me/my_club_bot?start=ABCDEFGHJKMNPQRS
+}

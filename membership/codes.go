@@ -1,0 +1,146 @@
+package membership
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Limits on creating codes.
+const (
+	MaxBatchSize      = 500
+	MaxActivationsCap = 1_000_000
+)
+
+// CodeRequest asks for one code or a batch of them.
+type CodeRequest struct {
+	PlanID         int64
+	Count          int        // 1..500
+	MaxActivations int        // 1..1,000,000; 0 means 1
+	ExpiresAt      *time.Time // when the codes stop working; nil: never
+	ZeroPriced     *bool      // nil: the tenant's default
+	CreatedBy      string     // who asked, for the record ("console: a@b.c", "bot: @owner")
+}
+
+// Code is an access code as owners see it.
+type Code struct {
+	ID             int64
+	BotID          int64
+	PlanID         int64
+	PlanName       string
+	BatchID        int64
+	Code           string // 16 characters, ungrouped
+	MaxActivations int
+	Activations    int
+	ExpiresAt      *time.Time
+	ZeroPriced     bool
+	DeletedAt      *time.Time
+	CreatedAt      time.Time
+}
+
+// Code statuses, as lists and CSV show them.
+const (
+	StatusActive  = "active"
+	StatusUsedUp  = "used up"
+	StatusExpired = "expired"
+	StatusDeleted = "deleted"
+)
+
+// Status says whether the code can still be activated, and if not, why.
+func (c Code) Status(now time.Time) string {
+	switch {
+	case c.DeletedAt != nil:
+		return StatusDeleted
+	case c.ExpiresAt != nil && !now.Before(*c.ExpiresAt):
+		return StatusExpired
+	case c.Activations >= c.MaxActivations:
+		return StatusUsedUp
+	}
+	return StatusActive
+}
+
+// Batch is a set of codes created together.
+type Batch struct {
+	ID    int64
+	Plan  Plan
+	Codes []Code
+}
+
+// CreateCodes creates req.Count codes for a plan in one batch, all or none.
+func CreateCodes(ctx context.Context, tx pgx.Tx, req CodeRequest) (Batch, error) {
+	if req.MaxActivations == 0 {
+		req.MaxActivations = 1
+	}
+	if err := req.validate(time.Now()); err != nil {
+		return Batch{}, err
+	}
+	plan, err := GetPlan(ctx, tx, req.PlanID)
+	if errors.Is(err, ErrNotFound) {
+		return Batch{}, invalid("there is no such plan")
+	}
+	if err != nil {
+		return Batch{}, err
+	}
+	if plan.Archived {
+		return Batch{}, invalid("the plan %q is archived; codes can only be made for a current plan", plan.Name)
+	}
+	zero, err := zeroPriced(ctx, tx, req.ZeroPriced)
+	if err != nil {
+		return Batch{}, err
+	}
+	b := Batch{Plan: plan}
+	err = tx.QueryRow(ctx, `INSERT INTO code_batches (tenant_id, bot_id, plan_id, code_count, max_activations, expires_at, zero_priced, created_by)
+		VALUES (gatekey_tenant(), $1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		plan.BotID, plan.ID, req.Count, req.MaxActivations, req.ExpiresAt, zero, req.CreatedBy).Scan(&b.ID)
+	if err != nil {
+		return b, fmt.Errorf("membership: create batch: %w", err)
+	}
+	codes := make([]string, req.Count)
+	for i := range codes {
+		codes[i] = NewCode()
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO access_codes (tenant_id, bot_id, plan_id, batch_id, code, max_activations, expires_at, zero_priced)
+		SELECT gatekey_tenant(), $1, $2, $3, c, $4, $5, $6 FROM unnest($7::text[]) WITH ORDINALITY AS u(c, n) ORDER BY n
+		RETURNING id, code, created_at`,
+		plan.BotID, plan.ID, b.ID, req.MaxActivations, req.ExpiresAt, zero, codes)
+	if err != nil {
+		return b, fmt.Errorf("membership: create codes: %w", err)
+	}
+	b.Codes, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Code, error) {
+		c := Code{BotID: plan.BotID, PlanID: plan.ID, PlanName: plan.Name, BatchID: b.ID,
+			MaxActivations: req.MaxActivations, ExpiresAt: req.ExpiresAt, ZeroPriced: zero}
+		err := r.Scan(&c.ID, &c.Code, &c.CreatedAt)
+		return c, err
+	})
+	if err != nil {
+		return b, fmt.Errorf("membership: create codes: %w", err)
+	}
+	return b, nil
+}
+
+func (req CodeRequest) validate(now time.Time) error {
+	switch {
+	case req.Count < 1 || req.Count > MaxBatchSize:
+		return invalid("the number of codes must be from 1 to %d", MaxBatchSize)
+	case req.MaxActivations < 1 || req.MaxActivations > MaxActivationsCap:
+		return invalid("max activations must be from 1 to %d", MaxActivationsCap)
+	case req.ExpiresAt != nil && !req.ExpiresAt.After(now):
+		return invalid("the expiry date must be in the future")
+	}
+	return nil
+}
+
+// zeroPriced resolves a request's pricing against the tenant's default.
+func zeroPriced(ctx context.Context, tx pgx.Tx, asked *bool) (bool, error) {
+	if asked != nil {
+		return *asked, nil
+	}
+	var def bool
+	if err := tx.QueryRow(ctx, "SELECT zero_price_default FROM tenants WHERE id = gatekey_tenant()").Scan(&def); err != nil {
+		return false, fmt.Errorf("membership: tenant pricing default: %w", err)
+	}
+	return def, nil
+}

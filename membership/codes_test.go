@@ -1,0 +1,221 @@
+package membership_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatekey/gatekey/internal/pgtest"
+	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/tenant"
+)
+
+type fixture struct {
+	db     *tenant.DB
+	tenant int64
+	bot    tenant.Bot
+	plan   membership.Plan
+}
+
+var keys, _ = tenant.NewKeyring(strings.Repeat("ab", 32))
+
+// newFixture makes a tenant with a bot and a plan named planName.
+func newFixture(t testing.TB, db *tenant.DB, email, planName string, telegramID int64) fixture {
+	t.Helper()
+	ctx := context.Background()
+	f := fixture{db: db}
+	var err error
+	if f.tenant, err = db.SignUp(ctx, email, "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	err = db.Tx(ctx, f.tenant, func(tx pgx.Tx) error {
+		if f.bot, err = tenant.AddBot(ctx, tx, keys, telegramID, "club_bot", "1:x"); err != nil {
+			return err
+		}
+		f.plan, err = membership.CreatePlan(ctx, tx, membership.NewPlan{BotID: f.bot.ID, Name: planName, PeriodDays: 30,
+			Price: membership.Money{Minor: 500, Currency: "EUR"}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func openDB(t testing.TB) *tenant.DB {
+	db, err := tenant.Open(context.Background(), pgtest.NewDatabase(t), 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
+func (f fixture) create(t testing.TB, req membership.CodeRequest) (membership.Batch, error) {
+	var b membership.Batch
+	err := f.db.Tx(context.Background(), f.tenant, func(tx pgx.Tx) error {
+		var err error
+		b, err = membership.CreateCodes(context.Background(), tx, req)
+		return err
+	})
+	return b, err
+}
+
+func (f fixture) csv(t testing.TB, filter membership.CodeFilter) []byte {
+	var buf bytes.Buffer
+	err := f.db.Tx(context.Background(), f.tenant, func(tx pgx.Tx) error {
+		return membership.WriteCodesCSV(context.Background(), tx, &buf, f.bot.Username, filter)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestBadCodeRequestsCreateNothing(t *testing.T) {
+	db := openDB(t)
+	f := newFixture(t, db, "a@example.com", "Gold", 1)
+	other := newFixture(t, db, "b@example.com", "Other", 2)
+	archived := newFixture(t, db, "c@example.com", "Old", 3)
+	_ = db.Tx(context.Background(), archived.tenant, func(tx pgx.Tx) error {
+		_, err := tx.Exec(context.Background(), "UPDATE plans SET archived_at = now()")
+		return err
+	})
+	past := time.Now().Add(-time.Minute)
+	cases := map[string]struct {
+		f   fixture
+		req membership.CodeRequest
+	}{
+		"no codes":              {f, membership.CodeRequest{PlanID: f.plan.ID, Count: 0}},
+		"501 codes":             {f, membership.CodeRequest{PlanID: f.plan.ID, Count: 501}},
+		"max activations 0":     {f, membership.CodeRequest{PlanID: f.plan.ID, Count: 1, MaxActivations: -1}},
+		"too many activations":  {f, membership.CodeRequest{PlanID: f.plan.ID, Count: 1, MaxActivations: 1_000_001}},
+		"expiry in the past":    {f, membership.CodeRequest{PlanID: f.plan.ID, Count: 1, ExpiresAt: &past}},
+		"another tenant's plan": {f, membership.CodeRequest{PlanID: other.plan.ID, Count: 1}},
+		"archived plan":         {archived, membership.CodeRequest{PlanID: archived.plan.ID, Count: 1}},
+	}
+	for name, c := range cases {
+		_, err := c.f.create(t, c.req)
+		var v *membership.ValidationError
+		if !errors.As(err, &v) || v.Message == "" {
+			t.Errorf("%s: err = %v, want a ValidationError with a message", name, err)
+		}
+	}
+	for _, fx := range []fixture{f, other, archived} {
+		if csv := fx.csv(t, membership.CodeFilter{}); bytes.Count(csv, []byte("\n")) != 1 {
+			t.Errorf("tenant %d has codes after bad requests:\n%s", fx.tenant, csv)
+		}
+	}
+}
+
+func TestBatchOf500ExportsToCSVAndEscapesFormulas(t *testing.T) {
+	db := openDB(t)
+	f := newFixture(t, db, "a@example.com", `=HYPERLINK("x")`, 1)
+	expires := time.Now().Add(72 * time.Hour).Truncate(time.Second)
+	b, err := f.create(t, membership.CodeRequest{PlanID: f.plan.ID, Count: 500, MaxActivations: 3, ExpiresAt: &expires})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Codes) != 500 {
+		t.Fatalf("batch has %d codes, want 500", len(b.Codes))
+	}
+	records, err := csv.NewReader(bytes.NewReader(f.csv(t, membership.CodeFilter{BatchID: b.ID}))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) != 501 || strings.Join(records[0], ",") != strings.Join(membership.CSVHeader, ",") {
+		t.Fatalf("CSV has %d rows, header %v", len(records), records[0])
+	}
+	want := map[string]bool{}
+	for _, c := range b.Codes {
+		want[c.Code] = true
+	}
+	for _, r := range records[1:] {
+		code, ok := membership.NormalizeCode(r[0])
+		if !ok || !want[code] {
+			t.Fatalf("CSV row %v has a code that is not in the batch", r)
+		}
+		delete(want, code)
+		if r[1] != "https://t.me/club_bot?start="+code {
+			t.Errorf("activation link %q", r[1])
+		}
+		if r[2] != `'=HYPERLINK("x")` {
+			t.Errorf("plan cell %q is not escaped", r[2])
+		}
+		if r[3] != "3" || r[4] != "0" || r[5] != expires.UTC().Format(time.RFC3339) || r[7] != "active" {
+			t.Errorf("row %v: want max 3, used 0, expiry %s, active", r, expires.UTC().Format(time.RFC3339))
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("%d codes of the batch are missing from the CSV", len(want))
+	}
+}
+
+func TestCodeStatusesFilter(t *testing.T) {
+	db := openDB(t)
+	f := newFixture(t, db, "a@example.com", "Gold", 1)
+	soon := time.Now().Add(time.Hour)
+	b, err := f.create(t, membership.CodeRequest{PlanID: f.plan.ID, Count: 4, ExpiresAt: &soon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	err = db.Tx(ctx, f.tenant, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE access_codes SET deleted_at = now() WHERE id = $1;`, b.Codes[0].ID)
+		if err == nil {
+			_, err = tx.Exec(ctx, `UPDATE access_codes SET expires_at = now() - interval '1 second' WHERE id = $1`, b.Codes[1].ID)
+		}
+		if err == nil {
+			_, err = tx.Exec(ctx, `UPDATE access_codes SET activations = 1 WHERE id = $1`, b.Codes[2].ID)
+		}
+		if err != nil {
+			return err
+		}
+		for status, want := range map[string]int64{membership.StatusDeleted: b.Codes[0].ID, membership.StatusExpired: b.Codes[1].ID,
+			membership.StatusUsedUp: b.Codes[2].ID, membership.StatusActive: b.Codes[3].ID} {
+			codes, err := membership.ListCodes(ctx, tx, membership.CodeFilter{Status: status})
+			if err != nil {
+				return err
+			}
+			if len(codes) != 1 || codes[0].ID != want || codes[0].Status(time.Now()) != status {
+				t.Errorf("status %q lists %+v, want code %d", status, codes, want)
+			}
+		}
+		found, err := membership.ListCodes(ctx, tx, membership.CodeFilter{Search: strings.ToLower(membership.FormatCode(b.Codes[3].Code))[2:9]})
+		if err != nil {
+			return err
+		}
+		if len(found) != 1 || found[0].ID != b.Codes[3].ID {
+			t.Errorf("search by part of a code found %d codes", len(found))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkCreateBatchWithCSV is issue 3's "500-code batch (insert + CSV)".
+func BenchmarkCreateBatchWithCSV(b *testing.B) {
+	db := openDB(b)
+	f := newFixture(b, db, "a@example.com", "Gold", 1)
+	ctx := context.Background()
+	for b.Loop() {
+		err := db.Tx(ctx, f.tenant, func(tx pgx.Tx) error {
+			batch, err := membership.CreateCodes(ctx, tx, membership.CodeRequest{PlanID: f.plan.ID, Count: 500})
+			if err != nil {
+				return err
+			}
+			return membership.WriteCodesCSV(ctx, tx, &bytes.Buffer{}, f.bot.Username, membership.CodeFilter{BatchID: batch.ID})
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

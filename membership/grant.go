@@ -1,0 +1,70 @@
+package membership
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+var errAlreadyLifetime = errors.New("membership: already lifetime")
+
+// Granted is what a grant did to a member's access.
+type Granted struct {
+	Membership Membership
+	Extended   bool
+	// The period the grant added, so it can be taken back exactly.
+	AddedFrom  time.Time
+	AddedUntil *time.Time // nil: lifetime
+}
+
+// Grant gives a member a plan for the plan's period: a new membership from
+// now, or, if one is active, the same one extended from its current end.
+// Codes and payments both come through here.
+func Grant(ctx context.Context, tx pgx.Tx, memberID int64, plan Plan) (Granted, error) {
+	var days *int
+	if !plan.Lifetime() {
+		days = &plan.PeriodDays
+	}
+	g := Granted{}
+	m := &g.Membership
+	var oldEnd *time.Time
+	err := tx.QueryRow(ctx, `SELECT id, member_id, plan_id, status, starts_at, ends_at FROM memberships
+		WHERE member_id = $1 AND plan_id = $2 AND status = 'active' FOR UPDATE`, memberID, plan.ID).
+		Scan(&m.ID, &m.MemberID, &m.PlanID, &m.Status, &m.StartsAt, &oldEnd)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		err = tx.QueryRow(ctx, `INSERT INTO memberships (tenant_id, member_id, plan_id, starts_at, ends_at)
+			VALUES (gatekey_tenant(), $1, $2, now(), now() + make_interval(days => $3))
+			RETURNING id, member_id, plan_id, status, starts_at, ends_at`, memberID, plan.ID, days).
+			Scan(&m.ID, &m.MemberID, &m.PlanID, &m.Status, &m.StartsAt, &m.EndsAt)
+		g.AddedFrom, g.AddedUntil = m.StartsAt, m.EndsAt
+	case err != nil:
+	case oldEnd == nil:
+		return g, errAlreadyLifetime
+	default:
+		g.Extended = true
+		err = tx.QueryRow(ctx, `UPDATE memberships SET reminded_at = NULL,
+			ends_at = greatest(ends_at, now()) + make_interval(days => $2)
+			WHERE id = $1 RETURNING greatest($3::timestamptz, now()), ends_at`, m.ID, days, oldEnd).
+			Scan(&g.AddedFrom, &m.EndsAt)
+		g.AddedUntil = m.EndsAt
+	}
+	if err != nil {
+		return g, fmt.Errorf("membership: grant: %w", err)
+	}
+	return g, nil
+}
+
+func createOrder(ctx context.Context, tx pgx.Tx, memberID, planID, membershipID int64, source string, price Money) (Order, error) {
+	o := Order{Amount: price, Source: source}
+	err := tx.QueryRow(ctx, `INSERT INTO orders (tenant_id, member_id, plan_id, membership_id, source, amount_minor, currency)
+		VALUES (gatekey_tenant(), $1, $2, $3, $4, $5, $6) RETURNING id`,
+		memberID, planID, membershipID, source, price.Minor, price.Currency).Scan(&o.ID)
+	if err != nil {
+		return o, fmt.Errorf("membership: create order: %w", err)
+	}
+	return o, nil
+}

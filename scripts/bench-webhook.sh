@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Measures the Telegram webhook against PostgreSQL's own ceiling on the same
+# machine, in one run (issue 2, performance):
+#
+#   1. pgbench's built-in TPC-B-like script, 16 clients, on a scratch
+#      database (created, initialised at scale 16, dropped afterwards);
+#   2. BenchmarkWebhookStart: 64 senders in a closed loop, /start across
+#      100 bots and 10,000 users, with the workers sending every reply;
+#   3. BenchmarkWebhookStartRate: the same, offered in an open loop at half
+#      of pgbench's rate, for p50/p99 at that load;
+#
+# then prints a summary: the webhook's rate as a fraction of pgbench's, and
+# the targets (rate >= 1/2 of pgbench, p99 < 20 ms at half that load).
+#
+# DATABASE_URL names the server (default postgres://postgres@127.0.0.1:5432/postgres);
+# `make bench-webhook` runs this through scripts/with-postgres.sh.
+# Knobs: PGBENCH_TIME (s, default 30), PGBENCH_SCALE (16), PGBENCH_CLIENTS (16),
+# BENCH_TIME (closed loop, default 20s), RATE_DURATION (open loop, 20s),
+# RATE (updates/s for the open loop; default half of pgbench's tps),
+# BENCH_FLAGS (more flags for the Go benchmarks, e.g. "-webhook.users=5000").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+: "${DATABASE_URL:=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
+export DATABASE_URL
+PGBENCH_TIME=${PGBENCH_TIME:-30}
+PGBENCH_SCALE=${PGBENCH_SCALE:-16}
+PGBENCH_CLIENTS=${PGBENCH_CLIENTS:-16}
+BENCH_TIME=${BENCH_TIME:-20s}
+RATE_DURATION=${RATE_DURATION:-20s}
+BENCH_FLAGS=${BENCH_FLAGS:-}
+GO=${GO:-go}
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+pg_tool() { # name: a PostgreSQL client from PATH, else the newest installed
+  if command -v "$1" >/dev/null; then command -v "$1"; return; fi
+  local p
+  p=$(ls /usr/lib/postgresql/*/bin/"$1" 2>/dev/null | sort -V | tail -n 1 || true)
+  [ -n "$p" ] || { echo "bench-webhook: $1 not found (apt-get install postgresql-client)" >&2; exit 1; }
+  echo "$p"
+}
+psql=$(pg_tool psql)
+pgbench=$(pg_tool pgbench)
+
+# with_db URL NAME: the same server and login, another database.
+with_db() {
+  case "$1" in
+  postgres://* | postgresql://*)
+    printf '%s\n' "$1" | sed -E "s#^(postgres(ql)?://[^/?]*)(/[^?]*)?(\\?.*)?\$#\\1/$2\\4#"
+    ;;
+  *) printf '%s dbname=%s\n' "$1" "$2" ;; # key=value form: the last dbname wins
+  esac
+}
+
+scratch="gatekey_pgbench_$$"
+scratch_url=$(with_db "$DATABASE_URL" "$scratch")
+drop_scratch() { "$psql" "$DATABASE_URL" -qAtc "DROP DATABASE IF EXISTS $scratch WITH (FORCE)" >/dev/null 2>&1 || true; }
+trap drop_scratch EXIT
+
+out=$(mktemp -d /tmp/gatekey-bench.XXXXXX)
+
+say "pgbench: initialising scale $PGBENCH_SCALE in $scratch"
+"$psql" "$DATABASE_URL" -qAtc "CREATE DATABASE $scratch" >/dev/null
+"$pgbench" -i -q -s "$PGBENCH_SCALE" "$scratch_url" >"$out/pgbench-init.txt" 2>&1 || { cat "$out/pgbench-init.txt" >&2; exit 1; }
+
+say "pgbench: tpcb-like, $PGBENCH_CLIENTS clients, 2 threads, ${PGBENCH_TIME}s"
+"$pgbench" -c "$PGBENCH_CLIENTS" -j 2 -T "$PGBENCH_TIME" -b tpcb-like "$scratch_url" 2>&1 | tee "$out/pgbench.txt" >&2
+pg_tps=$(sed -nE 's/^tps = ([0-9.]+).*/\1/p' "$out/pgbench.txt" | tail -n 1)
+[ -n "$pg_tps" ] || { echo "bench-webhook: no tps in pgbench's output" >&2; exit 1; }
+drop_scratch
+
+# metric FILE UNIT: the value before UNIT on the benchmark's result line.
+metric() {
+  awk -v unit="$2" '/^Benchmark/ { for (i = 2; i <= NF; i++) if ($i == unit) v = $(i-1) } END { print v }' "$1"
+}
+
+say "webhook, closed loop: BenchmarkWebhookStart, -benchtime $BENCH_TIME"
+# shellcheck disable=SC2086
+"$GO" test ./webhooks/ -run '^$' -bench '^BenchmarkWebhookStart$' -benchtime "$BENCH_TIME" -count 1 -timeout 30m $BENCH_FLAGS 2>&1 | tee "$out/closed.txt" >&2
+grep -q '^ok' "$out/closed.txt" || { echo "bench-webhook: the closed-loop benchmark failed" >&2; exit 1; }
+rate=$(metric "$out/closed.txt" updates/s)
+
+half=${RATE:-$(awk -v t="$pg_tps" 'BEGIN { printf "%d", t / 2 }')}
+say "webhook, open loop: BenchmarkWebhookStartRate at $half updates/s for $RATE_DURATION"
+# shellcheck disable=SC2086
+"$GO" test ./webhooks/ -run '^$' -bench '^BenchmarkWebhookStartRate$' -benchtime 1x -count 1 -timeout 30m \
+  -webhook.rate "$half" -webhook.duration "$RATE_DURATION" $BENCH_FLAGS 2>&1 | tee "$out/open.txt" >&2
+grep -q '^ok' "$out/open.txt" || { echo "bench-webhook: the open-loop benchmark failed" >&2; exit 1; }
+
+awk -v when="$(date '+%Y-%m-%d %H:%M:%S')" -v pg="$pg_tps" -v rate="$rate" -v half="$half" \
+  -v p50="$(metric "$out/closed.txt" p50-ms)" -v p99="$(metric "$out/closed.txt" p99-ms)" \
+  -v replies="$(metric "$out/closed.txt" replies/s)" \
+  -v hrate="$(metric "$out/open.txt" updates/s)" \
+  -v hp50="$(metric "$out/open.txt" p50-ms)" -v hp99="$(metric "$out/open.txt" p99-ms)" 'BEGIN {
+  frac = rate / pg
+  printf "\nSummary (%s)\n", when
+  printf "  pgbench tpcb-like, 16 clients:     %8.0f tps\n", pg
+  printf "  webhook /start, 64 senders:        %8.0f updates/s  (%.2f of pgbench; target >= 0.50: %s)\n", rate, frac, frac >= 0.5 ? "met" : "NOT met"
+  printf "    latency p50 / p99:               %8.1f / %.1f ms\n", p50, p99
+  printf "    replies sent by the workers:     %8.0f /s\n", replies
+  printf "  open loop, offered %6d /s:       %8.0f updates/s answered\n", half, hrate
+  printf "    latency p50 / p99:               %8.1f / %.1f ms  (target p99 < 20 ms: %s)\n", hp50, hp99, hp99 < 20 ? "met" : "NOT met"
+}'
+rm -rf "$out"

@@ -1,0 +1,369 @@
+package webhooks_test
+
+// Throughput and latency of the Telegram webhook (issue 2, performance):
+// a `/start` that lists the bot's plans, across many bots and users, with
+// the workers on as in production (every reply is a River job that the
+// workers send to the fake Telegram).
+//
+//	go test ./webhooks/ -run '^$' -bench '^BenchmarkWebhookStart$' -benchtime 20s
+//	go test ./webhooks/ -run '^$' -bench '^BenchmarkWebhookStartRate$' -benchtime 1x -webhook.rate 1000
+//
+// scripts/bench-webhook.sh (make bench-webhook) runs both beside pgbench.
+// Both benchmarks run only when asked for with -bench; `go test` alone
+// skips them.
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/gatekey/gatekey/internal/apptest"
+	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/telegram/telegramtest"
+	"github.com/gatekey/gatekey/tenant"
+)
+
+var (
+	benchTenants  = flag.Int("webhook.tenants", 10, "tenants in the webhook benchmarks")
+	benchBots     = flag.Int("webhook.bots", 100, "bots in the webhook benchmarks, shared out among the tenants")
+	benchUsers    = flag.Int("webhook.users", 10000, "Telegram users in the webhook benchmarks, shared out among the bots")
+	benchSenders  = flag.Int("webhook.senders", 64, "concurrent senders of BenchmarkWebhookStart (closed loop)")
+	benchRate     = flag.Float64("webhook.rate", 0, "offered rate (updates/s) of BenchmarkWebhookStartRate (open loop); 0 skips it")
+	benchDuration = flag.Duration("webhook.duration", 20*time.Second, "how long BenchmarkWebhookStartRate offers its rate")
+)
+
+// BenchmarkWebhookStart is the closed loop: -webhook.senders goroutines each
+// POST a /start, wait for the answer, and POST the next. One op is one
+// update; updates/s counts every update from the first to the last answer.
+func BenchmarkWebhookStart(b *testing.B) {
+	w := newBenchWorld(b)
+	senders := *benchSenders
+	work := make(chan struct{})
+	lat := make([][]time.Duration, senders)
+	var firstErr atomic.Pointer[error]
+	var wg sync.WaitGroup
+	for s := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range work {
+				if firstErr.Load() != nil {
+					continue
+				}
+				t0 := time.Now()
+				if err := w.sendNext(); err != nil {
+					firstErr.CompareAndSwap(nil, &err)
+					continue
+				}
+				lat[s] = append(lat[s], time.Since(t0))
+			}
+		}()
+	}
+	w.mark()
+	start := time.Now()
+	for b.Loop() {
+		work <- struct{}{}
+	}
+	close(work)
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := firstErr.Load(); err != nil {
+		b.Fatal(*err)
+	}
+	all := slices.Concat(lat...)
+	w.report(b, all, elapsed)
+	w.drain(b)
+}
+
+// BenchmarkWebhookStartRate is the open loop: updates are offered at
+// -webhook.rate per second for -webhook.duration, whether or not earlier
+// ones were answered, and each latency runs from the moment its update was
+// due (so a stall counts against every update it delays). Run it with
+// -benchtime 1x; it is skipped without -webhook.rate.
+func BenchmarkWebhookStartRate(b *testing.B) {
+	rate := *benchRate
+	if rate <= 0 {
+		b.Skip("set -webhook.rate=N (updates per second) to run the open-loop benchmark")
+	}
+	w := newBenchWorld(b)
+	n := max(1, int(rate*benchDuration.Seconds()))
+	for b.Loop() {
+		// Enough goroutines that a sender is free whenever an update is due,
+		// unless the server is falling behind: then updates queue here, and
+		// their wait counts in their latency.
+		workers := min(n, max(64, int(rate/10)))
+		due := make(chan time.Time, n)
+		lat := make([][]time.Duration, workers)
+		var firstErr atomic.Pointer[error]
+		var wg sync.WaitGroup
+		for s := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for t := range due {
+					if firstErr.Load() != nil {
+						continue
+					}
+					if err := w.sendNext(); err != nil {
+						firstErr.CompareAndSwap(nil, &err)
+						continue
+					}
+					lat[s] = append(lat[s], time.Since(t))
+				}
+			}()
+		}
+		w.mark()
+		start := time.Now()
+		for i := range n {
+			t := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+			if d := time.Until(t); d > 0 {
+				time.Sleep(d)
+			}
+			due <- t
+		}
+		close(due)
+		wg.Wait()
+		elapsed := time.Since(start)
+		if err := firstErr.Load(); err != nil {
+			b.Fatal(*err)
+		}
+		b.ReportMetric(rate, "offered/s")
+		w.report(b, slices.Concat(lat...), elapsed)
+		w.drain(b)
+	}
+}
+
+// benchWorld is a running Gatekey with tenants, bots with plans, and
+// users who have each started one bot (so the bot may write to them).
+type benchWorld struct {
+	env    *apptest.Env
+	owner  *pgxpool.Pool // owner role, to watch River's table
+	client *http.Client
+	pairs  []benchPair // one per user: the user and the bot they talk to
+	next   atomic.Int64
+	update atomic.Int64 // update ids, fresh for every request
+
+	sentBefore int // sendMessage calls when the timed part began
+}
+
+type benchPair struct {
+	url, secret string
+	user        telegramtest.User
+	userJSON    []byte // the "from" object of the update
+}
+
+func newBenchWorld(b *testing.B) *benchWorld {
+	b.Helper()
+	ctx := context.Background()
+	nTenants, nBots, nUsers := *benchTenants, *benchBots, *benchUsers
+	if nTenants < 1 || nBots < nTenants || nUsers < nBots {
+		b.Fatalf("need 1 <= tenants (%d) <= bots (%d) <= users (%d)", nTenants, nBots, nUsers)
+	}
+	env := apptest.New(b)
+	owner, err := pgxpool.New(ctx, env.DatabaseURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(owner.Close)
+	w := &benchWorld{env: env, owner: owner, client: &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			MaxIdleConnsPerHost: 1024,
+			DisableCompression:  true,
+			IdleConnTimeout:     time.Minute,
+		},
+	}}
+	b.Cleanup(w.client.CloseIdleConnections)
+	w.update.Store(1_000_000_000) // clear of the ids the fake gives the warm-up
+
+	tenants := make([]int64, nTenants)
+	for i := range tenants {
+		if tenants[i], err = env.App.DB.SignUp(ctx, fmt.Sprintf("bench%d@example.com", i), "correct horse battery staple"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	bots := make([]tenant.Bot, nBots)
+	for i := range bots {
+		if bots[i], err = seedBenchBot(ctx, env, tenants[i%nTenants], i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w.pairs = make([]benchPair, nUsers)
+	for i := range w.pairs {
+		u := env.Fake.AddUser(fmt.Sprintf("User %d", i), fmt.Sprintf("user%d", i))
+		bot := bots[i%nBots]
+		_, secret, _, _ := env.Fake.Webhook(bot.TelegramID)
+		w.pairs[i] = benchPair{
+			url: env.App.WebhookURL(bot.ID), secret: secret, user: u,
+			userJSON: fmt.Appendf(nil, `{"id":%d,"is_bot":false,"first_name":%q,"username":%q,"language_code":"en"}`, u.ID, u.FirstName, u.Username),
+		}
+	}
+
+	// Warm-up: every user presses Start once through the fake, which opens
+	// the private chat (so replies are accepted) and makes them a member.
+	var wg sync.WaitGroup
+	var firstErr atomic.Pointer[error]
+	var idx atomic.Int64
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := idx.Add(1) - 1; i < int64(nUsers); i = idx.Add(1) - 1 {
+				bot := bots[int(i)%nBots]
+				status, err := env.Fake.Start(bot.TelegramID, w.pairs[i].user.ID, "")
+				if err == nil && status != http.StatusOK {
+					err = fmt.Errorf("warm-up /start: status %d", status)
+				}
+				if err != nil {
+					firstErr.CompareAndSwap(nil, &err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := firstErr.Load(); err != nil {
+		b.Fatal(*err)
+	}
+	w.drain(b)
+	return w
+}
+
+// seedBenchBot connects a bot to the tenant, makes it administrator of a
+// channel, and gives it two plans that open the channel.
+func seedBenchBot(ctx context.Context, env *apptest.Env, tenantID int64, i int) (tenant.Bot, error) {
+	bot, err := env.App.ConnectFakeBot(ctx, env.Fake, tenantID, fmt.Sprintf("bench_%03d_bot", i))
+	if err != nil {
+		return bot, err
+	}
+	chat, err := env.App.AddFakeChat(ctx, env.Fake, bot, "channel", fmt.Sprintf("Bench Channel %d", i))
+	if err != nil {
+		return bot, err
+	}
+	err = env.App.DB.Tx(ctx, tenantID, func(tx pgx.Tx) error {
+		for _, p := range []membership.NewPlan{
+			{Name: "Monthly", PeriodDays: 30, Price: membership.Money{Minor: 999, Currency: "USD"}},
+			{Name: "Lifetime", PeriodDays: 0, Price: membership.Money{Minor: 4999, Currency: "USD"}},
+		} {
+			p.BotID, p.ChatIDs = bot.ID, []int64{chat.ID}
+			if _, err := membership.CreatePlan(ctx, tx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return bot, err
+}
+
+// sendNext POSTs a /start from the next user to their bot, as Telegram
+// would, and wants 200.
+func (w *benchWorld) sendNext() error {
+	p := &w.pairs[int(w.next.Add(1)-1)%len(w.pairs)]
+	id := w.update.Add(1)
+	body := make([]byte, 0, 512)
+	body = append(body, `{"update_id":`...)
+	body = strconv.AppendInt(body, id, 10)
+	body = append(body, `,"message":{"message_id":`...)
+	body = strconv.AppendInt(body, id, 10)
+	body = append(body, `,"from":`...)
+	body = append(body, p.userJSON...)
+	body = append(body, `,"chat":{"id":`...)
+	body = strconv.AppendInt(body, p.user.ID, 10)
+	body = append(body, `,"type":"private"},"date":`...)
+	body = strconv.AppendInt(body, time.Now().Unix(), 10)
+	body = append(body, `,"text":"/start","entities":[{"offset":0,"length":6,"type":"bot_command"}]}}`...)
+
+	req, err := http.NewRequest(http.MethodPost, p.url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(telegramtest.SecretHeader, p.secret)
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("update %d to %s: status %d, want 200", id, p.url, resp.StatusCode)
+	}
+	return nil
+}
+
+// mark notes where the timed part begins.
+func (w *benchWorld) mark() { w.sentBefore = len(w.env.Fake.CallsTo("sendMessage")) }
+
+// report gives the rate and latency of the timed part, and how far the
+// workers kept up with it: replies sent per second while it ran, and the
+// replies still waiting when it ended.
+func (w *benchWorld) report(b *testing.B, lat []time.Duration, elapsed time.Duration) {
+	b.Helper()
+	sent := len(w.env.Fake.CallsTo("sendMessage")) - w.sentBefore
+	var backlog int
+	if err := w.owner.QueryRow(context.Background(),
+		"SELECT count(*) FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded')").Scan(&backlog); err != nil {
+		b.Fatal(err)
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "updates/s")
+	b.ReportMetric(ms(percentile(lat, 0.50)), "p50-ms")
+	b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
+	b.ReportMetric(ms(percentile(lat, 1)), "max-ms")
+	b.ReportMetric(float64(sent)/elapsed.Seconds(), "replies/s")
+	b.ReportMetric(float64(backlog), "backlog-jobs")
+}
+
+// drain waits for the workers to finish every job, and wants every reply
+// delivered (none cancelled or discarded).
+func (w *benchWorld) drain(b *testing.B) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	for {
+		var pending, failed int
+		err := w.owner.QueryRow(ctx, `SELECT
+			count(*) FILTER (WHERE state NOT IN ('completed', 'cancelled', 'discarded')),
+			count(*) FILTER (WHERE state IN ('cancelled', 'discarded'))
+			FROM river_job`).Scan(&pending, &failed)
+		if err != nil {
+			b.Fatalf("waiting for the workers: %v", err)
+		}
+		if failed > 0 {
+			var why string
+			_ = w.owner.QueryRow(ctx, `SELECT coalesce(errors[array_length(errors, 1)]->>'error', '') FROM river_job
+				WHERE state IN ('cancelled', 'discarded') LIMIT 1`).Scan(&why)
+			b.Fatalf("%d reply jobs failed, e.g.: %s", failed, why)
+		}
+		if pending == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			b.Fatalf("the workers did not finish: %d jobs left", pending)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.5) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
