@@ -60,6 +60,7 @@ func NewClient(deps Deps, cfg Config) (*Client, error) {
 		river.AddWorker(workers, &RevokeLinkWorker{deps: deps})
 		river.AddWorker(workers, &RemindMembershipWorker{deps: deps})
 		river.AddWorker(workers, &ExpireMembershipWorker{deps: deps})
+		river.AddWorker(workers, &RollbackCodeWorker{deps: deps})
 		if cfg.TelegramWorkers <= 0 {
 			cfg.TelegramWorkers = 64
 		}

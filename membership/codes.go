@@ -87,7 +87,7 @@ func CreateCodes(ctx context.Context, tx pgx.Tx, req CodeRequest) (Batch, error)
 	if plan.Archived {
 		return Batch{}, invalid("the plan %q is archived; codes can only be made for a current plan", plan.Name)
 	}
-	zero, err := zeroPriced(ctx, tx, req.ZeroPriced)
+	zero, err := ResolveZeroPriced(ctx, tx, req.ZeroPriced)
 	if err != nil {
 		return Batch{}, err
 	}
@@ -133,8 +133,8 @@ func (req CodeRequest) validate(now time.Time) error {
 	return nil
 }
 
-// zeroPriced resolves a request's pricing against the tenant's default.
-func zeroPriced(ctx context.Context, tx pgx.Tx, asked *bool) (bool, error) {
+// ResolveZeroPriced resolves a request's pricing against the tenant's default.
+func ResolveZeroPriced(ctx context.Context, tx pgx.Tx, asked *bool) (bool, error) {
 	if asked != nil {
 		return *asked, nil
 	}

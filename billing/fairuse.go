@@ -1,0 +1,87 @@
+// Package billing decides what Gatekey charges owners and what owners'
+// members pay: pay-as-you-go fees, the fair-use limit on free codes, and
+// Stripe (member checkout, owner invoices, webhooks).
+package billing
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatekey/gatekey/membership"
+)
+
+// FairUseWindow is the rolling window the fair-use limit counts over.
+const FairUseWindow = "30 days"
+
+// FairUse is a tenant's standing against the fair-use limit.
+type FairUse struct {
+	Limited   bool // only pay-as-you-go tenants are limited
+	Floor     int
+	RatioPct  int // 100 means one free activation per paid order
+	Paid      int // paid orders (amount above 0) in the window
+	Used      int // zero-priced activations in the window
+	Allowance int // max(Floor, RatioPct × Paid / 100)
+}
+
+// Allowance is the fair-use arithmetic: the floor, or the ratio of paid
+// orders if that is more.
+func Allowance(floor, ratioPct, paid int) int {
+	return max(floor, ratioPct*paid/100)
+}
+
+// Remaining is how many more zero-priced activations fit.
+func (f FairUse) Remaining() int { return max(0, f.Allowance-f.Used) }
+
+// GetFairUse reads the tenant's fair-use standing.
+func GetFairUse(ctx context.Context, tx pgx.Tx) (FairUse, error) {
+	var f FairUse
+	var plan string
+	err := tx.QueryRow(ctx, `SELECT t.billing_plan, t.fairuse_floor, t.fairuse_ratio_pct,
+		(SELECT count(*) FROM orders o WHERE o.amount_minor > 0 AND o.status = 'paid' AND o.created_at > now() - $1::interval),
+		(SELECT count(*) FROM code_activations a JOIN orders o ON o.tenant_id = a.tenant_id AND o.id = a.order_id
+			WHERE o.amount_minor = 0 AND a.created_at > now() - $1::interval)
+		FROM tenants t WHERE t.id = gatekey_tenant()`, FairUseWindow).Scan(&plan, &f.Floor, &f.RatioPct, &f.Paid, &f.Used)
+	if err != nil {
+		return f, fmt.Errorf("billing: fair use: %w", err)
+	}
+	f.Limited = plan == "payg"
+	f.Allowance = Allowance(f.Floor, f.RatioPct, f.Paid)
+	return f, nil
+}
+
+// FairUseError refuses free codes past the allowance, saying what to do.
+type FairUseError struct {
+	FairUse   FairUse
+	Requested int
+}
+
+func (e *FairUseError) Error() string {
+	return fmt.Sprintf("These codes allow %d free activations, but only %d of your %d free activations for the last 30 days are left (%d used). "+
+		"Free codes on pay-as-you-go are meant to sit beside paid sales: the allowance is the larger of %d and %d%% of your paid orders (%d in the last 30 days). "+
+		"To go on: make the codes priced, move to the flat plan, or ask Gatekey support to raise your allowance.",
+		e.Requested, e.FairUse.Remaining(), e.FairUse.Allowance, e.FairUse.Used, e.FairUse.Floor, e.FairUse.RatioPct, e.FairUse.Paid)
+}
+
+// CreateCodes is how every caller (console, API, the owner's bot) creates
+// codes: it holds zero-priced codes on pay-as-you-go to the fair-use
+// allowance, then creates them with membership.CreateCodes.
+func CreateCodes(ctx context.Context, tx pgx.Tx, req membership.CodeRequest) (membership.Batch, error) {
+	zero, err := membership.ResolveZeroPriced(ctx, tx, req.ZeroPriced)
+	if err != nil {
+		return membership.Batch{}, err
+	}
+	req.ZeroPriced = &zero
+	if zero {
+		f, err := GetFairUse(ctx, tx)
+		if err != nil {
+			return membership.Batch{}, err
+		}
+		requested := max(1, req.Count) * max(1, req.MaxActivations)
+		if f.Limited && requested > f.Remaining() {
+			return membership.Batch{}, &FairUseError{FairUse: f, Requested: requested}
+		}
+	}
+	return membership.CreateCodes(ctx, tx, req)
+}

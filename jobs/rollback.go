@@ -1,0 +1,102 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/tenant"
+)
+
+// RollbackChunkSize is how many activations one transaction of a rollback
+// undoes: small enough to keep locks short, large enough to be quick.
+const RollbackChunkSize = 200
+
+// RollbackCodeArgs works through a code's rollback (membership.StartRollback)
+// chunk by chunk. Each chunk commits with the removals it causes, so a
+// worker that dies midway resumes where the last chunk ended.
+type RollbackCodeArgs struct {
+	TenantID   int64 `json:"tenant_id"`
+	BotID      int64 `json:"bot_id"`
+	RollbackID int64 `json:"rollback_id"`
+}
+
+func (RollbackCodeArgs) Kind() string { return "membership.rollback_code" }
+
+func (RollbackCodeArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 50, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// RollbackCode is the insert that starts working a rollback.
+func RollbackCode(tenantID, botID, rollbackID int64) river.InsertManyParams {
+	return river.InsertManyParams{Args: RollbackCodeArgs{TenantID: tenantID, BotID: botID, RollbackID: rollbackID}}
+}
+
+// RollbackCodeWorker works RollbackCodeArgs.
+type RollbackCodeWorker struct {
+	river.WorkerDefaults[RollbackCodeArgs]
+	deps Deps
+}
+
+func (w *RollbackCodeWorker) Work(ctx context.Context, job *river.Job[RollbackCodeArgs]) error {
+	for {
+		done, err := w.chunk(ctx, job.Args)
+		if err != nil || done {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err() // stopping: the next attempt resumes here
+		}
+	}
+}
+
+// chunk undoes one chunk in one transaction, with its follow-up jobs.
+func (w *RollbackCodeWorker) chunk(ctx context.Context, a RollbackCodeArgs) (done bool, err error) {
+	err = w.deps.DB.Tx(ctx, a.TenantID, func(tx pgx.Tx) error {
+		step, err := membership.RollbackChunk(ctx, tx, a.RollbackID, RollbackChunkSize)
+		if err != nil {
+			return err
+		}
+		var out []river.InsertManyParams
+		for _, e := range step.Ended {
+			out = append(out, Removal(a.TenantID, a.BotID, e, fmt.Sprintf(
+				"Your access to %s was withdrawn by its owner, because the code that granted it was cancelled.", e.Plan.Name))...)
+		}
+		for _, m := range step.Shortened {
+			out = append(out, ScheduleMembership(a.TenantID, a.BotID, m)...)
+		}
+		done = step.Rollback.Status == "done"
+		if step.Finished {
+			notes, err := w.summary(ctx, tx, a, step.Rollback)
+			if err != nil {
+				return err
+			}
+			out = append(out, notes...)
+		}
+		return insertTx(ctx, tx, out...)
+	})
+	return done, err
+}
+
+// summary tells the owner what the rollback did, in the console and in
+// Telegram.
+func (w *RollbackCodeWorker) summary(ctx context.Context, tx pgx.Tx, a RollbackCodeArgs, r membership.Rollback) ([]river.InsertManyParams, error) {
+	code, err := membership.GetCode(ctx, tx, r.CodeID)
+	if err != nil {
+		return nil, err
+	}
+	text := fmt.Sprintf("Rollback of code %s finished: %d activations undone; %d members lost access and were removed from the chats; %d kept access granted otherwise, with the code's time taken off.",
+		membership.FormatCode(code.Code), r.Undone, r.Removed, r.Shortened)
+	admins, err := tenant.Notify(ctx, tx, a.BotID, "code_rolled_back", text)
+	if err != nil {
+		return nil, err
+	}
+	var out []river.InsertManyParams
+	for _, ad := range admins {
+		out = append(out, SendMessage(SendMessageArgs{TenantID: a.TenantID, BotID: a.BotID, ChatID: ad.TelegramUserID, Text: text}))
+	}
+	return out, nil
+}
