@@ -6,6 +6,7 @@ package billing
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -23,6 +24,9 @@ type FairUse struct {
 	Paid      int // paid orders (amount above 0) in the window
 	Used      int // zero-priced activations in the window
 	Allowance int // max(Floor, RatioPct × Paid / 100)
+	// FlaggedAt is when usage first went past the allowance, for staff;
+	// nil if it has not (or staff cleared the flag).
+	FlaggedAt *time.Time
 }
 
 // Allowance is the fair-use arithmetic: the floor, or the ratio of paid
@@ -34,19 +38,38 @@ func Allowance(floor, ratioPct, paid int) int {
 // Remaining is how many more zero-priced activations fit.
 func (f FairUse) Remaining() int { return max(0, f.Allowance-f.Used) }
 
+// Over reports whether zero-priced activations are past the allowance:
+// at the allowance is still fair, one more is not.
+func (f FairUse) Over() bool { return f.Limited && f.Used > f.Allowance }
+
+// Text is the fair-use meter in a sentence, for the console's billing page
+// and the bot's admin menu.
+func (f FairUse) Text() string {
+	if !f.Limited {
+		return "Free codes: unlimited on the flat plan."
+	}
+	s := fmt.Sprintf("Free code activations in the last 30 days: %d of %d", f.Used, f.Allowance)
+	if f.Over() {
+		return s + fmt.Sprintf(" (%d over). Codes already given out keep working. "+
+			"To give out more free codes, make them priced, move to the flat plan, or ask Gatekey support to raise your allowance.", f.Used-f.Allowance)
+	}
+	return s + fmt.Sprintf(" (%d left). The allowance is the larger of %d and %d%% of your paid orders (%d).",
+		f.Remaining(), f.Floor, f.RatioPct, f.Paid)
+}
+
 // GetFairUse reads the tenant's fair-use standing.
 func GetFairUse(ctx context.Context, tx pgx.Tx) (FairUse, error) {
 	var f FairUse
 	var plan string
-	err := tx.QueryRow(ctx, `SELECT t.billing_plan, t.fairuse_floor, t.fairuse_ratio_pct,
+	err := tx.QueryRow(ctx, `SELECT t.billing_plan, t.fairuse_floor, t.fairuse_ratio_pct, t.fairuse_flagged_at,
 		(SELECT count(*) FROM orders o WHERE o.amount_minor > 0 AND o.status = 'paid' AND o.created_at > now() - $1::interval),
 		(SELECT count(*) FROM code_activations a JOIN orders o ON o.tenant_id = a.tenant_id AND o.id = a.order_id
 			WHERE o.amount_minor = 0 AND a.created_at > now() - $1::interval)
-		FROM tenants t WHERE t.id = gatekey_tenant()`, FairUseWindow).Scan(&plan, &f.Floor, &f.RatioPct, &f.Paid, &f.Used)
+		FROM tenants t WHERE t.id = gatekey_tenant()`, FairUseWindow).Scan(&plan, &f.Floor, &f.RatioPct, &f.FlaggedAt, &f.Paid, &f.Used)
 	if err != nil {
 		return f, fmt.Errorf("billing: fair use: %w", err)
 	}
-	f.Limited = plan == "payg"
+	f.Limited = plan == PlanPayAsYouGo
 	f.Allowance = Allowance(f.Floor, f.RatioPct, f.Paid)
 	return f, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gatekey/gatekey/billing"
 	"github.com/gatekey/gatekey/jobs"
 	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/tenant"
@@ -21,6 +22,9 @@ func (t *turn) activate(member membership.Member, typed string) error {
 	if errors.As(err, &refusal) {
 		t.send(member.TelegramUserID, refusal.Message)
 		return nil
+	}
+	if err == nil {
+		err = billing.AfterActivation(t.ctx, t.tx, a) // fee entry, fair-use flag
 	}
 	if err != nil {
 		return err

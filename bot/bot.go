@@ -70,6 +70,9 @@ func (t *turn) onPrivateMessage(m *telego.Message) error {
 		return err
 	}
 	command, payload := splitCommand(m.Text, t.bot.Username)
+	if done, err := t.onAdminMessage(member, conv, command, payload, m.Text); done || err != nil {
+		return err // an owner link, or an admin's command or flow (admin.go)
+	}
 	switch {
 	case command == "/start" && payload == "":
 		return t.welcome(member)
@@ -98,7 +101,13 @@ const cbHaveCode = "code"
 const flowAwaitCode = "await_code"
 
 func (t *turn) onCallback(q *telego.CallbackQuery) error {
+	if strings.HasPrefix(q.Data, adminPrefix) {
+		return t.onAdminCallback(q) // answers the query itself (admin.go)
+	}
 	t.queue(river.InsertManyParams{Args: jobs.AnswerCallbackArgs{TenantID: t.bot.TenantID, BotID: t.bot.ID, CallbackQueryID: q.ID}})
+	if strings.HasPrefix(q.Data, cbPay) {
+		return t.pay(q) // pay.go
+	}
 	switch q.Data {
 	case cbHaveCode:
 		t.send(q.From.ID, "Send me your access code: 16 letters and digits, with or without dashes.")
@@ -126,7 +135,11 @@ func (t *turn) welcome(member membership.Member) error {
 		return err
 	}
 	b.WriteString("\nHave an access code? Send it here, or open the activation link you were given.")
-	t.send(member.TelegramUserID, b.String(), []jobs.Button{{Text: "I have a code", Data: cbHaveCode}})
+	pay, err := t.payButtons(plans) // pay.go
+	if err != nil {
+		return err
+	}
+	t.send(member.TelegramUserID, b.String(), append(pay, []jobs.Button{{Text: "I have a code", Data: cbHaveCode}})...)
 	return nil
 }
 

@@ -58,3 +58,29 @@ func clearConversation(ctx context.Context, tx pgx.Tx, botID, userID int64) erro
 	}
 	return nil
 }
+
+// get reads a flow's data into v, a struct of the flow's own: the data
+// goes through JSON, so the flow keeps its types rather than map values.
+func (c conversation) get(v any) error {
+	raw, err := json.Marshal(c.Data)
+	if err == nil {
+		err = json.Unmarshal(raw, v)
+	}
+	if err != nil {
+		return fmt.Errorf("bot: read conversation data: %w", err)
+	}
+	return nil
+}
+
+// put stores v, a struct of the flow's own, as the flow's data.
+func (c *conversation) put(v any) error {
+	raw, err := json.Marshal(v)
+	if err == nil {
+		c.Data = nil
+		err = json.Unmarshal(raw, &c.Data)
+	}
+	if err != nil {
+		return fmt.Errorf("bot: keep conversation data: %w", err)
+	}
+	return nil
+}

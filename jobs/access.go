@@ -79,6 +79,9 @@ func (w *SendAccessWorker) Work(ctx context.Context, job *river.Job[SendAccessAr
 	if len(rows) > 0 {
 		params.ReplyMarkup = keyboard(rows)
 	}
+	if err := w.deps.limit(ctx, a.BotID, acc.TelegramUserID); err != nil {
+		return err
+	}
 	_, err = bot.SendMessage(ctx, params)
 	return w.deps.outcome(ctx, a.TenantID, a.BotID, acc.TelegramUserID, err)
 }

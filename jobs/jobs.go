@@ -7,6 +7,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/gatekey/gatekey/billing"
 	"github.com/gatekey/gatekey/telegram"
 	"github.com/gatekey/gatekey/tenant"
 )
@@ -30,7 +32,20 @@ const (
 type Deps struct {
 	DB       *tenant.DB
 	Telegram *telegram.Clients
+	Limiter  *telegram.Limiter // nil: no rate limits (tests of other things)
 	Log      *slog.Logger
+	Billing  *billing.Service // Stripe checkouts and owners' invoices; nil: no Stripe
+}
+
+// limit waits for a send slot from botID to chatID. When the slot is
+// far off, the job is snoozed instead, freeing the worker.
+func (d Deps) limit(ctx context.Context, botID, chatID int64) error {
+	err := d.Limiter.Wait(ctx, botID, chatID)
+	var soon *telegram.TooSoonError
+	if errors.As(err, &soon) {
+		return river.JobSnooze(soon.Wait - telegram.MaxWait/2)
+	}
+	return err
 }
 
 // Config chooses whether this process works jobs, and how hard.
@@ -42,6 +57,12 @@ type Config struct {
 	// FetchPollInterval bounds how long a new job waits when LISTEN/NOTIFY
 	// is not enough (tests shorten it).
 	FetchPollInterval time.Duration
+	// ReconcileInterval is how often overdue expiries and reminders are
+	// swept up; SweepInterval how often unused codes are auto-deleted.
+	ReconcileInterval time.Duration
+	SweepInterval     time.Duration
+	// InvoiceInterval is how often ended billing periods are invoiced.
+	InvoiceInterval time.Duration
 }
 
 // Client is River's client over the application's pool.
@@ -61,10 +82,23 @@ func NewClient(deps Deps, cfg Config) (*Client, error) {
 		river.AddWorker(workers, &RemindMembershipWorker{deps: deps})
 		river.AddWorker(workers, &ExpireMembershipWorker{deps: deps})
 		river.AddWorker(workers, &RollbackCodeWorker{deps: deps})
+		river.AddWorker(workers, &SendCodesCSVWorker{deps: deps})
+		river.AddWorker(workers, &EditMessageWorker{deps: deps})
+		river.AddWorker(workers, &SetCommandsWorker{deps: deps})
+		river.AddWorker(workers, &ReconcileWorker{deps: deps})
+		river.AddWorker(workers, &SweepWorker{deps: deps})
 		if cfg.TelegramWorkers <= 0 {
 			cfg.TelegramWorkers = 64
 		}
+		if cfg.ReconcileInterval <= 0 {
+			cfg.ReconcileInterval = time.Minute
+		}
+		if cfg.SweepInterval <= 0 {
+			cfg.SweepInterval = 15 * time.Minute
+		}
 		rc.Workers = workers
+		rc.PeriodicJobs = periodicJobs(cfg)
+		rc.PeriodicJobs = append(rc.PeriodicJobs, addBilling(workers, deps, cfg)...)
 		rc.Queues = map[string]river.QueueConfig{
 			QueueDefault:  {MaxWorkers: 16},
 			QueueTelegram: {MaxWorkers: cfg.TelegramWorkers},

@@ -70,8 +70,7 @@ func (w *RemindMembershipWorker) Work(ctx context.Context, job *river.Job[Remind
 		if err != nil || !ok {
 			return err
 		}
-		text := fmt.Sprintf("Your access to %s ends on %s.\n\n%s", r.Plan.Name, membership.FormatDate(*r.Membership.EndsAt), renewText(r.Plan))
-		return insertTx(ctx, tx, SendMessage(SendMessageArgs{TenantID: a.TenantID, BotID: a.BotID, ChatID: r.TelegramUserID, Text: text}))
+		return insertTx(ctx, tx, reminderMessage(a.TenantID, r))
 	})
 }
 
@@ -88,8 +87,7 @@ func (w *ExpireMembershipWorker) Work(ctx context.Context, job *river.Job[Expire
 		if err != nil || !ok {
 			return err
 		}
-		text := fmt.Sprintf("Your access to %s has ended.\n\n%s", e.Plan.Name, renewText(e.Plan))
-		return insertTx(ctx, tx, Removal(a.TenantID, a.BotID, e, text)...)
+		return insertTx(ctx, tx, Removal(a.TenantID, a.BotID, e, endedText(e.Plan))...)
 	})
 }
 
@@ -101,6 +99,15 @@ func Removal(tenantID, botID int64, e membership.Ending, text string) []river.In
 		out = append(out, river.InsertManyParams{Args: RemoveFromChatArgs{tenantID, botID, c.TelegramChatID, e.TelegramUserID}})
 	}
 	return out
+}
+
+func reminderMessage(tenantID int64, r membership.Reminder) river.InsertManyParams {
+	text := fmt.Sprintf("Your access to %s ends on %s.\n\n%s", r.Plan.Name, membership.FormatDate(*r.Membership.EndsAt), renewText(r.Plan))
+	return SendMessage(SendMessageArgs{TenantID: tenantID, BotID: r.Plan.BotID, ChatID: r.TelegramUserID, Text: text})
+}
+
+func endedText(p membership.Plan) string {
+	return fmt.Sprintf("Your access to %s has ended, and you have been removed from its chats.\n\n%s", p.Name, renewText(p))
 }
 
 func renewText(p membership.Plan) string {

@@ -3,6 +3,9 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -97,6 +100,14 @@ func (w *RollbackCodeWorker) summary(ctx context.Context, tx pgx.Tx, a RollbackC
 	var out []river.InsertManyParams
 	for _, ad := range admins {
 		out = append(out, SendMessage(SendMessageArgs{TenantID: a.TenantID, BotID: a.BotID, ChatID: ad.TelegramUserID, Text: text}))
+	}
+	// An admin who asked from the bot hears the result even with their
+	// notifications off (the bot records them as "telegram:<user id>").
+	if rest, ok := strings.CutPrefix(r.RequestedBy, "telegram:"); ok {
+		id, err := strconv.ParseInt(rest, 10, 64)
+		if err == nil && !slices.ContainsFunc(admins, func(ad tenant.Admin) bool { return ad.TelegramUserID == id }) {
+			out = append(out, SendMessage(SendMessageArgs{TenantID: a.TenantID, BotID: a.BotID, ChatID: id, Text: text}))
+		}
 	}
 	return out, nil
 }

@@ -59,6 +59,9 @@ func (w *SendMessageWorker) Work(ctx context.Context, job *river.Job[SendMessage
 	if len(a.Buttons) > 0 {
 		params.ReplyMarkup = keyboard(a.Buttons)
 	}
+	if err := w.deps.limit(ctx, a.BotID, a.ChatID); err != nil {
+		return err
+	}
 	_, err = bot.SendMessage(ctx, params)
 	return w.deps.outcome(ctx, a.TenantID, a.BotID, a.ChatID, err)
 }

@@ -21,65 +21,110 @@ type Ending struct {
 // Expire ends a membership whose time is up. ok is false when there was
 // nothing to do: already ended, lifetime, or extended past now.
 func Expire(ctx context.Context, tx pgx.Tx, membershipID int64) (e Ending, ok bool, err error) {
-	return end(ctx, tx, membershipID, "expired", "AND ends_at IS NOT NULL AND ends_at <= now()")
+	return endOne(ctx, tx, "expired", `SELECT id FROM memberships
+		WHERE id = $1 AND status = 'active' AND ends_at <= now() FOR UPDATE`, membershipID)
 }
 
 // Revoke ends an active membership now (an owner's decision, a rollback,
 // a refund). ok is false when it was not active.
 func Revoke(ctx context.Context, tx pgx.Tx, membershipID int64) (e Ending, ok bool, err error) {
-	return end(ctx, tx, membershipID, "revoked", "")
+	return endOne(ctx, tx, "revoked", `SELECT id FROM memberships WHERE id = $1 AND status = 'active' FOR UPDATE`, membershipID)
 }
 
-func end(ctx context.Context, tx pgx.Tx, membershipID int64, status, cond string) (Ending, bool, error) {
-	var e Ending
-	m := &e.Membership
-	err := tx.QueryRow(ctx, `UPDATE memberships SET status = $2, ended_at = now()
-		WHERE id = $1 AND status = 'active' `+cond+`
-		RETURNING id, member_id, plan_id, status, starts_at, ends_at,
-			(SELECT telegram_user_id FROM members WHERE members.tenant_id = memberships.tenant_id AND members.id = memberships.member_id)`,
-		membershipID, status).Scan(&m.ID, &m.MemberID, &m.PlanID, &m.Status, &m.StartsAt, &m.EndsAt, &e.TelegramUserID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return e, false, nil
-	}
-	if err != nil {
-		return e, false, fmt.Errorf("membership: end membership: %w", err)
-	}
-	if e.Plan, err = GetPlan(ctx, tx, m.PlanID); err != nil {
-		return e, false, err
-	}
-	e.RemoveFrom, err = chatsToLeave(ctx, tx, m.MemberID, m.PlanID)
-	return e, err == nil, err
+// ExpireDue ends up to limit memberships whose time is up, oldest end
+// first, in one pass: the sweep that catches what a lost or late expiry
+// job left behind. Rows another transaction holds are skipped, not waited for.
+func ExpireDue(ctx context.Context, tx pgx.Tx, limit int) ([]Ending, error) {
+	return endMemberships(ctx, tx, "expired", `SELECT id FROM memberships
+		WHERE status = 'active' AND ends_at <= now() ORDER BY ends_at LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
 }
 
-// chatsToLeave lists the plan's chats that none of the member's active
-// memberships still opens, and marks the member as removed from them.
-func chatsToLeave(ctx context.Context, tx pgx.Tx, memberID, planID int64) ([]Chat, error) {
-	rows, err := tx.Query(ctx, `
-		WITH leave AS (
-			SELECT pc.chat_id FROM plan_chats pc WHERE pc.plan_id = $2
-			EXCEPT
-			SELECT opc.chat_id FROM memberships o JOIN plan_chats opc ON opc.tenant_id = o.tenant_id AND opc.plan_id = o.plan_id
-			WHERE o.member_id = $1 AND o.status = 'active'
-		), marked AS (
-			INSERT INTO member_chats (tenant_id, member_id, chat_id, status)
-			SELECT gatekey_tenant(), $1, chat_id, 'removed' FROM leave
-			ON CONFLICT (tenant_id, member_id, chat_id) DO UPDATE SET status = 'removed', updated_at = now()
-		)
-		SELECT c.id, c.bot_id, c.telegram_chat_id, c.kind, c.title, c.bot_status, c.can_invite_users, c.can_restrict
-		FROM chats c JOIN leave ON leave.chat_id = c.id ORDER BY c.id`, memberID, planID)
-	if err != nil {
-		return nil, fmt.Errorf("membership: chats to leave: %w", err)
+func endOne(ctx context.Context, tx pgx.Tx, status, pick string, id int64) (Ending, bool, error) {
+	es, err := endMemberships(ctx, tx, status, pick, id)
+	if err != nil || len(es) == 0 {
+		return Ending{}, false, err
 	}
-	chats, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Chat, error) {
-		var c Chat
-		err := r.Scan(&c.ID, &c.BotID, &c.TelegramChatID, &c.Kind, &c.Title, &c.BotStatus, &c.CanInvite, &c.CanRestrict)
-		return c, err
+	return es[0], true, nil
+}
+
+// endMemberships ends the memberships pick selects (locking them) with
+// status, and works out which chats each member must now leave.
+func endMemberships(ctx context.Context, tx pgx.Tx, status, pick string, arg any) ([]Ending, error) {
+	rows, err := tx.Query(ctx, `WITH picked AS (`+pick+`)
+		UPDATE memberships m SET status = '`+status+`', ended_at = now()
+		FROM picked, members mb WHERE m.id = picked.id AND mb.tenant_id = m.tenant_id AND mb.id = m.member_id
+		RETURNING m.id, m.member_id, m.plan_id, m.status, m.starts_at, m.ends_at, mb.telegram_user_id`, arg)
+	if err != nil {
+		return nil, fmt.Errorf("membership: end memberships: %w", err)
+	}
+	endings, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ending, error) {
+		var e Ending
+		m := &e.Membership
+		err := r.Scan(&m.ID, &m.MemberID, &m.PlanID, &m.Status, &m.StartsAt, &m.EndsAt, &e.TelegramUserID)
+		return e, err
+	})
+	if err != nil || len(endings) == 0 {
+		return nil, err
+	}
+	return endings, fillEndings(ctx, tx, endings)
+}
+
+// fillEndings adds each ending's plan and the chats its member leaves:
+// those of its plan that none of their active memberships still opens.
+// The members are marked as removed from those chats.
+func fillEndings(ctx context.Context, tx pgx.Tx, endings []Ending) error {
+	plans := map[int64]Plan{}
+	ids, members, planIDs := make([]int64, len(endings)), make([]int64, len(endings)), make([]int64, len(endings))
+	index := map[int64]int{}
+	for i, e := range endings {
+		ids[i], members[i], planIDs[i] = e.Membership.ID, e.Membership.MemberID, e.Membership.PlanID
+		index[e.Membership.ID] = i
+		if _, ok := plans[e.Membership.PlanID]; !ok {
+			p, err := GetPlan(ctx, tx, e.Membership.PlanID)
+			if err != nil {
+				return err
+			}
+			plans[p.ID] = p
+		}
+		endings[i].Plan = plans[e.Membership.PlanID]
+	}
+	rows, err := tx.Query(ctx, leaveQuery, ids, members, planIDs)
+	if err != nil {
+		return fmt.Errorf("membership: chats to leave: %w", err)
+	}
+	var membershipID int64
+	var c Chat
+	_, err = pgx.ForEachRow(rows, []any{&membershipID, &c.ID, &c.BotID, &c.TelegramChatID, &c.Kind, &c.Title, &c.BotStatus, &c.CanInvite, &c.CanRestrict}, func() error {
+		i := index[membershipID]
+		endings[i].RemoveFrom = append(endings[i].RemoveFrom, c)
+		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("membership: chats to leave: %w", err)
+		return fmt.Errorf("membership: chats to leave: %w", err)
 	}
-	return chats, nil
+	return nil
 }
+
+// leaveQuery finds, for ended memberships ($1, of members $2, plans $3),
+// the chats no other active membership of the member opens, and marks the
+// member removed from them.
+const leaveQuery = `
+WITH ended AS (
+	SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS e(membership_id, member_id, plan_id)
+), leave AS (
+	SELECT DISTINCT ON (e.member_id, pc.chat_id) e.membership_id, e.member_id, pc.chat_id
+	FROM ended e JOIN plan_chats pc ON pc.tenant_id = gatekey_tenant() AND pc.plan_id = e.plan_id
+	WHERE NOT EXISTS (
+		SELECT FROM memberships o JOIN plan_chats opc ON opc.tenant_id = o.tenant_id AND opc.plan_id = o.plan_id
+		WHERE o.tenant_id = gatekey_tenant() AND o.member_id = e.member_id AND o.status = 'active' AND opc.chat_id = pc.chat_id)
+), marked AS (
+	INSERT INTO member_chats (tenant_id, member_id, chat_id, status)
+	SELECT gatekey_tenant(), member_id, chat_id, 'removed' FROM leave
+	ON CONFLICT (tenant_id, member_id, chat_id) DO UPDATE SET status = 'removed', updated_at = now()
+)
+SELECT leave.membership_id, c.id, c.bot_id, c.telegram_chat_id, c.kind, c.title, c.bot_status, c.can_invite_users, c.can_restrict
+FROM leave JOIN chats c ON c.tenant_id = gatekey_tenant() AND c.id = leave.chat_id
+ORDER BY leave.membership_id, c.id`
 
 // Reminder is a membership whose renewal reminder is due.
 type Reminder struct {
@@ -109,4 +154,33 @@ func TakeReminder(ctx context.Context, tx pgx.Tx, membershipID int64, endsAt tim
 	}
 	r.Plan, err = GetPlan(ctx, tx, m.PlanID)
 	return r, err == nil, err
+}
+
+// DueReminders marks and returns up to limit reminders that are due and
+// were not sent: the sweep behind the scheduled reminder jobs.
+func DueReminders(ctx context.Context, tx pgx.Tx, limit int) ([]Reminder, error) {
+	rows, err := tx.Query(ctx, `WITH picked AS (
+			SELECT id FROM memberships WHERE status = 'active' AND reminded_at IS NULL
+			AND ends_at - $2::interval <= now() AND ends_at > now() ORDER BY ends_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+		UPDATE memberships m SET reminded_at = now() FROM picked, members mb
+		WHERE m.id = picked.id AND mb.tenant_id = m.tenant_id AND mb.id = m.member_id
+		RETURNING m.id, m.member_id, m.plan_id, m.status, m.starts_at, m.ends_at, mb.telegram_user_id`, limit, ReminderLead)
+	if err != nil {
+		return nil, fmt.Errorf("membership: due reminders: %w", err)
+	}
+	rs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Reminder, error) {
+		var rm Reminder
+		m := &rm.Membership
+		err := r.Scan(&m.ID, &m.MemberID, &m.PlanID, &m.Status, &m.StartsAt, &m.EndsAt, &rm.TelegramUserID)
+		return rm, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("membership: due reminders: %w", err)
+	}
+	for i := range rs {
+		if rs[i].Plan, err = GetPlan(ctx, tx, rs[i].Membership.PlanID); err != nil {
+			return nil, err
+		}
+	}
+	return rs, nil
 }

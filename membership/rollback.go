@@ -166,3 +166,18 @@ func (s *RollbackStep) takeBack(ctx context.Context, tx pgx.Tx, membershipID, or
 	}
 	return err
 }
+
+// AutoDeleteUnused deletes the tenant's codes that were never activated
+// and are older than its auto-delete setting. The setting in force now
+// judges every code by its creation time, so changing it applies to all
+// existing codes at once. Codes with any activation are never touched.
+func AutoDeleteUnused(ctx context.Context, tx pgx.Tx) (int64, error) {
+	tag, err := tx.Exec(ctx, `UPDATE access_codes c SET deleted_at = now()
+		FROM tenants t WHERE t.id = c.tenant_id AND t.code_autodelete_days IS NOT NULL
+		AND c.activations = 0 AND c.deleted_at IS NULL
+		AND c.created_at <= now() - make_interval(days => t.code_autodelete_days)`)
+	if err != nil {
+		return 0, fmt.Errorf("membership: auto-delete unused codes: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

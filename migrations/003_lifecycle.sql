@@ -22,3 +22,30 @@ CREATE INDEX access_codes_unused ON access_codes (tenant_id, created_at) WHERE a
 CREATE INDEX memberships_due_reminder ON memberships (ends_at) WHERE status = 'active' AND reminded_at IS NULL;
 
 SELECT gatekey_protect('code_rollbacks');
+
+-- Send slots for the Telegram rate limits (per bot, per chat), shared by
+-- every worker process: the generic cell rate algorithm, one row per key.
+-- Not tenant data: keys are bot and chat ids, and rows hold only a time.
+CREATE UNLOGGED TABLE telegram_rate (
+  key text PRIMARY KEY,
+  tat timestamptz NOT NULL -- theoretical arrival time of the next free slot
+);
+
+-- gatekey_take_slots reserves one slot on every key (all or none) and
+-- returns how long until the slot. If that is more than max_wait, it
+-- reserves nothing and returns the wait, for the caller to come back.
+-- Keys are locked in key order, so two callers never deadlock.
+CREATE FUNCTION gatekey_take_slots(keys text[], intervals interval[], max_wait interval)
+RETURNS interval LANGUAGE plpgsql AS $$
+DECLARE
+  slot timestamptz;
+BEGIN
+  INSERT INTO telegram_rate (key, tat) SELECT k, now() FROM unnest(keys) AS k ORDER BY k ON CONFLICT DO NOTHING;
+  SELECT max(greatest(tat, now())) INTO slot
+    FROM (SELECT tat FROM telegram_rate WHERE key = ANY(keys) ORDER BY key FOR UPDATE) AS locked;
+  IF slot - now() <= max_wait THEN
+    UPDATE telegram_rate r SET tat = slot + w.i
+      FROM unnest(keys, intervals) AS w(k, i) WHERE r.key = w.k;
+  END IF;
+  RETURN slot - now();
+END $$;

@@ -1,3 +1,5 @@
+//go:build unix
+
 package webhooks_test
 
 // Throughput and latency of the Telegram webhook (issue 2, performance):
@@ -19,10 +21,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,6 +90,7 @@ func BenchmarkWebhookStart(b *testing.B) {
 	all := slices.Concat(lat...)
 	w.report(b, all, elapsed)
 	w.drain(b)
+	w.reportCPU(b, len(all))
 }
 
 // BenchmarkWebhookStartRate is the open loop: updates are offered at
@@ -139,9 +145,11 @@ func BenchmarkWebhookStartRate(b *testing.B) {
 		if err := firstErr.Load(); err != nil {
 			b.Fatal(*err)
 		}
+		all := slices.Concat(lat...)
 		b.ReportMetric(rate, "offered/s")
-		w.report(b, slices.Concat(lat...), elapsed)
+		w.report(b, all, elapsed)
 		w.drain(b)
+		w.reportCPU(b, len(all))
 	}
 }
 
@@ -156,6 +164,7 @@ type benchWorld struct {
 	update atomic.Int64 // update ids, fresh for every request
 
 	sentBefore int // sendMessage calls when the timed part began
+	cpuBefore  cpuUse
 }
 
 type benchPair struct {
@@ -304,7 +313,64 @@ func (w *benchWorld) sendNext() error {
 }
 
 // mark notes where the timed part begins.
-func (w *benchWorld) mark() { w.sentBefore = len(w.env.Fake.CallsTo("sendMessage")) }
+func (w *benchWorld) mark() {
+	w.sentBefore = len(w.env.Fake.CallsTo("sendMessage"))
+	w.cpuBefore = w.cpu()
+}
+
+// cpuUse is CPU time used so far: by this process (Gatekey, its workers,
+// the fake Telegram and the senders, all in one), and by the PostgreSQL
+// backends serving the test's database, per backend (when the server runs
+// on this machine, so that /proc shows them).
+type cpuUse struct {
+	self     time.Duration
+	backends map[int]time.Duration
+}
+
+func (w *benchWorld) cpu() cpuUse {
+	u := cpuUse{backends: map[int]time.Duration{}}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		u.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	rows, err := w.owner.Query(context.Background(), "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+	if err != nil {
+		return u
+	}
+	pids, _ := pgx.CollectRows(rows, pgx.RowTo[int])
+	for _, pid := range pids {
+		if d, ok := procCPU(pid); ok {
+			u.backends[pid] = d
+		}
+	}
+	return u
+}
+
+// procCPU reads a postgres process's CPU time from /proc.
+func procCPU(pid int) (time.Duration, bool) {
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil || !strings.HasPrefix(string(comm), "postgres") {
+		return 0, false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	_, rest, ok := strings.Cut(string(stat), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, true
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat times: 100 on Linux.
+const clockTicks = 100
 
 // report gives the rate and latency of the timed part, and how far the
 // workers kept up with it: replies sent per second while it ran, and the
@@ -324,6 +390,24 @@ func (w *benchWorld) report(b *testing.B, lat []time.Duration, elapsed time.Dura
 	b.ReportMetric(ms(percentile(lat, 1)), "max-ms")
 	b.ReportMetric(float64(sent)/elapsed.Seconds(), "replies/s")
 	b.ReportMetric(float64(backlog), "backlog-jobs")
+}
+
+// reportCPU gives the CPU time that n updates cost, from mark until now
+// (call it once the workers have drained, so that sending every reply is
+// counted): in this process, and in the database's backends.
+func (w *benchWorld) reportCPU(b *testing.B, n int) {
+	now := w.cpu()
+	var pg time.Duration
+	for pid, d := range now.backends {
+		pg += d - w.cpuBefore.backends[pid]
+	}
+	if n == 0 {
+		return
+	}
+	b.ReportMetric(float64((now.self-w.cpuBefore.self).Microseconds())/float64(n), "app-cpu-us/update")
+	if len(now.backends) > 0 {
+		b.ReportMetric(float64(pg.Microseconds())/float64(n), "pg-cpu-us/update")
+	}
 }
 
 // drain waits for the workers to finish every job, and wants every reply

@@ -5,11 +5,14 @@
 package webhooks
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -33,7 +36,18 @@ type Telegram struct {
 	DB    *tenant.DB
 	River *jobs.Client
 	Log   *slog.Logger
+
+	// owners remembers which tenant owns a bot, so that an update costs
+	// no directory lookup once its bot is known. An entry cannot mislead:
+	// bot ids are never reused and a bot never changes tenant, and a bot
+	// removed since is not found by GetBot inside the transaction, which
+	// answers 404 as the directory would have. Unknown bots are not kept.
+	owners     sync.Map // bot id (int64) → tenant id (int64)
+	ownersSize atomic.Int64
 }
+
+// maxOwners bounds the owners cache; past it, the cache starts afresh.
+const maxOwners = 1 << 20
 
 var (
 	updatesTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -72,7 +86,7 @@ func (h *Telegram) handle(c *fiber.Ctx) int {
 	if err != nil || botID <= 0 {
 		return fiber.StatusNotFound
 	}
-	tenantID, err := h.DB.Lookup(ctx, "bot", strconv.FormatInt(botID, 10))
+	tenantID, err := h.owner(ctx, botID)
 	if errors.Is(err, tenant.ErrNotFound) {
 		return fiber.StatusNotFound
 	}
@@ -114,6 +128,24 @@ func (h *Telegram) handle(c *fiber.Ctx) int {
 		h.Log.ErrorContext(ctx, "telegram webhook: handle update", "bot", botID, "err", err)
 		return fiber.StatusInternalServerError
 	}
+}
+
+// owner returns the tenant that owns the bot, from the cache or the
+// directory.
+func (h *Telegram) owner(ctx context.Context, botID int64) (int64, error) {
+	if id, ok := h.owners.Load(botID); ok {
+		return id.(int64), nil
+	}
+	id, err := h.DB.Lookup(ctx, "bot", strconv.FormatInt(botID, 10))
+	if err != nil {
+		return 0, err
+	}
+	if h.ownersSize.Add(1) > maxOwners {
+		h.owners.Clear()
+		h.ownersSize.Store(1)
+	}
+	h.owners.Store(botID, id)
+	return id, nil
 }
 
 // apply records the update as seen (a redelivery stops here), lets the

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatekey/gatekey/billing"
 	"github.com/gatekey/gatekey/telegram"
 )
 
@@ -29,6 +30,13 @@ var settings = []setting{
 	{"GATEKEY_DB_MAX_CONNS", "32", "connections in the pool of each process"},
 	{"GATEKEY_TELEGRAM_WORKERS", "64", "Telegram calls a worker process makes at once"},
 	{"GATEKEY_JOB_POLL_INTERVAL", "1s", "how often workers poll for jobs besides LISTEN/NOTIFY"},
+	{"GATEKEY_RECONCILE_INTERVAL", "1m", "how often overdue expiries and reminders are swept up"},
+	{"GATEKEY_SWEEP_INTERVAL", "15m", "how often unused codes are auto-deleted and old update ids forgotten"},
+	{"STRIPE_API_KEY", "", "Gatekey's Stripe secret key (sk_...): members' payments, owners' Stripe onboarding and invoices; unset, there are none"},
+	{"STRIPE_WEBHOOK_SECRET", "", "signing secret (whsec_...) of the Stripe webhook endpoint at GATEKEY_PUBLIC_URL + /stripe/webhook, listening to Connect events too; unset, the endpoint is off"},
+	{"STRIPE_API_URL", billing.DefaultAPIURL, "Stripe API server (tests point it at stripe-mock)"},
+	{"GATEKEY_BILLING_PERIOD", "month", "period of owners' invoices: month (calendar months, UTC) or a duration such as 24h"},
+	{"GATEKEY_INVOICE_INTERVAL", "1h", "how often ended billing periods are invoiced"},
 	{"GATEKEY_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"GATEKEY_LOG_FORMAT", "json", "json or text"},
 }
@@ -47,17 +55,24 @@ func env(name string) string {
 
 // config is the process's settings, read and checked once at start.
 type config struct {
-	DatabaseURL     string
-	Addr            string
-	PublicURL       string
-	SecretKey       string
-	OldSecretKeys   []string
-	TelegramAPIURL  string
-	DBMaxConns      int32
-	TelegramWorkers int
-	JobPollInterval time.Duration
-	LogLevel        slog.Level
-	LogFormat       string
+	DatabaseURL       string
+	Addr              string
+	PublicURL         string
+	SecretKey         string
+	OldSecretKeys     []string
+	TelegramAPIURL    string
+	DBMaxConns        int32
+	TelegramWorkers   int
+	JobPollInterval   time.Duration
+	ReconcileInterval time.Duration
+	SweepInterval     time.Duration
+	StripeAPIKey      string
+	StripeWebhookKey  string
+	StripeAPIURL      string
+	BillingPeriod     billing.Period
+	InvoiceInterval   time.Duration
+	LogLevel          slog.Level
+	LogFormat         string
 }
 
 // loadConfig reads the environment and says plainly what is wrong with it.
@@ -70,7 +85,19 @@ func loadConfig() (config, error) {
 		TelegramAPIURL: strings.TrimRight(env("TELEGRAM_API_URL"), "/"),
 		LogFormat:      env("GATEKEY_LOG_FORMAT"),
 	}
+	c.StripeAPIKey, c.StripeWebhookKey = env("STRIPE_API_KEY"), env("STRIPE_WEBHOOK_SECRET")
+	c.StripeAPIURL = strings.TrimRight(env("STRIPE_API_URL"), "/")
 	var errs []error
+	if c.StripeAPIKey != "" && !strings.HasPrefix(c.StripeAPIKey, "sk_") && !strings.HasPrefix(c.StripeAPIKey, "rk_") {
+		errs = append(errs, errors.New("STRIPE_API_KEY: want a secret key, starting sk_ (or a restricted key, rk_)"))
+	}
+	if !strings.HasPrefix(c.StripeAPIURL, "http://") && !strings.HasPrefix(c.StripeAPIURL, "https://") {
+		errs = append(errs, fmt.Errorf("STRIPE_API_URL=%q: want an http:// or https:// URL", c.StripeAPIURL))
+	}
+	var err error
+	if c.BillingPeriod, err = billing.ParsePeriod(env("GATEKEY_BILLING_PERIOD")); err != nil {
+		errs = append(errs, fmt.Errorf("GATEKEY_BILLING_PERIOD=%q: want month, or a duration of at least 1s such as 24h", env("GATEKEY_BILLING_PERIOD")))
+	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("GATEKEY_ADDR=%q: want host:port, such as 127.0.0.1:8080", c.Addr))
 	}
@@ -95,6 +122,16 @@ func loadConfig() (config, error) {
 	c.JobPollInterval, err = time.ParseDuration(env("GATEKEY_JOB_POLL_INTERVAL"))
 	if err != nil || c.JobPollInterval < 10*time.Millisecond {
 		errs = append(errs, fmt.Errorf("GATEKEY_JOB_POLL_INTERVAL=%q: want a duration of at least 10ms, such as 1s", env("GATEKEY_JOB_POLL_INTERVAL")))
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"GATEKEY_RECONCILE_INTERVAL", &c.ReconcileInterval}, {"GATEKEY_SWEEP_INTERVAL", &c.SweepInterval}, {"GATEKEY_INVOICE_INTERVAL", &c.InvoiceInterval}} {
+		v, err := time.ParseDuration(env(d.name))
+		if err != nil || v < time.Second {
+			errs = append(errs, fmt.Errorf("%s=%q: want a duration of at least 1s, such as 1m", d.name, env(d.name)))
+		}
+		*d.dst = v
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(env("GATEKEY_LOG_LEVEL"))); err != nil {
 		errs = append(errs, fmt.Errorf("GATEKEY_LOG_LEVEL=%q: want debug, info, warn or error", env("GATEKEY_LOG_LEVEL")))

@@ -33,6 +33,7 @@ Usage:
   gatekey migrate                              apply database migrations
   gatekey dev                                  run everything with a fake Telegram and a demo tenant
   gatekey tenant create --email E --password P create a tenant; prints its id
+  gatekey owner link --tenant ID --bot BOTID   print a one-time link that makes its opener the bot's admin
   gatekey version                              print the version
 
 Configuration is read from the environment; see README.md.
@@ -61,6 +62,8 @@ func run(args []string, stdout io.Writer) error {
 		return dev(ctx, stdout)
 	case "tenant":
 		return tenantCommand(ctx, args[1:], stdout)
+	case "owner":
+		return ownerCommand(ctx, args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return nil
@@ -107,17 +110,24 @@ func serve(ctx context.Context, args []string) error {
 
 func appConfig(cfg config, web, work bool) app.Config {
 	return app.Config{
-		DatabaseURL:     cfg.DatabaseURL,
-		PublicURL:       cfg.PublicURL,
-		SecretKey:       cfg.SecretKey,
-		OldSecretKeys:   cfg.OldSecretKeys,
-		TelegramAPIURL:  cfg.TelegramAPIURL,
-		Web:             web,
-		Work:            work,
-		DBMaxConns:      cfg.DBMaxConns,
-		TelegramWorkers: cfg.TelegramWorkers,
-		JobPollInterval: cfg.JobPollInterval,
-		Log:             cfg.logger(),
+		DatabaseURL:         cfg.DatabaseURL,
+		PublicURL:           cfg.PublicURL,
+		SecretKey:           cfg.SecretKey,
+		OldSecretKeys:       cfg.OldSecretKeys,
+		TelegramAPIURL:      cfg.TelegramAPIURL,
+		Web:                 web,
+		Work:                work,
+		DBMaxConns:          cfg.DBMaxConns,
+		TelegramWorkers:     cfg.TelegramWorkers,
+		JobPollInterval:     cfg.JobPollInterval,
+		ReconcileInterval:   cfg.ReconcileInterval,
+		SweepInterval:       cfg.SweepInterval,
+		StripeAPIKey:        cfg.StripeAPIKey,
+		StripeWebhookSecret: cfg.StripeWebhookKey,
+		StripeAPIURL:        cfg.StripeAPIURL,
+		BillingPeriod:       cfg.BillingPeriod,
+		InvoiceInterval:     cfg.InvoiceInterval,
+		Log:                 cfg.logger(),
 	}
 }
 

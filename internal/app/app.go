@@ -20,6 +20,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gatekey/gatekey/billing"
+	"github.com/gatekey/gatekey/console"
 	"github.com/gatekey/gatekey/jobs"
 	"github.com/gatekey/gatekey/migrations"
 	"github.com/gatekey/gatekey/telegram"
@@ -40,7 +42,25 @@ type Config struct {
 	DBMaxConns      int32
 	TelegramWorkers int
 	JobPollInterval time.Duration
+	// ReconcileInterval and SweepInterval time the periodic jobs (0: defaults).
+	ReconcileInterval time.Duration
+	SweepInterval     time.Duration
+	// FastTelegramLimits spaces messages by milliseconds instead of
+	// Telegram's limits: for tests that are not about the limits.
+	FastTelegramLimits bool
+	// Stripe: the platform's secret key (empty: no payments, no invoices),
+	// the webhook's signing secret, and the API's URL (stripe-mock in tests).
+	StripeAPIKey        string
+	StripeWebhookSecret string
+	StripeAPIURL        string
+	// BillingPeriod is the owners' invoice period; InvoiceInterval how
+	// often ended periods are invoiced (0: hourly).
+	BillingPeriod   billing.Period
+	InvoiceInterval time.Duration
 	Log             *slog.Logger
+	// DevMode shows development helpers in the console (the link to the
+	// member sandbox).
+	DevMode bool
 	// Routes, if set, adds routes of the caller's (the dev mode's).
 	Routes func(fiber.Router)
 }
@@ -52,6 +72,7 @@ type App struct {
 	Keys     *tenant.Keyring
 	Telegram *telegram.Clients
 	River    *jobs.Client
+	Billing  *billing.Service
 	HTTP     *fiber.App
 	Log      *slog.Logger
 }
@@ -71,10 +92,20 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a := &App{Config: cfg, DB: db, Keys: keys, Log: cfg.Log}
 	a.Telegram = telegram.NewClients(cfg.TelegramAPIURL, a.botToken)
-	a.River, err = jobs.NewClient(jobs.Deps{DB: db, Telegram: a.Telegram, Log: cfg.Log}, jobs.Config{
+	limiter := telegram.NewLimiter(db.Pool())
+	if cfg.FastTelegramLimits {
+		limiter = telegram.NewLimiterWith(db.Pool(), time.Millisecond, 5*time.Millisecond)
+	}
+	a.Billing = billing.New(db, billing.Config{APIKey: cfg.StripeAPIKey, APIURL: cfg.StripeAPIURL,
+		WebhookSecret: cfg.StripeWebhookSecret, Period: cfg.BillingPeriod}, cfg.Log)
+	deps := jobs.Deps{DB: db, Telegram: a.Telegram, Limiter: limiter, Log: cfg.Log, Billing: a.Billing}
+	a.River, err = jobs.NewClient(deps, jobs.Config{
 		Work:              cfg.Work,
 		TelegramWorkers:   cfg.TelegramWorkers,
 		FetchPollInterval: cfg.JobPollInterval,
+		ReconcileInterval: cfg.ReconcileInterval,
+		SweepInterval:     cfg.SweepInterval,
+		InvoiceInterval:   cfg.InvoiceInterval,
 	})
 	if err != nil {
 		db.Close()
@@ -109,11 +140,27 @@ func (a *App) routes() *fiber.App {
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.Handler()))
 	if a.Config.Web {
 		(&webhooks.Telegram{DB: a.DB, River: a.River, Log: a.Log}).Register(app)
+		if a.Config.StripeWebhookSecret != "" {
+			(&webhooks.Stripe{DB: a.DB, River: a.River, Billing: a.Billing, Log: a.Log}).Register(app)
+		}
+		a.console().Register(app)
 	}
 	if a.Config.Routes != nil {
 		a.Config.Routes(app)
 	}
 	return app
+}
+
+// console builds the owners' console and API over this App.
+func (a *App) console() *console.Console {
+	con, err := console.New(console.Config{
+		DB: a.DB, River: a.River, Bots: a, PublicURL: a.Config.PublicURL, DevMode: a.Config.DevMode, Log: a.Log,
+		UserErrors: []error{ErrBadToken, ErrOtherBot, tenant.ErrBotTaken},
+	})
+	if err != nil {
+		panic(err) // the templates are embedded: a parse error is a bug that every test shows
+	}
+	return con
 }
 
 // ready answers 200 when the database answers and its schema is current.

@@ -33,6 +33,15 @@ type Env struct {
 // Options adjust an Env.
 type Options struct {
 	Work bool // run the workers (default true via New)
+	// RealTelegramLimits keeps Telegram's send limits; otherwise messages
+	// are spaced by milliseconds so that tests run fast.
+	RealTelegramLimits bool
+	// ReconcileInterval and SweepInterval time the periodic jobs (default 1 hour,
+	// so that they run only when a test asks).
+	ReconcileInterval, SweepInterval time.Duration
+	// Configure, if set, changes the configuration before the app starts
+	// (Stripe settings, billing period).
+	Configure func(*app.Config)
 }
 
 // New starts Gatekey with workers for t and stops it when t ends.
@@ -50,17 +59,30 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatal(err)
 	}
 	url := "http://" + ln.Addr().String()
-	a, err := app.New(ctx, app.Config{
-		DatabaseURL:     dbURL,
-		PublicURL:       url,
-		SecretKey:       SecretKey,
-		TelegramAPIURL:  fake.URL(),
-		Web:             true,
-		Work:            opts.Work,
-		DBMaxConns:      32,
-		JobPollInterval: 20 * time.Millisecond,
-		Log:             testLogger(t),
-	})
+	if opts.ReconcileInterval == 0 {
+		opts.ReconcileInterval = time.Hour
+	}
+	if opts.SweepInterval == 0 {
+		opts.SweepInterval = time.Hour
+	}
+	cfg := app.Config{
+		DatabaseURL:        dbURL,
+		PublicURL:          url,
+		SecretKey:          SecretKey,
+		TelegramAPIURL:     fake.URL(),
+		Web:                true,
+		Work:               opts.Work,
+		DBMaxConns:         32,
+		JobPollInterval:    20 * time.Millisecond,
+		ReconcileInterval:  opts.ReconcileInterval,
+		SweepInterval:      opts.SweepInterval,
+		FastTelegramLimits: !opts.RealTelegramLimits,
+		Log:                testLogger(t),
+	}
+	if opts.Configure != nil {
+		opts.Configure(&cfg)
+	}
+	a, err := app.New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

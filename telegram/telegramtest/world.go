@@ -295,6 +295,18 @@ func (s *Server) BlockBot(userID, botID int64) {
 	bot.blocked[userID] = true
 }
 
+// SetStarted marks that the user opened the bot's private chat, without
+// delivering an update: for tests that set up many members at once.
+func (s *Server) SetStarted(botID, userID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bot := s.bots[botID]
+	if bot == nil || s.users[userID] == nil {
+		panic(fmt.Sprintf("telegramtest: SetStarted: unknown user %d or bot %d", userID, botID))
+	}
+	bot.started[userID] = true
+}
+
 // Messages returns what the bot sent to the chat (a user id for a private
 // chat), in order.
 func (s *Server) Messages(botID, chatID int64) []Message {

@@ -1,0 +1,163 @@
+package billing_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/gatekey/gatekey/billing"
+	"github.com/gatekey/gatekey/membership"
+)
+
+func TestAllowanceArithmetic(t *testing.T) {
+	cases := []struct {
+		floor, ratioPct, paid, want int
+	}{
+		{50, 100, 0, 50},     // no sales: the floor
+		{50, 100, 49, 50},    // ratio below the floor
+		{50, 100, 50, 50},    // exactly equal
+		{50, 100, 51, 51},    // the ratio takes over, one past the floor
+		{50, 150, 40, 60},    // a ratio of 1.5
+		{50, 150, 33, 50},    // 49.5 rounds down, below the floor
+		{10, 50, 21, 10},     // 10.5 rounds down to the floor
+		{10, 50, 22, 11},     // 0.5 × 22
+		{0, 0, 1000, 0},      // staff can close free codes entirely
+		{0, 100, 7, 7},       // no floor: the ratio alone
+		{1000, 100, 7, 1000}, // a raised floor
+	}
+	for _, c := range cases {
+		if got := billing.Allowance(c.floor, c.ratioPct, c.paid); got != c.want {
+			t.Errorf("Allowance(floor %d, ratio %d%%, paid %d) = %d, want %d", c.floor, c.ratioPct, c.paid, got, c.want)
+		}
+	}
+}
+
+func TestFairUseMeter(t *testing.T) {
+	at := billing.FairUse{Limited: true, Floor: 50, RatioPct: 100, Used: 50, Allowance: 50}
+	if at.Over() || at.Remaining() != 0 {
+		t.Errorf("exactly at the allowance: over %v, remaining %d; want not over, 0 left", at.Over(), at.Remaining())
+	}
+	over := at
+	over.Used = 51
+	if !over.Over() || over.Remaining() != 0 {
+		t.Errorf("one over: over %v, remaining %d", over.Over(), over.Remaining())
+	}
+	if s := over.Text(); !strings.Contains(s, "51 of 50") || !strings.Contains(s, "1 over") || !strings.Contains(s, "keep working") {
+		t.Errorf("over text = %q", s)
+	}
+	under := at
+	under.Used = 12
+	if s := under.Text(); !strings.Contains(s, "12 of 50") || !strings.Contains(s, "38 left") {
+		t.Errorf("under text = %q", s)
+	}
+	flat := billing.FairUse{Used: 5000}
+	if flat.Over() || !strings.Contains(flat.Text(), "unlimited") {
+		t.Errorf("flat plan: over %v, text %q", flat.Over(), flat.Text())
+	}
+}
+
+// The limit on creating free codes, at its edges: codes whose activations
+// fit the allowance exactly are made; one activation more is refused with
+// a message that shows usage, allowance, and how to raise it.
+func TestCreateCodesHeldToAllowance(t *testing.T) {
+	f := newFixture(t, false)
+	f.exec("UPDATE tenants SET fairuse_floor = 10")
+
+	f.mustCodes(membership.CodeRequest{Count: 2, MaxActivations: 3}) // 6 of 10
+	b := f.mustCodes(membership.CodeRequest{Count: 1, MaxActivations: 4})
+	for i := 0; i < 4; i++ {
+		f.activate(b.Codes[0].Code)
+	}
+	if fu := f.fairUse(); fu.Used != 4 || fu.Allowance != 10 || fu.Remaining() != 6 {
+		t.Fatalf("after 4 free activations: %+v", fu)
+	}
+	f.mustCodes(membership.CodeRequest{Count: 3, MaxActivations: 2}) // exactly the 6 left
+
+	before := f.count("SELECT count(*) FROM access_codes")
+	_, err := f.createCodes(membership.CodeRequest{Count: 7, MaxActivations: 1})
+	var fe *billing.FairUseError
+	if !errors.As(err, &fe) {
+		t.Fatalf("7 free activations with 6 left: err = %v, want a FairUseError", err)
+	}
+	if fe.Requested != 7 || fe.FairUse.Remaining() != 6 {
+		t.Errorf("refusal: requested %d, remaining %d", fe.Requested, fe.FairUse.Remaining())
+	}
+	msg := err.Error()
+	for _, want := range []string{"7 free activations", "6 of your 10", "(4 used)", "make the codes priced", "flat plan", "ask Gatekey support"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("refusal message lacks %q:\n%s", want, msg)
+		}
+	}
+	if after := f.count("SELECT count(*) FROM access_codes"); after != before {
+		t.Errorf("a refused request made %d codes", after-before)
+	}
+
+	// Priced codes are not held to the allowance.
+	f.mustCodes(membership.CodeRequest{Count: 50, MaxActivations: 10, ZeroPriced: boolp(false)})
+}
+
+// Codes already given out keep working past the allowance (a member is
+// never punished), and going past it raises the flag staff see.
+func TestIssuedCodesWorkPastAllowanceAndFlagTheTenant(t *testing.T) {
+	f := newFixture(t, false)
+	f.exec("UPDATE tenants SET fairuse_floor = 5")
+	code := f.mustCodes(membership.CodeRequest{Count: 1, MaxActivations: 5}).Codes[0].Code
+	// Staff lower the allowance after the code was given out.
+	f.exec("UPDATE tenants SET fairuse_floor = 3")
+
+	for i := 1; i <= 3; i++ {
+		f.activate(code)
+	}
+	if n := f.count("SELECT count(*) FROM tenants WHERE fairuse_flagged_at IS NOT NULL"); n != 0 {
+		t.Fatal("flag raised exactly at the allowance")
+	}
+	f.activate(code) // one over
+	fu := f.fairUse()
+	if fu.Used != 4 || !fu.Over() || fu.FlaggedAt == nil {
+		t.Fatalf("one over the allowance: %+v", fu)
+	}
+	flagged := *fu.FlaggedAt
+	a := f.activate(code) // still works, flag unchanged
+	if a.Membership.Status != "active" {
+		t.Errorf("activation past the allowance: membership %+v", a.Membership)
+	}
+	if fu := f.fairUse(); fu.Used != 5 || !fu.FlaggedAt.Equal(flagged) {
+		t.Errorf("after another: used %d, flagged %v (first %v)", fu.Used, fu.FlaggedAt, flagged)
+	}
+	if n := f.count("SELECT count(*) FROM memberships WHERE status = 'active'"); n != 5 {
+		t.Errorf("%d active memberships, want 5", n)
+	}
+}
+
+// Paid orders raise the allowance by the ratio; staff can override floor
+// and ratio, and the flat plan has no limit.
+func TestAllowanceFollowsPaidOrdersAndStaffOverrides(t *testing.T) {
+	f := newFixture(t, false)
+	f.exec("UPDATE tenants SET fairuse_floor = 2, fairuse_ratio_pct = 150")
+	priced := f.mustCodes(membership.CodeRequest{Count: 1, MaxActivations: 4, ZeroPriced: boolp(false)}).Codes[0].Code
+	for i := 0; i < 4; i++ {
+		f.activate(priced)
+	}
+	if fu := f.fairUse(); fu.Paid != 4 || fu.Allowance != 6 {
+		t.Fatalf("4 paid orders at 150%%: %+v, want allowance 6", fu)
+	}
+	f.mustCodes(membership.CodeRequest{Count: 6})
+	if _, err := f.createCodes(membership.CodeRequest{Count: 7}); !errors.As(err, new(*billing.FairUseError)) {
+		t.Fatalf("7 free codes: err = %v, want a refusal", err)
+	}
+
+	// Staff raise the floor: the same request now goes through.
+	f.exec("UPDATE tenants SET fairuse_floor = 100")
+	f.mustCodes(membership.CodeRequest{Count: 7})
+	// Staff set the ratio to 0 and the floor back: free codes are closed.
+	f.exec("UPDATE tenants SET fairuse_floor = 0, fairuse_ratio_pct = 0")
+	if _, err := f.createCodes(membership.CodeRequest{Count: 1}); !errors.As(err, new(*billing.FairUseError)) {
+		t.Fatalf("with floor and ratio 0: err = %v, want a refusal", err)
+	}
+	// On the flat plan, free codes are unlimited.
+	f.exec("UPDATE tenants SET billing_plan = 'flat'")
+	f.mustCodes(membership.CodeRequest{Count: 500, MaxActivations: 1000})
+	if fu := f.fairUse(); fu.Limited || fu.Over() {
+		t.Errorf("flat plan: %+v", fu)
+	}
+}

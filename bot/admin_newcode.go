@@ -1,0 +1,501 @@
+package bot
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatekey/gatekey/billing"
+	"github.com/gatekey/gatekey/jobs"
+	"github.com/gatekey/gatekey/membership"
+)
+
+// /newcode walks the admin through a code, one question a screen: the
+// plan, how many activations each code allows, when the codes expire, how
+// many codes, and (when the tenant prices codes by default) whether these
+// are priced; then a summary to confirm. What is chosen so far lives in
+// the conversation state in PostgreSQL, so the flow outlives a restart,
+// and lapses with the conversation's TTL.
+//
+// Each draft has a nonce that its buttons carry: a button from an older
+// draft, or from a step already answered, cannot change this one.
+
+// codeDraft is what the admin has chosen so far.
+type codeDraft struct {
+	Nonce     string     `json:"nonce"`
+	PlanID    int64      `json:"plan_id,omitempty"`
+	Max       int        `json:"max,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Count     int        `json:"count,omitempty"`
+	Zero      *bool      `json:"zero,omitempty"` // nil: the tenant's default
+}
+
+// Steps of the flow; the typed ones wait for a message instead of a tap.
+const (
+	stepPlan        = "p"
+	stepMax         = "m"
+	stepMaxTyped    = "mt"
+	stepExpiry      = "e"
+	stepExpiryTyped = "et"
+	stepCount       = "k"
+	stepCountTyped  = "kt"
+	stepPrice       = "z"
+	stepConfirm     = "c"
+	stepCancel      = "x" // the Cancel button, valid at every step
+)
+
+// presets are the values each step's buttons offer; "t" asks to type one.
+var presets = map[string][]string{
+	stepMax:     {"1", "10", "100", "t"},
+	stepExpiry:  {"0", "1", "7", "30", "t"},
+	stepCount:   {"1", "10", "50", "100", "500", "t"},
+	stepPrice:   {"0", "1"},
+	stepConfirm: {"ok", "price"},
+}
+
+// maxExpiryAhead bounds a typed expiry date.
+const maxExpiryAhead = 10 * 365 * 24 * time.Hour
+
+func newNonce() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return strconv.FormatUint(uint64(b[0])<<24|uint64(b[1])<<16|uint64(b[2])<<8|uint64(b[3]), 36)
+}
+
+// startNewCode opens a fresh draft at the plan step.
+func (t *turn) startNewCode(p *press) error {
+	plans, err := membership.ListPlans(t.ctx, t.tx, t.bot.ID)
+	if err != nil {
+		return err
+	}
+	if len(plans) == 0 {
+		t.show(p, screen{text: "You have no plans yet. A code opens a plan's channels and groups, " +
+			"so create a plan in your Gatekey console first.", buttons: [][]jobs.Button{backToMenu()}})
+		return clearConversation(t.ctx, t.tx, t.bot.ID, p.userID)
+	}
+	d := codeDraft{Nonce: newNonce()}
+	return t.saveDraft(p, d, stepPlan, "")
+}
+
+// saveDraft keeps the draft at step and shows that step's screen, with
+// note (a problem with what was typed, say) above it.
+func (t *turn) saveDraft(p *press, d codeDraft, step, note string) error {
+	conv := conversation{Flow: flowNewCode, Step: step}
+	if err := conv.put(d); err != nil {
+		return err
+	}
+	if err := saveConversation(t.ctx, t.tx, t.bot.ID, p.userID, conv); err != nil {
+		return err
+	}
+	s, err := t.draftScreen(d, step)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		s.text = note + "\n\n" + s.text
+	}
+	t.show(p, s)
+	return nil
+}
+
+// draftButton is a button answering one step of draft d.
+func draftButton(d codeDraft, text, step, value string) jobs.Button {
+	data := adminPrefix + "nc:" + d.Nonce + ":" + step
+	if value != "" {
+		data += ":" + value
+	}
+	return jobs.Button{Text: text, Data: data}
+}
+
+func (t *turn) draftScreen(d codeDraft, step string) (screen, error) {
+	cancel := []jobs.Button{draftButton(d, "Cancel", stepCancel, "")}
+	switch step {
+	case stepPlan:
+		plans, err := membership.ListPlans(t.ctx, t.tx, t.bot.ID)
+		if err != nil {
+			return screen{}, err
+		}
+		s := screen{text: "New access code.\n\nWhich plan should it open? The code gives that plan's channels and groups, for the plan's period."}
+		for i, pl := range plans {
+			if i == 40 { // a keyboard this long is unreadable anyway
+				break
+			}
+			s.buttons = append(s.buttons, []jobs.Button{draftButton(d, fmt.Sprintf("%s · %s · %s", pl.Name, pl.PeriodText(), pl.Price), stepPlan, strconv.FormatInt(pl.ID, 10))})
+		}
+		s.buttons = append(s.buttons, cancel)
+		return s, nil
+	case stepMax:
+		return screen{text: "How many times may each code be activated?\n\n" +
+			"1 is single use: the code stops working once someone activates it. " +
+			"More suits promotions (\"the first 10 people\"); each person can activate a code only once.",
+			buttons: [][]jobs.Button{
+				{draftButton(d, "1", stepMax, "1"), draftButton(d, "10", stepMax, "10"), draftButton(d, "100", stepMax, "100")},
+				{draftButton(d, "Type a number", stepMax, "t")}, cancel,
+			}}, nil
+	case stepMaxTyped:
+		return screen{text: fmt.Sprintf("Send the number of activations each code allows, from 1 to %d.", membership.MaxActivationsCap),
+			buttons: [][]jobs.Button{cancel}}, nil
+	case stepExpiry:
+		return screen{text: "Should the code stop working on a date, if it has not been used by then?",
+			buttons: [][]jobs.Button{
+				{draftButton(d, "No expiry", stepExpiry, "0")},
+				{draftButton(d, "In 1 day", stepExpiry, "1"), draftButton(d, "In 7 days", stepExpiry, "7"), draftButton(d, "In 30 days", stepExpiry, "30")},
+				{draftButton(d, "Type a date", stepExpiry, "t")}, cancel,
+			}}, nil
+	case stepExpiryTyped:
+		return screen{text: "Send the last day the code works, as YYYY-MM-DD (for example " +
+			time.Now().UTC().AddDate(0, 1, 0).Format(time.DateOnly) + "). It stops working at the end of that day, UTC.",
+			buttons: [][]jobs.Button{cancel}}, nil
+	case stepCount:
+		return screen{text: fmt.Sprintf("Just one code, or several? Several come as a CSV file, up to %d at a time.", membership.MaxBatchSize),
+			buttons: [][]jobs.Button{
+				{draftButton(d, "Just one", stepCount, "1")},
+				{draftButton(d, "10", stepCount, "10"), draftButton(d, "50", stepCount, "50"), draftButton(d, "100", stepCount, "100"), draftButton(d, "500", stepCount, "500")},
+				{draftButton(d, "Type a number", stepCount, "t")}, cancel,
+			}}, nil
+	case stepCountTyped:
+		return screen{text: fmt.Sprintf("Send how many codes to make, from 1 to %d.", membership.MaxBatchSize),
+			buttons: [][]jobs.Button{cancel}}, nil
+	case stepPrice:
+		plan, err := membership.GetPlan(t.ctx, t.tx, d.PlanID)
+		if err != nil {
+			return screen{}, err
+		}
+		return screen{text: fmt.Sprintf("Your codes are priced by default: an activation records an order at the plan's price (%s), "+
+			"which counts in analytics and commissions.\n\nShould these codes be priced, or zero-priced (orders of 0, which analytics and commissions leave out)?", plan.Price),
+			buttons: [][]jobs.Button{{draftButton(d, "Priced", stepPrice, "0"), draftButton(d, "Zero-priced", stepPrice, "1")}, cancel}}, nil
+	case stepConfirm:
+		return t.confirmScreen(d)
+	}
+	return screen{}, fmt.Errorf("bot: unknown new-code step %q", step)
+}
+
+// zeroPriced says whether the draft's codes would be zero-priced.
+func (t *turn) zeroPriced(d codeDraft) (bool, error) {
+	return membership.ResolveZeroPriced(t.ctx, t.tx, d.Zero)
+}
+
+func (t *turn) confirmScreen(d codeDraft) (screen, error) {
+	plan, err := membership.GetPlan(t.ctx, t.tx, d.PlanID)
+	if err != nil {
+		return screen{}, err
+	}
+	zero, err := t.zeroPriced(d)
+	if err != nil {
+		return screen{}, err
+	}
+	var b strings.Builder
+	b.WriteString("Please check, then create:\n\n")
+	fmt.Fprintf(&b, "Plan: %s (%s)\n", plan.Name, plan.PeriodText())
+	fmt.Fprintf(&b, "Activations: up to %s per code\n", plural(d.Max, "activation", "activations"))
+	fmt.Fprintf(&b, "Expiry: %s\n", expiryText(d.ExpiresAt))
+	fmt.Fprintf(&b, "How many: %s\n", plural(d.Count, "code", "codes"))
+	if zero {
+		b.WriteString("Orders: zero-priced (an activation records an order of 0)")
+	} else {
+		fmt.Fprintf(&b, "Orders: priced (an activation records an order of %s)", plan.Price)
+	}
+	create := "Create the code"
+	if d.Count > 1 {
+		create = fmt.Sprintf("Create %d codes", d.Count)
+	}
+	toggle := "Advanced: make them priced"
+	if !zero {
+		toggle = "Advanced: make them zero-priced"
+	}
+	return screen{text: b.String(), buttons: [][]jobs.Button{
+		{draftButton(d, create, stepConfirm, "ok")},
+		{draftButton(d, toggle, stepConfirm, "price")},
+		{draftButton(d, "Cancel", stepCancel, "")},
+	}}, nil
+}
+
+// newCodePress handles a tap in the flow: args are the draft's nonce, the
+// step the button answers, and its value.
+func (t *turn) newCodePress(p *press, args []string) error {
+	if len(args) < 2 || len(args) > 3 {
+		p.notice = noticeStale
+		return nil
+	}
+	conv, err := loadConversation(t.ctx, t.tx, t.bot.ID, p.userID)
+	if err != nil {
+		return err
+	}
+	var d codeDraft
+	if conv.Flow == flowNewCode {
+		if err := conv.get(&d); err != nil {
+			return err
+		}
+	}
+	if conv.Flow != flowNewCode || d.Nonce != args[0] {
+		p.notice = "This draft is closed."
+		t.show(p, screen{text: "This code draft is closed: it was finished, cancelled, replaced by a newer one, " +
+			"or left for more than 30 minutes. Send /newcode to start again."})
+		return nil
+	}
+	step, value := args[1], ""
+	if len(args) == 3 {
+		value = args[2]
+	}
+	if step == stepCancel {
+		if err := clearConversation(t.ctx, t.tx, t.bot.ID, p.userID); err != nil {
+			return err
+		}
+		p.notice = "Cancelled."
+		t.show(p, screen{text: "Cancelled: no code was created.", buttons: [][]jobs.Button{backToMenu()}})
+		return nil
+	}
+	if step != conv.Step {
+		p.notice = "That step is answered already: please use the latest message."
+		return nil
+	}
+	if step != stepPlan && !slices.Contains(presets[step], value) {
+		p.notice = noticeStale
+		return nil
+	}
+	return t.answerStep(p, d, step, value)
+}
+
+// answerStep applies a tapped answer and moves the draft on.
+func (t *turn) answerStep(p *press, d codeDraft, step, value string) error {
+	switch step {
+	case stepPlan:
+		id, ok := parseID(value)
+		if !ok {
+			p.notice = noticeStale
+			return nil
+		}
+		plan, err := membership.GetPlan(t.ctx, t.tx, id)
+		if errors.Is(err, membership.ErrNotFound) || (err == nil && (plan.BotID != t.bot.ID || plan.Archived)) {
+			p.notice = "That plan is not available any more."
+			return t.saveDraft(p, d, stepPlan, "")
+		}
+		if err != nil {
+			return err
+		}
+		d.PlanID = plan.ID
+		return t.saveDraft(p, d, stepMax, "")
+	case stepMax:
+		if value == "t" {
+			return t.saveDraft(p, d, stepMaxTyped, "")
+		}
+		d.Max, _ = strconv.Atoi(value)
+		return t.saveDraft(p, d, stepExpiry, "")
+	case stepExpiry:
+		if value == "t" {
+			return t.saveDraft(p, d, stepExpiryTyped, "")
+		}
+		d.ExpiresAt = nil
+		if days, _ := strconv.Atoi(value); days > 0 {
+			at := time.Now().UTC().Add(time.Duration(days) * 24 * time.Hour).Truncate(time.Minute)
+			d.ExpiresAt = &at
+		}
+		return t.saveDraft(p, d, stepCount, "")
+	case stepCount:
+		if value == "t" {
+			return t.saveDraft(p, d, stepCountTyped, "")
+		}
+		d.Count, _ = strconv.Atoi(value)
+		return t.afterCount(p, d)
+	case stepPrice:
+		zero := value == "1"
+		d.Zero = &zero
+		return t.saveDraft(p, d, stepConfirm, "")
+	case stepConfirm:
+		if value == "price" {
+			zero, err := t.zeroPriced(d)
+			if err != nil {
+				return err
+			}
+			zero = !zero
+			d.Zero = &zero
+			return t.saveDraft(p, d, stepConfirm, "")
+		}
+		return t.createCodes(p, d)
+	}
+	p.notice = noticeStale
+	return nil
+}
+
+// afterCount asks about pricing only when the tenant prices codes by
+// default; otherwise zero-priced stands, and the summary offers the
+// other as an advanced choice.
+func (t *turn) afterCount(p *press, d codeDraft) error {
+	zero, err := t.zeroPriced(d)
+	if err != nil {
+		return err
+	}
+	if !zero && d.Zero == nil {
+		return t.saveDraft(p, d, stepPrice, "")
+	}
+	return t.saveDraft(p, d, stepConfirm, "")
+}
+
+// newCodeTyped takes what the admin typed at a step that waits for it, or
+// re-asks with what was wrong.
+func (t *turn) newCodeTyped(p *press, conv conversation, text string) error {
+	var d codeDraft
+	if err := conv.get(&d); err != nil {
+		return err
+	}
+	switch conv.Step {
+	case stepMaxTyped:
+		n, problem := parseTypedNumber(text, 1, membership.MaxActivationsCap, "activations per code")
+		if problem != "" {
+			return t.saveDraft(p, d, conv.Step, problem)
+		}
+		d.Max = n
+		return t.saveDraft(p, d, stepExpiry, "")
+	case stepExpiryTyped:
+		at, problem := parseTypedDate(text, time.Now())
+		if problem != "" {
+			return t.saveDraft(p, d, conv.Step, problem)
+		}
+		d.ExpiresAt = &at
+		return t.saveDraft(p, d, stepCount, "")
+	case stepCountTyped:
+		n, problem := parseTypedNumber(text, 1, membership.MaxBatchSize, "codes")
+		if problem != "" {
+			return t.saveDraft(p, d, conv.Step, problem)
+		}
+		d.Count = n
+		return t.afterCount(p, d)
+	}
+	return t.saveDraft(p, d, conv.Step, "Please answer with the buttons below, or send /cancel to stop.")
+}
+
+// createCodes creates the draft's codes through billing, which holds free
+// codes to the fair-use limit, and hands them over: one code as a message
+// to forward, several as a CSV file.
+func (t *turn) createCodes(p *press, d codeDraft) error {
+	b, err := billing.CreateCodes(t.ctx, t.tx, membership.CodeRequest{
+		PlanID: d.PlanID, Count: d.Count, MaxActivations: d.Max, ExpiresAt: d.ExpiresAt, ZeroPriced: d.Zero,
+		CreatedBy: "bot: " + who(p),
+	})
+	var fair *billing.FairUseError
+	var bad *membership.ValidationError
+	if errors.As(err, &fair) || errors.As(err, &bad) {
+		p.notice = "Not created."
+		return t.saveDraft(p, d, stepConfirm, err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	if err := clearConversation(t.ctx, t.tx, t.bot.ID, p.userID); err != nil {
+		return err
+	}
+	again := [][]jobs.Button{{{Text: "New code", Data: adminPrefix + "ncs"}, {Text: "Access codes", Data: adminPrefix + "cl:0"}}, backToMenu()}
+	if len(b.Codes) == 1 {
+		c := b.Codes[0]
+		p.notice = "Code created."
+		t.show(p, screen{text: fmt.Sprintf("Done: a code for %s, %s, %s. Forward the next message to the person it is for.",
+			b.Plan.Name, plural(c.MaxActivations, "activation", "activations"), expiryPhrase(c.ExpiresAt)), buttons: again})
+		t.send(p.userID, forwardable(t.bot.Username, b.Plan, c))
+		return nil
+	}
+	p.notice = "Codes created."
+	zero := "zero-priced"
+	if !b.Codes[0].ZeroPriced {
+		zero = "priced"
+	}
+	t.show(p, screen{text: fmt.Sprintf("Done: %d codes for %s. The CSV file is on its way.", len(b.Codes), b.Plan.Name), buttons: again})
+	t.queue(jobs.SendCodesCSV(jobs.SendCodesCSVArgs{
+		TenantID: t.bot.TenantID, BotID: t.bot.ID, ChatID: p.userID, BatchID: b.ID,
+		Caption: fmt.Sprintf("%d access codes for %s: %s each, %s, %s.\n\n"+
+			"Each row has a code and its activation link: whoever opens the link and presses Start gets the plan. "+
+			"The file opens in any spreadsheet.", len(b.Codes), b.Plan.Name, plural(d.Max, "activation", "activations"), expiryPhrase(d.ExpiresAt), zero),
+		Buttons: [][]jobs.Button{{{Text: "See this batch", Data: fmt.Sprintf("%sb:%d:0", adminPrefix, b.ID)}}},
+	}))
+	return nil
+}
+
+// forwardable is the message an owner forwards to the person a code is
+// for, so it speaks to them.
+func forwardable(botUsername string, plan membership.Plan, c membership.Code) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Here is your access code for %s (%s):\n\n%s\n\n", plan.Name, plan.PeriodText(), membership.FormatCode(c.Code))
+	fmt.Fprintf(&b, "To activate it, open this link and press Start:\n%s", membership.ActivationLink(botUsername, c.Code))
+	if c.ExpiresAt != nil {
+		fmt.Fprintf(&b, "\n\nThe code works until %s.", membership.FormatDate(*c.ExpiresAt))
+	}
+	return b.String()
+}
+
+// parseTypedNumber reads a whole number someone typed, allowing spaces,
+// commas and the like between thousands. problem says what is wrong, for
+// people, or is empty.
+func parseTypedNumber(text string, lo, hi int, what string) (n int, problem string) {
+	s := strings.NewReplacer(" ", "", ",", "", "_", "", "'", "", "\u00a0", "").Replace(strings.TrimSpace(text))
+	n, err := strconv.Atoi(s)
+	switch {
+	case s == "" || strings.TrimLeft(s, "0123456789") != "" || (err != nil && !errors.Is(err, strconv.ErrRange)):
+		return 0, fmt.Sprintf("%q is not a whole number. Please send a number from %d to %d, such as %d.", clip(text), lo, hi, min(hi, 25))
+	case err != nil || n < lo || n > hi:
+		return 0, fmt.Sprintf("The number of %s must be from %d to %d. Please send a number in that range.", what, lo, hi)
+	}
+	return n, ""
+}
+
+// parseTypedDate reads the last day a code works, and returns the moment
+// it stops: the end of that day, UTC.
+func parseTypedDate(text string, now time.Time) (time.Time, string) {
+	s := strings.TrimSpace(text)
+	for _, layout := range []string{time.DateOnly, "2006-1-2", "2.1.2006", "02.01.2006", "2 Jan 2006", "2 January 2006", "Jan 2 2006", "January 2 2006"} {
+		day, err := time.Parse(layout, strings.ReplaceAll(s, ",", ""))
+		if err != nil {
+			continue
+		}
+		end := day.AddDate(0, 0, 1)
+		switch {
+		case !end.After(now):
+			return time.Time{}, fmt.Sprintf("%s has already passed. Please send a date from today on.", day.Format("2 Jan 2006"))
+		case end.Sub(now) > maxExpiryAhead:
+			return time.Time{}, "That is more than ten years away. Please send an earlier date, or choose No expiry."
+		}
+		return end, ""
+	}
+	return time.Time{}, fmt.Sprintf("I could not read %q as a date. Please send it as YYYY-MM-DD, for example %s.",
+		clip(text), now.UTC().AddDate(0, 1, 0).Format(time.DateOnly))
+}
+
+// clip shortens what someone typed for quoting it back.
+func clip(s string) string {
+	s = strings.TrimSpace(s)
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func expiryText(at *time.Time) string {
+	if at == nil {
+		return "none"
+	}
+	return "works until " + membership.FormatDate(*at)
+}
+
+func expiryPhrase(at *time.Time) string {
+	if at == nil {
+		return "no expiry"
+	}
+	return "working until " + membership.FormatDate(*at)
+}
+
+// who names the admin in records ("created by bot: @olga").
+func who(p *press) string {
+	if p.user.Username != "" {
+		return "@" + p.user.Username
+	}
+	return "Telegram user " + strconv.FormatInt(p.userID, 10)
+}

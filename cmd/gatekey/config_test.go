@@ -1,0 +1,45 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// The README's configuration table is what users read; it must name every
+// setting the binary reads.
+func TestREADMEListsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings {
+		if !strings.Contains(string(readme), "| `"+s.name+"` |") {
+			t.Errorf("README.md's configuration table lacks %s", s.name)
+		}
+	}
+}
+
+func TestBadSettingsAreNamed(t *testing.T) {
+	for name, value := range map[string]string{
+		"GATEKEY_ADDR":               "8080",
+		"GATEKEY_PUBLIC_URL":         "gatekey.example",
+		"GATEKEY_DB_MAX_CONNS":       "lots",
+		"GATEKEY_TELEGRAM_WORKERS":   "0",
+		"GATEKEY_JOB_POLL_INTERVAL":  "1",
+		"GATEKEY_RECONCILE_INTERVAL": "soon",
+		"GATEKEY_LOG_LEVEL":          "loud",
+		"GATEKEY_LOG_FORMAT":         "xml",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, value)
+			_, err := loadConfig()
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s=%q: err = %v, want one naming the variable", name, value, err)
+			}
+		})
+	}
+	if _, err := loadConfig(); err != nil {
+		t.Errorf("defaults: %v", err)
+	}
+}

@@ -1,0 +1,184 @@
+package console
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/gatekey/gatekey/billing"
+	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/tenant"
+)
+
+// The owner API: JSON over HTTP at /api/v1, authenticated by an API key
+// sent as "Authorization: Bearer <key>". openapi.json beside this file
+// describes every route; a test holds the two to each other.
+
+//go:embed openapi.json
+var openAPI []byte
+
+// API error codes: stable, for scripts to branch on.
+const (
+	errUnauthorized   = "unauthorized"
+	errKeyRevoked     = "api_key_revoked"
+	errNotFound       = "not_found"
+	errBadJSON        = "bad_json"
+	errInvalid        = "invalid_request"
+	errFairUse        = "fair_use_exceeded"
+	errRollbackExists = "rollback_started"
+	errInternal       = "internal_error"
+)
+
+type apiError struct {
+	Error apiErrorBody `json:"error"`
+}
+
+type apiErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func apiFail(c *fiber.Ctx, status int, code, msg string) error {
+	c.Set("Cache-Control", "no-store")
+	return c.Status(status).JSON(apiError{apiErrorBody{Code: code, Message: msg}})
+}
+
+// problem is a request the API refuses, with its status and error code.
+type problem struct {
+	status        int
+	code, message string
+}
+
+func (p *problem) Error() string { return p.message }
+
+func refuse(status int, code, msg string) *problem { return &problem{status, code, msg} }
+
+// apiErr maps an error from the domain onto the API's answer.
+func (con *Console) apiErr(c *fiber.Ctx, err error) error {
+	var fair *billing.FairUseError
+	var v *membership.ValidationError
+	var p *problem
+	switch {
+	case errors.As(err, &p):
+		return apiFail(c, p.status, p.code, p.message)
+	case isNotFound(err):
+		return apiFail(c, 404, errNotFound, "There is no such object in your account.")
+	case errors.As(err, &fair):
+		return apiFail(c, 422, errFairUse, fair.Error())
+	case errors.As(err, &v):
+		return apiFail(c, 422, errInvalid, capitalise(v.Message))
+	case errors.Is(err, membership.ErrRollbackStarted):
+		return apiFail(c, 409, errRollbackExists, "This code is already being rolled back: GET its rollback for the progress.")
+	}
+	con.cfg.Log.ErrorContext(c.UserContext(), "api", "path", c.Path(), "err", err)
+	return apiFail(c, 500, errInternal, "Something went wrong on our side. Please retry; if it keeps happening, tell Gatekey support.")
+}
+
+func apiKey(c *fiber.Ctx) tenant.APIKey {
+	k, _ := c.Locals("apikey").(tenant.APIKey)
+	return k
+}
+
+// apiAuth lets through requests with a live API key.
+func (con *Console) apiAuth(c *fiber.Ctx) error {
+	h := c.Get(fiber.HeaderAuthorization)
+	key, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || key == "" {
+		return apiFail(c, 401, errUnauthorized, "Send your API key as the header Authorization: Bearer <key>. Create a key in the console, under Settings.")
+	}
+	k, err := con.cfg.DB.AuthenticateAPIKey(c.UserContext(), strings.TrimSpace(key))
+	switch {
+	case errors.Is(err, tenant.ErrBadAPIKey):
+		return apiFail(c, 401, errUnauthorized, "This API key is not valid. Check that it was copied whole.")
+	case errors.Is(err, tenant.ErrAPIKeyRevoked):
+		return apiFail(c, 401, errKeyRevoked, "This API key was revoked. Create a new one in the console, under Settings.")
+	case err != nil:
+		return con.apiErr(c, err)
+	}
+	c.Locals("apikey", k)
+	c.Set("Cache-Control", "no-store")
+	return c.Next()
+}
+
+// decode reads a JSON body into v, refusing unknown fields, so a typo is
+// an error rather than silently ignored.
+func decode(c *fiber.Ctx, v any) error {
+	body := c.Body()
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return refuse(400, errBadJSON, "The request body is not valid JSON for this call: "+err.Error()+".")
+	}
+	return nil
+}
+
+// queryID reads an optional positive id from the query string.
+func queryID(c *fiber.Ctx, name string) (int64, error) {
+	s := c.Query(name)
+	if s == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, refuse(422, errInvalid, fmt.Sprintf("%s must be a positive whole number.", name))
+	}
+	return id, nil
+}
+
+// pathID reads the :id of the path; anything but a positive number is not found.
+func pathID(c *fiber.Ctx) (int64, error) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return 0, refuse(404, errNotFound, "There is no such object in your account.")
+	}
+	return id, nil
+}
+
+// limitParam reads ?limit, 1 to 500, default 50.
+func limitParam(c *fiber.Ctx) (int, error) {
+	s := c.Query("limit")
+	if s == "" {
+		return PageSize, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 500 {
+		return 0, refuse(422, errInvalid, "limit must be a whole number from 1 to 500.")
+	}
+	return n, nil
+}
+
+// registerAPI mounts /api/v1. Each route takes apiAuth itself, so that the
+// route list the OpenAPI test walks is exactly what is served.
+func (con *Console) registerAPI(r fiber.Router) {
+	api := r.Group("/api/v1")
+	api.Get("/openapi.json", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+		return c.Send(openAPI)
+	})
+	api.Get("/bots", con.apiAuth, con.apiBots)
+	api.Get("/plans", con.apiAuth, con.apiPlans)
+	api.Get("/codes", con.apiAuth, con.apiCodes)
+	api.Post("/codes", con.apiAuth, con.apiCreateCodes)
+	api.Get("/codes.csv", con.apiAuth, con.apiCodesCSV)
+	api.Get("/codes/:id", con.apiAuth, con.apiCode)
+	api.Delete("/codes/:id", con.apiAuth, con.apiDeleteCode)
+	api.Post("/codes/:id/rollback", con.apiAuth, con.apiRollback)
+	api.Get("/codes/:id/rollback", con.apiAuth, con.apiRollbackProgress)
+	api.Get("/members", con.apiAuth, con.apiMembers)
+	api.Get("/members/:id", con.apiAuth, con.apiMember)
+	api.Post("/members/:id/revoke", con.apiAuth, con.apiRevoke)
+	api.Get("/settings", con.apiAuth, con.apiSettings)
+	api.Patch("/settings", con.apiAuth, con.apiUpdateSettings)
+	api.Use(func(c *fiber.Ctx) error {
+		return apiFail(c, 404, errNotFound, "There is no such API call. See /api/v1/openapi.json.")
+	})
+}

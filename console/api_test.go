@@ -1,0 +1,542 @@
+package console_test
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatekey/gatekey/internal/app"
+	"github.com/gatekey/gatekey/internal/apptest"
+	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/telegram/telegramtest"
+	"github.com/gatekey/gatekey/tenant"
+)
+
+// apiWorld is two tenants: A (the demo: a bot, two chats, a plan) and B
+// (its own bot, chat and plan), each with an API key.
+type apiWorld struct {
+	*apptest.Env
+	a, b       app.Demo
+	apiA, apiB api
+}
+
+func newAPIWorld(t *testing.T) apiWorld {
+	env := apptest.New(t)
+	w := apiWorld{Env: env, a: env.Demo(t)}
+	ctx := context.Background()
+	var err error
+	if w.b.TenantID, err = env.App.DB.SignUp(ctx, "other@example.com", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	if w.b.Bot, err = env.App.ConnectFakeBot(ctx, env.Fake, w.b.TenantID, "other_bot"); err != nil {
+		t.Fatal(err)
+	}
+	chat, err := env.App.AddFakeChat(ctx, env.Fake, w.b.Bot, "channel", "Other Channel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Tx(t, w.b.TenantID, func(tx pgx.Tx) error {
+		w.b.Plan, err = membership.CreatePlan(ctx, tx, membership.NewPlan{BotID: w.b.Bot.ID, Name: "Other plan", PeriodDays: 7,
+			Price: membership.Money{Currency: "EUR"}, ChatIDs: []int64{chat.ID}})
+		return err
+	})
+	w.apiA = api{t: t, url: env.URL + "/api/v1", key: apiKey(t, env, w.a.TenantID)}
+	w.apiB = api{t: t, url: env.URL + "/api/v1", key: apiKey(t, env, w.b.TenantID)}
+	return w
+}
+
+// activate has a new Telegram user open code's activation link and join
+// the chats; it returns the user.
+func (w apiWorld) activate(t *testing.T, name, code string) telegramtest.User {
+	t.Helper()
+	u := w.Fake.AddUser(name, strings.ToLower(name))
+	if status, err := w.Fake.Start(w.a.Bot.TelegramID, u.ID, code); err != nil || status != 200 {
+		t.Fatalf("%s /start %s: %d %v", name, code, status, err)
+	}
+	msg := w.Messages(t, w.a.Bot.TelegramID, u.ID, 1)[0]
+	if msg.ReplyMarkup == nil {
+		t.Fatalf("%s got %q, no Join buttons", name, msg.Text)
+	}
+	for _, row := range msg.ReplyMarkup.InlineKeyboard {
+		for _, b := range row {
+			if ok, reason, err := w.Fake.JoinByLink(u.ID, b.URL); !ok {
+				t.Fatalf("%s joining: %s %v", name, reason, err)
+			}
+		}
+	}
+	w.Idle(t)
+	return u
+}
+
+func wantError(t *testing.T, what string, status, wantStatus int, e apiErr, wantCode string) {
+	t.Helper()
+	if status != wantStatus || e.Error.Code != wantCode || e.Error.Message == "" {
+		t.Errorf("%s: status %d, error %+v; want %d %s with a message", what, status, e.Error, wantStatus, wantCode)
+	}
+}
+
+func TestAPIKeys(t *testing.T) {
+	w := newAPIWorld(t)
+	var e apiErr
+	cases := []struct{ name, key string }{
+		{"no key", ""},
+		{"not a key", "hello"},
+		{"unknown key", "gk_abcdefgh_" + strings.Repeat("A", 32)},
+		{"wrong secret", w.apiA.key[:12] + strings.Repeat("B", 32)},
+	}
+	for _, c := range cases {
+		e = apiErr{}
+		status := api{t: t, url: w.apiA.url, key: c.key}.call("GET", "/plans", nil, &e)
+		wantError(t, c.name, status, 401, e, "unauthorized")
+	}
+
+	// A key revoked in the console is refused at once, saying so.
+	env := w.Env
+	o := &owner{t: t, env: env}
+	_ = o
+	var keys []tenant.APIKey
+	env.Tx(t, w.a.TenantID, func(tx pgx.Tx) (err error) {
+		keys, err = tenant.ListAPIKeys(context.Background(), tx)
+		return err
+	})
+	env.Tx(t, w.a.TenantID, func(tx pgx.Tx) error { return tenant.RevokeAPIKey(context.Background(), tx, keys[0].ID) })
+	e = apiErr{}
+	wantError(t, "revoked key", w.apiA.call("GET", "/plans", nil, &e), 401, e, "api_key_revoked")
+
+	// The document needs no key; unknown calls are JSON 404s.
+	var doc map[string]any
+	if status := (api{t: t, url: w.apiA.url}).call("GET", "/openapi.json", nil, &doc); status != 200 || doc["openapi"] != "3.0.3" {
+		t.Errorf("openapi.json: %d %v", status, doc["openapi"])
+	}
+	e = apiErr{}
+	wantError(t, "unknown call", w.apiB.call("GET", "/nothing", nil, &e), 404, e, "not_found")
+}
+
+func TestAPIBotsPlansSettings(t *testing.T) {
+	w := newAPIWorld(t)
+	var bots struct{ Data []map[string]any }
+	if s := w.apiA.call("GET", "/bots", nil, &bots); s != 200 || len(bots.Data) != 1 || bots.Data[0]["username"] != "gatekey_demo_bot" || bots.Data[0]["status"] != "connected" {
+		t.Errorf("bots: %d %+v", s, bots)
+	}
+	var plans struct {
+		Data []struct {
+			ID         int64
+			Name       string
+			PeriodDays *int `json:"period_days"`
+			Price      struct {
+				AmountMinor int64 `json:"amount_minor"`
+				Currency    string
+			}
+			ChatIDs []int64 `json:"chat_ids"`
+		}
+	}
+	if s := w.apiA.call("GET", "/plans", nil, &plans); s != 200 || len(plans.Data) != 1 {
+		t.Fatalf("plans: %d %+v", s, plans)
+	}
+	p := plans.Data[0]
+	if p.ID != w.a.Plan.ID || p.Name != "Demo membership" || p.PeriodDays == nil || *p.PeriodDays != 30 ||
+		p.Price.AmountMinor != 999 || p.Price.Currency != "USD" || len(p.ChatIDs) != 2 {
+		t.Errorf("plan = %+v", p)
+	}
+
+	type settings struct {
+		Days *int `json:"code_autodelete_days"`
+		Zero bool `json:"zero_price_default"`
+	}
+	var s settings
+	if st := w.apiA.call("GET", "/settings", nil, &s); st != 200 || s.Days != nil || !s.Zero {
+		t.Errorf("settings: %d %+v", st, s)
+	}
+	if st := w.apiA.call("PATCH", "/settings", map[string]any{"code_autodelete_days": 30, "zero_price_default": false}, &s); st != 200 || s.Days == nil || *s.Days != 30 || s.Zero {
+		t.Errorf("patch settings: %d %+v", st, s)
+	}
+	for _, bad := range []struct {
+		body   string
+		status int
+		code   string
+	}{
+		{`{"code_autodelete_days": 0}`, 422, "invalid_request"},
+		{`{"code_autodelete_days": 4000}`, 422, "invalid_request"},
+		{`{"code_autodelete_days": 2.5}`, 422, "invalid_request"},
+		{`{"code_autodelete_days": "7"}`, 422, "invalid_request"},
+		{`{"zero_price_default": "yes"}`, 422, "invalid_request"},
+		{`{"colour": "blue"}`, 400, "bad_json"},
+		{`{"code_autodelete_days": 7`, 400, "bad_json"},
+	} {
+		var e apiErr
+		wantError(t, "settings "+bad.body, w.apiA.call("PATCH", "/settings", bad.body, &e), bad.status, e, bad.code)
+	}
+	// Bad input changed nothing; null turns auto-delete off.
+	if st := w.apiA.call("GET", "/settings", nil, &s); st != 200 || s.Days == nil || *s.Days != 30 || s.Zero {
+		t.Errorf("settings after bad input: %+v", s)
+	}
+	if st := w.apiA.call("PATCH", "/settings", `{"code_autodelete_days": null}`, &s); st != 200 || s.Days != nil || s.Zero {
+		t.Errorf("auto-delete off: %d %+v", st, s)
+	}
+	// B sees its own settings, untouched.
+	if st := w.apiB.call("GET", "/settings", nil, &s); st != 200 || s.Days != nil || !s.Zero {
+		t.Errorf("B's settings: %+v", s)
+	}
+}
+
+type codeOut struct {
+	ID             int64
+	Code           string
+	Formatted      string
+	Link           string
+	PlanID         int64 `json:"plan_id"`
+	BatchID        int64 `json:"batch_id"`
+	MaxActivations int   `json:"max_activations"`
+	Activations    int
+	Status         string
+	ExpiresAt      *time.Time `json:"expires_at"`
+	ZeroPriced     bool       `json:"zero_priced"`
+}
+
+type codePage struct {
+	Data       []codeOut
+	NextBefore *int64 `json:"next_before"`
+}
+
+func TestAPICodes(t *testing.T) {
+	w := newAPIWorld(t)
+	plan := w.a.Plan.ID
+	var created struct {
+		BatchID int64  `json:"batch_id"`
+		CSVURL  string `json:"csv_url"`
+		Codes   []codeOut
+	}
+	st := w.apiA.call("POST", "/codes", map[string]any{"plan_id": plan, "count": 3, "max_activations": 2, "expires_in_days": 7, "zero_priced": false}, &created)
+	if st != 201 || len(created.Codes) != 3 {
+		t.Fatalf("create: %d %+v", st, created)
+	}
+	c0 := created.Codes[0]
+	if c0.Link != "https://t.me/gatekey_demo_bot?start="+c0.Code || c0.MaxActivations != 2 || c0.ZeroPriced || c0.Status != "active" ||
+		c0.ExpiresAt == nil || time.Until(*c0.ExpiresAt) < 6*24*time.Hour || c0.Formatted != membership.FormatCode(c0.Code) {
+		t.Errorf("created code = %+v", c0)
+	}
+
+	// Bad input gets a clear error and creates nothing.
+	before := w.Count(t, "SELECT count(*) FROM access_codes")
+	past := time.Now().Add(-time.Hour).Format(time.RFC3339)
+	for _, bad := range []struct {
+		name   string
+		body   any
+		status int
+		code   string
+	}{
+		{"no plan", map[string]any{"count": 1}, 422, "invalid_request"},
+		{"zero codes", map[string]any{"plan_id": plan, "count": 0}, 422, "invalid_request"},
+		{"501 codes", map[string]any{"plan_id": plan, "count": 501, "zero_priced": false}, 422, "invalid_request"},
+		{"past the fair-use allowance", map[string]any{"plan_id": plan, "count": 100}, 422, "fair_use_exceeded"},
+		{"zero activations", map[string]any{"plan_id": plan, "max_activations": 0}, 422, "invalid_request"},
+		{"expired", map[string]any{"plan_id": plan, "expires_at": past}, 422, "invalid_request"},
+		{"both expiries", map[string]any{"plan_id": plan, "expires_at": past, "expires_in_days": 3}, 422, "invalid_request"},
+		{"unknown plan", map[string]any{"plan_id": 99999}, 422, "invalid_request"},
+		{"another tenant's plan", map[string]any{"plan_id": w.b.Plan.ID}, 422, "invalid_request"},
+		{"unknown field", map[string]any{"plan_id": plan, "cout": 5}, 400, "bad_json"},
+		{"not JSON", "plan_id=1", 400, "bad_json"},
+	} {
+		var e apiErr
+		wantError(t, bad.name, w.apiA.call("POST", "/codes", bad.body, &e), bad.status, e, bad.code)
+	}
+	if after := w.Count(t, "SELECT count(*) FROM access_codes"); after != before {
+		t.Errorf("bad requests made %d codes", after-before)
+	}
+
+	// A batch of 20, listed in pages of 10 by key.
+	var batch struct {
+		BatchID int64 `json:"batch_id"`
+		Codes   []codeOut
+	}
+	if st := w.apiA.call("POST", "/codes", map[string]any{"plan_id": plan, "count": 20}, &batch); st != 201 || len(batch.Codes) != 20 {
+		t.Fatalf("batch: %d", st)
+	}
+	seen := map[int64]bool{}
+	path := fmt.Sprintf("/codes?batch_id=%d&limit=10", batch.BatchID)
+	for pages := 0; ; pages++ {
+		var p codePage
+		if st := w.apiA.call("GET", path, nil, &p); st != 200 {
+			t.Fatalf("list: %d", st)
+		}
+		for _, c := range p.Data {
+			if seen[c.ID] || c.BatchID != batch.BatchID {
+				t.Errorf("page %d: code %d again or from batch %d", pages, c.ID, c.BatchID)
+			}
+			seen[c.ID] = true
+		}
+		if p.NextBefore == nil {
+			break
+		}
+		path = fmt.Sprintf("/codes?batch_id=%d&limit=10&before=%d", batch.BatchID, *p.NextBefore)
+	}
+	if len(seen) != 20 {
+		t.Errorf("paging saw %d codes, want 20", len(seen))
+	}
+	var p codePage
+	want := batch.Codes[7]
+	search := strings.ToLower(want.Formatted[5:14]) // part of the code, lower case, with a dash
+	if st := w.apiA.call("GET", "/codes?search="+search, nil, &p); st != 200 || len(p.Data) != 1 || p.Data[0].ID != want.ID {
+		t.Errorf("search %q: %d %+v", search, st, p.Data)
+	}
+	if st := w.apiA.call("GET", fmt.Sprintf("/codes?plan_id=%d&status=active&limit=500", plan), nil, &p); st != 200 || len(p.Data) != 23 {
+		t.Errorf("active codes of the plan: %d, %d codes", st, len(p.Data))
+	}
+	for _, q := range []string{"status=lost", "limit=0", "limit=501", "plan_id=x", "before=-1"} {
+		var e apiErr
+		wantError(t, "list "+q, w.apiA.call("GET", "/codes?"+q, nil, &e), 422, e, "invalid_request")
+	}
+
+	// The batch's CSV.
+	var body string
+	if st := w.apiA.call("GET", fmt.Sprintf("/codes.csv?batch_id=%d", batch.BatchID), nil, &body); st != 200 {
+		t.Fatalf("csv: %d %s", st, body)
+	}
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil || len(rows) != 21 || rows[0][0] != "access code" {
+		t.Fatalf("csv: %d rows, %v", len(rows), err)
+	}
+	if st := w.apiA.call("GET", "/codes.csv?status=used+up", nil, &body); st != 200 || strings.Count(body, "\n") != 1 {
+		t.Errorf("csv of used-up codes: %d %q", st, body)
+	}
+
+	// One code activated shows its activation; then delete and roll back.
+	code := batch.Codes[0]
+	alice := w.activate(t, "Alice", code.Code)
+	var detail struct {
+		codeOut
+		List []struct {
+			Member struct {
+				Name           string
+				TelegramUserID int64 `json:"telegram_user_id"`
+			}
+			ActivatedAt time.Time `json:"activated_at"`
+		} `json:"activation_list"`
+		Rollback *struct{ Status string }
+	}
+	if st := w.apiA.call("GET", fmt.Sprintf("/codes/%d", code.ID), nil, &detail); st != 200 || detail.Activations != 1 ||
+		len(detail.List) != 1 || detail.List[0].Member.Name != "@alice" || detail.Status != "used up" || detail.Rollback != nil {
+		t.Errorf("code detail: %d %+v", st, detail)
+	}
+	var del codeOut
+	if st := w.apiA.call("DELETE", fmt.Sprintf("/codes/%d", batch.Codes[1].ID), nil, &del); st != 200 || del.Status != "deleted" {
+		t.Errorf("delete: %d %+v", st, del)
+	}
+	var e apiErr
+	wantError(t, "progress of no rollback", w.apiA.call("GET", fmt.Sprintf("/codes/%d/rollback", code.ID), nil, &e), 404, e, "not_found")
+	var r struct {
+		ID     int64
+		Status string
+		Total  int
+		Undone int
+	}
+	if st := w.apiA.call("POST", fmt.Sprintf("/codes/%d/rollback", code.ID), nil, &r); st != 202 || r.Total != 1 {
+		t.Fatalf("rollback: %d %+v", st, r)
+	}
+	e = apiErr{}
+	wantError(t, "second rollback", w.apiA.call("POST", fmt.Sprintf("/codes/%d/rollback", code.ID), nil, &e), 409, e, "rollback_started")
+	w.Wait(t, "the rollback", func() bool {
+		w.apiA.call("GET", fmt.Sprintf("/codes/%d/rollback", code.ID), nil, &r)
+		return r.Status == "done"
+	})
+	if r.Undone != 1 {
+		t.Errorf("rollback undid %d", r.Undone)
+	}
+	w.Wait(t, "Alice to be removed", func() bool {
+		return !w.Fake.IsMember(w.a.Chats[0].TelegramChatID, alice.ID) && !w.Fake.IsMember(w.a.Chats[1].TelegramChatID, alice.ID)
+	})
+	for _, path := range []string{"/codes/abc", "/codes/0", "/codes/999999", "/codes/999999/rollback"} {
+		e = apiErr{}
+		wantError(t, path, w.apiA.call("GET", path, nil, &e), 404, e, "not_found")
+	}
+}
+
+func TestAPIMembers(t *testing.T) {
+	w := newAPIWorld(t)
+	code := w.Codes(t, w.a.TenantID, membership.CodeRequest{PlanID: w.a.Plan.ID, Count: 1}).Codes[0]
+	bob := w.activate(t, "Bob", code.Code)
+
+	type row struct {
+		ID     int64
+		Member struct {
+			ID   int64
+			Name string
+		}
+		PlanName string `json:"plan_name"`
+		Status   string
+		Source   string
+		Code     string
+		EndsAt   *time.Time `json:"ends_at"`
+	}
+	var page struct {
+		Data       []row
+		NextBefore *int64 `json:"next_before"`
+	}
+	if st := w.apiA.call("GET", "/members", nil, &page); st != 200 || len(page.Data) != 1 {
+		t.Fatalf("members: %d %+v", st, page)
+	}
+	m := page.Data[0]
+	if m.Member.Name != "@bob" || m.PlanName != "Demo membership" || m.Status != "active" || m.Source != "code" || m.Code != code.Code || m.EndsAt == nil {
+		t.Errorf("member row = %+v", m)
+	}
+	for q, n := range map[string]int{"search=BO": 1, "search=%40bob": 1, "search=zed": 0, fmt.Sprintf("search=%d", bob.ID): 1,
+		"status=active": 1, "status=revoked": 0, fmt.Sprintf("plan_id=%d", w.a.Plan.ID): 1} {
+		if st := w.apiA.call("GET", "/members?"+q, nil, &page); st != 200 || len(page.Data) != n {
+			t.Errorf("members?%s: %d, %d rows, want %d", q, st, len(page.Data), n)
+		}
+	}
+	var e apiErr
+	wantError(t, "bad status", w.apiA.call("GET", "/members?status=gone", nil, &e), 422, e, "invalid_request")
+
+	var member struct {
+		Name        string
+		Memberships []row
+		Chats       []struct{ Status string }
+		Activations []struct{ Code string }
+	}
+	if st := w.apiA.call("GET", fmt.Sprintf("/members/%d", m.Member.ID), nil, &member); st != 200 || member.Name != "@bob" ||
+		len(member.Memberships) != 1 || len(member.Chats) != 2 || len(member.Activations) != 1 || member.Activations[0].Code != code.Code {
+		t.Errorf("member: %d %+v", st, member)
+	}
+
+	// Revoke: the member leaves the chats and is told.
+	var rev struct{ Revoked int }
+	if st := w.apiA.call("POST", fmt.Sprintf("/members/%d/revoke", m.Member.ID), nil, &rev); st != 200 || rev.Revoked != 1 {
+		t.Fatalf("revoke: %d %+v", st, rev)
+	}
+	w.Wait(t, "Bob to be removed", func() bool {
+		return !w.Fake.IsMember(w.a.Chats[0].TelegramChatID, bob.ID) && !w.Fake.IsMember(w.a.Chats[1].TelegramChatID, bob.ID)
+	})
+	msgs := w.Messages(t, w.a.Bot.TelegramID, bob.ID, 2)
+	if !strings.Contains(msgs[len(msgs)-1].Text, "ended by its owner") {
+		t.Errorf("Bob was told %q", msgs[len(msgs)-1].Text)
+	}
+	if st := w.apiA.call("GET", "/members?status=revoked", nil, &page); st != 200 || len(page.Data) != 1 {
+		t.Errorf("revoked members: %d", len(page.Data))
+	}
+	if st := w.apiA.call("POST", fmt.Sprintf("/members/%d/revoke", m.Member.ID), map[string]any{"membership_id": m.ID}, &rev); st != 200 || rev.Revoked != 0 {
+		t.Errorf("second revoke: %d %+v", st, rev)
+	}
+	e = apiErr{}
+	wantError(t, "revoke with a bad body", w.apiA.call("POST", fmt.Sprintf("/members/%d/revoke", m.Member.ID), `{"membership": 1}`, &e), 400, e, "bad_json")
+}
+
+// TestAPIForeignTenant: another tenant's ids are not found, never shown
+// or changed.
+func TestAPIForeignTenant(t *testing.T) {
+	w := newAPIWorld(t)
+	batch := w.Codes(t, w.a.TenantID, membership.CodeRequest{PlanID: w.a.Plan.ID, Count: 2})
+	code := batch.Codes[0]
+	w.activate(t, "Carol", code.Code)
+	var memberID int64
+	w.Tx(t, w.a.TenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), "SELECT id FROM members WHERE username = 'carol'").Scan(&memberID)
+	})
+	for _, c := range []struct{ method, path string }{
+		{"GET", fmt.Sprintf("/codes/%d", code.ID)},
+		{"DELETE", fmt.Sprintf("/codes/%d", code.ID)},
+		{"POST", fmt.Sprintf("/codes/%d/rollback", code.ID)},
+		{"GET", fmt.Sprintf("/codes/%d/rollback", code.ID)},
+		{"GET", fmt.Sprintf("/codes.csv?batch_id=%d", batch.ID)},
+		{"GET", fmt.Sprintf("/codes.csv?plan_id=%d", w.a.Plan.ID)},
+		{"GET", fmt.Sprintf("/members/%d", memberID)},
+		{"POST", fmt.Sprintf("/members/%d/revoke", memberID)},
+	} {
+		var e apiErr
+		wantError(t, "B: "+c.method+" "+c.path, w.apiB.call(c.method, c.path, nil, &e), 404, e, "not_found")
+	}
+	var p codePage
+	if st := w.apiB.call("GET", fmt.Sprintf("/codes?batch_id=%d", batch.ID), nil, &p); st != 200 || len(p.Data) != 0 {
+		t.Errorf("B listing A's batch: %d, %d codes", st, len(p.Data))
+	}
+	var members struct{ Data []any }
+	if st := w.apiB.call("GET", "/members", nil, &members); st != 200 || len(members.Data) != 0 {
+		t.Errorf("B sees %d members", len(members.Data))
+	}
+	var plans struct{ Data []struct{ ID int64 } }
+	if st := w.apiB.call("GET", "/plans", nil, &plans); st != 200 || len(plans.Data) != 1 || plans.Data[0].ID != w.b.Plan.ID {
+		t.Errorf("B's plans: %+v", plans)
+	}
+	// Nothing of A's changed.
+	if n := w.Count(t, "SELECT count(*) FROM access_codes WHERE deleted_at IS NOT NULL"); n != 0 {
+		t.Errorf("%d codes deleted", n)
+	}
+	if n := w.Count(t, "SELECT count(*) FROM memberships WHERE status = 'active'"); n != 1 {
+		t.Errorf("%d active memberships, want Carol's 1", n)
+	}
+	if n := w.Count(t, "SELECT count(*) FROM code_rollbacks"); n != 0 {
+		t.Errorf("%d rollbacks started", n)
+	}
+}
+
+// TestOpenAPIDocumentMatchesRoutes holds openapi.json to the routes Fiber
+// serves under /api/v1: each route is documented and each documented
+// operation is served.
+func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	served := map[string]bool{}
+	for _, r := range env.App.HTTP.GetRoutes(true) {
+		if !strings.HasPrefix(r.Path, "/api/v1/") || r.Method == http.MethodHead {
+			continue
+		}
+		parts := strings.Split(strings.TrimPrefix(r.Path, "/api/v1"), "/")
+		for i, p := range parts {
+			if strings.HasPrefix(p, ":") {
+				parts[i] = "{" + p[1:] + "}"
+			}
+		}
+		served[r.Method+" "+strings.Join(parts, "/")] = true
+	}
+	raw, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			if method == "parameters" {
+				continue
+			}
+			documented[strings.ToUpper(method)+" "+path] = true
+			var o struct {
+				Summary   string
+				Responses map[string]any
+			}
+			if err := json.Unmarshal(op, &o); err != nil || o.Summary == "" || len(o.Responses) == 0 {
+				t.Errorf("%s %s: no summary or responses (%v)", method, path, err)
+			}
+		}
+	}
+	var missing, extra []string
+	for k := range served {
+		if !documented[k] {
+			missing = append(missing, k)
+		}
+	}
+	for k := range documented {
+		if !served[k] {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	if len(missing) > 0 || len(extra) > 0 || len(served) < 14 {
+		t.Errorf("served but not documented: %v\ndocumented but not served: %v\n(%d routes served)", missing, extra, len(served))
+	}
+}

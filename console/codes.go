@@ -1,0 +1,553 @@
+package console
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/gatekey/gatekey/billing"
+	"github.com/gatekey/gatekey/jobs"
+	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/tenant"
+)
+
+// PageSize is how many rows a list page shows.
+const PageSize = 50
+
+// codeRow is a code with its activation link.
+type codeRow struct {
+	membership.Code
+	Link   string
+	Status string
+}
+
+func rowsOf(codes []membership.Code, bots map[int64]tenant.Bot, now time.Time) []codeRow {
+	out := make([]codeRow, len(codes))
+	for i, c := range codes {
+		out[i] = codeRow{Code: c, Link: membership.ActivationLink(bots[c.BotID].Username, c.Code), Status: c.Status(now)}
+	}
+	return out
+}
+
+type codesData struct {
+	Filter    membership.CodeFilter
+	Codes     []codeRow
+	Plans     []membership.Plan
+	Batches   []membership.BatchInfo
+	Bots      map[int64]tenant.Bot
+	Statuses  []string
+	Older     string // URL of the next page, if any
+	ExportURL string
+	Error     string
+	Filtered  bool
+}
+
+var codeStatuses = []string{membership.StatusActive, membership.StatusUsedUp, membership.StatusExpired, membership.StatusDeleted}
+
+// codeFilter reads the list's filters from the query string.
+func codeFilter(c *fiber.Ctx) membership.CodeFilter {
+	f := membership.CodeFilter{Status: c.Query("status"), Search: strings.TrimSpace(c.Query("q"))}
+	f.PlanID, _ = strconv.ParseInt(c.Query("plan"), 10, 64)
+	f.BatchID, _ = strconv.ParseInt(c.Query("batch"), 10, 64)
+	f.BotID, _ = strconv.ParseInt(c.Query("bot"), 10, 64)
+	f.BeforeID, _ = strconv.ParseInt(c.Query("before"), 10, 64)
+	return f
+}
+
+func filterQuery(f membership.CodeFilter) url.Values {
+	q := url.Values{}
+	set := func(k string, v int64) {
+		if v != 0 {
+			q.Set(k, strconv.FormatInt(v, 10))
+		}
+	}
+	set("plan", f.PlanID)
+	set("batch", f.BatchID)
+	set("bot", f.BotID)
+	if f.Status != "" {
+		q.Set("status", f.Status)
+	}
+	if f.Search != "" {
+		q.Set("q", f.Search)
+	}
+	return q
+}
+
+func (con *Console) codesPage(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	f := codeFilter(c)
+	d := codesData{Filter: f, Statuses: codeStatuses, Filtered: f.PlanID != 0 || f.BatchID != 0 || f.Status != "" || f.Search != ""}
+	err := con.tx(ctx, session(c).TenantID, func(tx pgx.Tx) error {
+		var err error
+		if d.Bots, _, err = botsAndChats(ctx, tx); err != nil {
+			return err
+		}
+		if d.Plans, err = membership.AllPlans(ctx, tx, true); err != nil {
+			return err
+		}
+		if d.Batches, err = membership.ListBatches(ctx, tx, 100); err != nil {
+			return err
+		}
+		f.Limit = PageSize + 1
+		codes, err := membership.ListCodes(ctx, tx, f)
+		if err != nil {
+			return err
+		}
+		if len(codes) > PageSize {
+			codes = codes[:PageSize]
+			q := filterQuery(f)
+			q.Set("before", strconv.FormatInt(codes[len(codes)-1].ID, 10))
+			d.Older = "/codes?" + q.Encode()
+		}
+		d.Codes = rowsOf(codes, d.Bots, time.Now())
+		return nil
+	})
+	if msg, ok := formError(err); ok {
+		d.Error = msg
+		return con.render(c, 422, "codes", "Access codes", d)
+	}
+	if err != nil {
+		return con.fail(c, err)
+	}
+	f.BeforeID = 0
+	d.ExportURL = "/codes/export.csv?" + filterQuery(f).Encode()
+	return con.render(c, 200, "codes", "Access codes", d)
+}
+
+// codesForm is the form that creates codes, with every option of /newcode.
+type codesForm struct {
+	PlanID         int64
+	Count          string
+	MaxActivations string
+	Expiry         string // none, 1d, 7d, 30d, custom
+	ExpiryDate     string // YYYY-MM-DD, for custom
+	Pricing        string // default, zero, priced
+	Error          string
+	Plans          []membership.Plan
+	ZeroDefault    bool
+	MaxBatch       int
+}
+
+func (con *Console) newCodesPage(c *fiber.Ctx) error {
+	f := codesForm{Count: "1", MaxActivations: "1", Expiry: "none", Pricing: "default"}
+	f.PlanID, _ = strconv.ParseInt(c.Query("plan"), 10, 64)
+	return con.showCodesForm(c, 200, f)
+}
+
+func (con *Console) showCodesForm(c *fiber.Ctx, status int, f codesForm) error {
+	ctx := c.UserContext()
+	err := con.tx(ctx, session(c).TenantID, func(tx pgx.Tx) error {
+		var err error
+		if f.Plans, err = membership.AllPlans(ctx, tx, false); err != nil {
+			return err
+		}
+		t, err := tenant.Get(ctx, tx)
+		f.ZeroDefault = t.Settings.ZeroPriceDefault
+		return err
+	})
+	if err != nil {
+		return con.fail(c, err)
+	}
+	f.MaxBatch = membership.MaxBatchSize
+	return con.render(c, status, "codes_new", "New access codes", f)
+}
+
+// codeRequest turns the form (or the API's fields) into a request.
+func codeRequest(planID int64, count, maxAct, expiry, expiryDate, pricing string, now time.Time) (membership.CodeRequest, error) {
+	req := membership.CodeRequest{PlanID: planID}
+	bad := func(msg string) (membership.CodeRequest, error) {
+		return req, &membership.ValidationError{Message: msg}
+	}
+	if planID == 0 {
+		return bad("Choose a plan for the codes.")
+	}
+	var err error
+	if req.Count, err = strconv.Atoi(strings.TrimSpace(count)); err != nil {
+		return bad(fmt.Sprintf("The number of codes must be a whole number from 1 to %d.", membership.MaxBatchSize))
+	}
+	if req.MaxActivations, err = strconv.Atoi(strings.TrimSpace(maxAct)); err != nil || req.MaxActivations < 1 {
+		return bad("Max activations must be a whole number, at least 1.")
+	}
+	switch expiry {
+	case "", "none":
+	case "1d", "7d", "30d":
+		days, _ := strconv.Atoi(strings.TrimSuffix(expiry, "d"))
+		t := now.Add(time.Duration(days) * 24 * time.Hour)
+		req.ExpiresAt = &t
+	case "custom":
+		d, err := time.Parse("2006-01-02", strings.TrimSpace(expiryDate))
+		if err != nil {
+			return bad("Pick the date the codes stop working.")
+		}
+		t := d.Add(24 * time.Hour) // the end of that day, UTC
+		req.ExpiresAt = &t
+	default:
+		return bad("Choose when the codes expire: never, in 1, 7 or 30 days, or on a date.")
+	}
+	switch pricing {
+	case "", "default":
+	case "zero", "priced":
+		zero := pricing == "zero"
+		req.ZeroPriced = &zero
+	default:
+		return bad("Choose how activations are priced.")
+	}
+	return req, nil
+}
+
+// codesError is the message for a failed code creation, if it is one for
+// the owner.
+func codesError(err error) (string, bool) {
+	var fair *billing.FairUseError
+	if errors.As(err, &fair) {
+		return fair.Error(), true
+	}
+	return formError(err)
+}
+
+func (con *Console) createCodes(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	s := session(c)
+	f := codesForm{Count: c.FormValue("count"), MaxActivations: c.FormValue("max_activations"),
+		Expiry: c.FormValue("expiry"), ExpiryDate: c.FormValue("expiry_date"), Pricing: c.FormValue("pricing")}
+	f.PlanID, _ = strconv.ParseInt(c.FormValue("plan_id"), 10, 64)
+	req, err := codeRequest(f.PlanID, f.Count, f.MaxActivations, f.Expiry, f.ExpiryDate, f.Pricing, time.Now())
+	var b membership.Batch
+	if err == nil {
+		req.CreatedBy = "console: " + s.Email
+		err = con.tx(ctx, s.TenantID, func(tx pgx.Tx) (err error) {
+			b, err = billing.CreateCodes(ctx, tx, req)
+			return err
+		})
+	}
+	if msg, ok := codesError(err); ok {
+		f.Error = msg
+		return con.showCodesForm(c, 422, f)
+	}
+	if err != nil {
+		return con.fail(c, err)
+	}
+	con.flash(c, "ok", fmt.Sprintf("%s created for %s. The CSV file is downloading.", plural(len(b.Codes), "code", "codes"), b.Plan.Name))
+	return redirect(c, fmt.Sprintf("/codes/batches/%d?new=1", b.ID))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+type batchData struct {
+	Batch membership.BatchInfo
+	Bot   tenant.Bot
+	Codes []codeRow
+	CSV   string
+}
+
+func (con *Console) batchPage(c *fiber.Ctx) error {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return con.notFound(c)
+	}
+	ctx := c.UserContext()
+	var d batchData
+	err := con.tx(ctx, session(c).TenantID, func(tx pgx.Tx) error {
+		var err error
+		if d.Batch, err = membership.GetBatch(ctx, tx, id); err != nil {
+			return err
+		}
+		if d.Bot, err = tenant.GetBot(ctx, tx, d.Batch.BotID); err != nil {
+			return err
+		}
+		codes, err := membership.ListCodes(ctx, tx, membership.CodeFilter{BatchID: id})
+		d.Codes = rowsOf(codes, map[int64]tenant.Bot{d.Bot.ID: d.Bot}, time.Now())
+		return err
+	})
+	if err != nil {
+		return con.fail(c, err)
+	}
+	d.CSV = fmt.Sprintf("/codes/batches/%d/csv", id)
+	if c.Query("new") == "1" {
+		// Just created: the CSV downloads at once, without script.
+		c.Locals("head", template.HTML(`<meta http-equiv="refresh" content="0;url=`+d.CSV+`">`))
+	}
+	return con.render(c, 200, "batch", fmt.Sprintf("Batch %d", id), d)
+}
+
+func (con *Console) batchCSV(c *fiber.Ctx) error {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return con.notFound(c)
+	}
+	ctx := c.UserContext()
+	s := session(c)
+	var bot tenant.Bot
+	err := con.tx(ctx, s.TenantID, func(tx pgx.Tx) error {
+		b, err := membership.GetBatch(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		bot, err = tenant.GetBot(ctx, tx, b.BotID)
+		return err
+	})
+	if err != nil {
+		return con.fail(c, err)
+	}
+	con.streamCSV(c, s.TenantID, fmt.Sprintf("codes-batch-%d.csv", id), bot.Username, membership.CodeFilter{BatchID: id})
+	return nil
+}
+
+func (con *Console) exportCodes(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	s := session(c)
+	f := codeFilter(c)
+	f.BeforeID = 0
+	var bot tenant.Bot
+	err := con.tx(ctx, s.TenantID, func(tx pgx.Tx) (err error) {
+		bot, err = exportBot(ctx, tx, &f)
+		return err
+	})
+	if msg, ok := formError(err); ok {
+		return con.errorPage(c, 422, msg)
+	}
+	if err != nil {
+		return con.fail(c, err)
+	}
+	con.streamCSV(c, s.TenantID, "codes.csv", bot.Username, f)
+	return nil
+}
+
+// exportBot finds the one bot whose codes an export covers (the links
+// name it), and checks the filter before any row is sent.
+func exportBot(ctx context.Context, tx pgx.Tx, f *membership.CodeFilter) (tenant.Bot, error) {
+	if !validStatus(f.Status) {
+		return tenant.Bot{}, &membership.ValidationError{Message: fmt.Sprintf("Unknown status %q: use active, used up, expired or deleted.", f.Status)}
+	}
+	switch {
+	case f.BatchID != 0:
+		b, err := membership.GetBatch(ctx, tx, f.BatchID)
+		if err != nil {
+			return tenant.Bot{}, err
+		}
+		f.BotID = b.BotID
+	case f.PlanID != 0:
+		p, err := membership.GetPlan(ctx, tx, f.PlanID)
+		if err != nil {
+			return tenant.Bot{}, err
+		}
+		f.BotID = p.BotID
+	case f.BotID == 0:
+		bots, err := tenant.ListBots(ctx, tx)
+		if err != nil {
+			return tenant.Bot{}, err
+		}
+		if len(bots) != 1 {
+			return tenant.Bot{}, &membership.ValidationError{Message: "Choose a bot, plan or batch to export: each file holds one bot's codes."}
+		}
+		f.BotID = bots[0].ID
+	}
+	return tenant.GetBot(ctx, tx, f.BotID)
+}
+
+func validStatus(s string) bool {
+	return s == "" || s == membership.StatusActive || s == membership.StatusUsedUp || s == membership.StatusExpired || s == membership.StatusDeleted
+}
+
+// CSVTimeout bounds one streamed export.
+const CSVTimeout = 10 * time.Minute
+
+// streamCSV answers with the codes f picks as a CSV file, written row by
+// row as the database returns them: an export of any size holds one row
+// in memory, not the file.
+func (con *Console) streamCSV(c *fiber.Ctx, tenantID int64, filename, botUsername string, f membership.CodeFilter) {
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+filename+`"`)
+	c.Set("Cache-Control", "no-store")
+	log := con.cfg.Log
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		ctx, cancel := context.WithTimeout(context.Background(), CSVTimeout)
+		defer cancel()
+		err := con.tx(ctx, tenantID, func(tx pgx.Tx) error {
+			return membership.WriteCodesCSV(ctx, tx, w, botUsername, f)
+		})
+		if err == nil {
+			err = w.Flush()
+		}
+		if err != nil {
+			log.Warn("console: CSV export stopped", "tenant", tenantID, "err", err)
+		}
+	})
+}
+
+type codeData struct {
+	Code        codeRow
+	Bot         tenant.Bot
+	Activations []membership.CodeActivation
+	Rollback    *membership.Rollback
+	More        bool
+}
+
+// MaxActivationsShown bounds the activations listed on a code's page.
+const MaxActivationsShown = 200
+
+func (con *Console) loadCode(ctx context.Context, tenantID, id int64) (codeData, error) {
+	var d codeData
+	err := con.tx(ctx, tenantID, func(tx pgx.Tx) error {
+		code, err := membership.GetCode(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if d.Bot, err = tenant.GetBot(ctx, tx, code.BotID); err != nil {
+			return err
+		}
+		d.Code = rowsOf([]membership.Code{code}, map[int64]tenant.Bot{d.Bot.ID: d.Bot}, time.Now())[0]
+		if d.Activations, err = membership.ListCodeActivations(ctx, tx, id, MaxActivationsShown+1); err != nil {
+			return err
+		}
+		if len(d.Activations) > MaxActivationsShown {
+			d.Activations, d.More = d.Activations[:MaxActivationsShown], true
+		}
+		r, err := membership.RollbackOfCode(ctx, tx, id)
+		if err == nil {
+			d.Rollback = &r
+		} else if !errors.Is(err, membership.ErrNotFound) {
+			return err
+		}
+		return nil
+	})
+	return d, err
+}
+
+func (con *Console) codePage(c *fiber.Ctx) error {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return con.notFound(c)
+	}
+	d, err := con.loadCode(c.UserContext(), session(c).TenantID, id)
+	if err != nil {
+		return con.fail(c, err)
+	}
+	if d.Rollback != nil && d.Rollback.Status == "running" {
+		// Without script, the page refreshes itself while the rollback runs.
+		c.Locals("head", template.HTML(`<noscript><meta http-equiv="refresh" content="2"></noscript>`))
+	}
+	return con.render(c, 200, "code", "Code "+membership.FormatCode(d.Code.Code.Code), d)
+}
+
+func (con *Console) deleteCode(c *fiber.Ctx) error {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return con.notFound(c)
+	}
+	ctx := c.UserContext()
+	var code membership.Code
+	err := con.tx(ctx, session(c).TenantID, func(tx pgx.Tx) (err error) {
+		code, err = membership.DeleteCode(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return con.fail(c, err)
+	}
+	con.flash(c, "ok", "Code "+membership.FormatCode(code.Code)+" is deleted: it cannot be activated any more. Members it already let in keep their access.")
+	return redirect(c, fmt.Sprintf("/codes/%d", id))
+}
+
+func (con *Console) rollbackPage(c *fiber.Ctx) error {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return con.notFound(c)
+	}
+	d, err := con.loadCode(c.UserContext(), session(c).TenantID, id)
+	if err != nil {
+		return con.fail(c, err)
+	}
+	if d.Rollback != nil {
+		return redirect(c, fmt.Sprintf("/codes/%d", id))
+	}
+	return con.render(c, 200, "rollback", "Roll back code "+membership.FormatCode(d.Code.Code.Code), d)
+}
+
+// startRollback deletes the code and queues its rollback, in one
+// transaction, for the console and the API alike.
+func (con *Console) startRollback(ctx context.Context, tenantID, codeID int64, by string) (membership.Rollback, error) {
+	var r membership.Rollback
+	err := con.tx(ctx, tenantID, func(tx pgx.Tx) error {
+		code, err := membership.GetCode(ctx, tx, codeID)
+		if err != nil {
+			return err
+		}
+		if r, err = membership.StartRollback(ctx, tx, codeID, by); err != nil {
+			return err
+		}
+		return jobs.Insert(ctx, con.cfg.River, tx, []river.InsertManyParams{jobs.RollbackCode(tenantID, code.BotID, r.ID)})
+	})
+	return r, err
+}
+
+func (con *Console) rollback(c *fiber.Ctx) error {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return con.notFound(c)
+	}
+	s := session(c)
+	_, err := con.startRollback(c.UserContext(), s.TenantID, id, "console: "+s.Email)
+	switch {
+	case errors.Is(err, membership.ErrRollbackStarted):
+		con.flash(c, "ok", "This code is already being rolled back.")
+	case err != nil:
+		return con.fail(c, err)
+	default:
+		con.flash(c, "ok", "The rollback has started. This page shows its progress.")
+	}
+	return redirect(c, fmt.Sprintf("/codes/%d", id))
+}
+
+// rollbackJSON is a rollback's progress, for the page's script and the API.
+type rollbackJSON struct {
+	ID         int64      `json:"id"`
+	CodeID     int64      `json:"code_id"`
+	Status     string     `json:"status"`
+	Total      int        `json:"total"`
+	Undone     int        `json:"undone"`
+	Removed    int        `json:"removed"`
+	Shortened  int        `json:"shortened"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+}
+
+func rollbackOut(r membership.Rollback) rollbackJSON {
+	return rollbackJSON{ID: r.ID, CodeID: r.CodeID, Status: r.Status, Total: r.Total, Undone: r.Undone,
+		Removed: r.Removed, Shortened: r.Shortened, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt}
+}
+
+func (con *Console) rollbackProgress(c *fiber.Ctx) error {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return c.SendStatus(404)
+	}
+	ctx := c.UserContext()
+	var r membership.Rollback
+	err := con.tx(ctx, session(c).TenantID, func(tx pgx.Tx) (err error) {
+		r, err = membership.RollbackOfCode(ctx, tx, id)
+		return err
+	})
+	if isNotFound(err) {
+		return c.SendStatus(404)
+	}
+	if err != nil {
+		return con.fail(c, err)
+	}
+	c.Set("Cache-Control", "no-store")
+	return c.JSON(rollbackOut(r))
+}

@@ -1,0 +1,287 @@
+package jobs_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatekey/gatekey/internal/app"
+	"github.com/gatekey/gatekey/internal/apptest"
+	"github.com/gatekey/gatekey/jobs"
+	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/telegram/telegramtest"
+)
+
+type world struct {
+	*apptest.Env
+	demo app.Demo
+}
+
+func newWorld(t *testing.T, opts apptest.Options) world {
+	opts.Work = true
+	env := apptest.Start(t, opts)
+	return world{Env: env, demo: env.Demo(t)}
+}
+
+func (w world) plan(t *testing.T, name string, days int, chats ...membership.Chat) membership.Plan {
+	var p membership.Plan
+	ids := []int64{}
+	for _, c := range chats {
+		ids = append(ids, c.ID)
+	}
+	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error {
+		var err error
+		p, err = membership.CreatePlan(context.Background(), tx, membership.NewPlan{BotID: w.demo.Bot.ID, Name: name, PeriodDays: days,
+			Price: membership.Money{Currency: "USD"}, ChatIDs: ids})
+		return err
+	})
+	return p
+}
+
+// activate has a new member open the bot with a fresh code of plan, and
+// join every chat through the Join buttons.
+func (w world) activate(t *testing.T, name string, plan membership.Plan) telegramtest.User {
+	t.Helper()
+	code := w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: plan.ID, Count: 1}).Codes[0].Code
+	u := w.Fake.AddUser(name, strings.ToLower(name))
+	return w.activateAs(t, u, code, len(plan.ChatIDs))
+}
+
+func (w world) activateAs(t *testing.T, u telegramtest.User, code string, joins int) telegramtest.User {
+	t.Helper()
+	before := len(w.Fake.Messages(w.demo.Bot.TelegramID, u.ID))
+	if status, err := w.Fake.Start(w.demo.Bot.TelegramID, u.ID, code); err != nil || status != 200 {
+		t.Fatalf("activate: %d %v", status, err)
+	}
+	msg := w.Messages(t, w.demo.Bot.TelegramID, u.ID, before+1)[before]
+	n := 0
+	if msg.ReplyMarkup != nil {
+		for _, row := range msg.ReplyMarkup.InlineKeyboard {
+			if joined, reason, _ := w.Fake.JoinByLink(u.ID, row[0].URL); !joined {
+				t.Fatalf("join %s: %s", row[0].Text, reason)
+			}
+			n++
+		}
+	}
+	if n != joins {
+		t.Fatalf("%d Join buttons, want %d (message %q)", n, joins, msg.Text)
+	}
+	return u
+}
+
+func (w world) owner(t *testing.T, sql string, args ...any) {
+	t.Helper()
+	if _, err := w.Owner(t).Exec(context.Background(), sql, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w world) reconcile(t *testing.T) {
+	t.Helper()
+	if _, err := w.App.River.Insert(context.Background(), jobs.ReconcileArgs{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.Idle(t)
+}
+
+func lastText(w world, t *testing.T, u telegramtest.User) string {
+	msgs := w.Fake.Messages(w.demo.Bot.TelegramID, u.ID)
+	return msgs[len(msgs)-1].Text
+}
+
+func TestOneDayMembershipIsRemindedThenRemovedAtTheEnd(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	day := w.plan(t, "Day pass", 1, w.demo.Chats...)
+	u := w.activate(t, "Dana", day)
+	// A 1-day membership's reminder is due at end − 24 h, that is at once.
+	w.Wait(t, "the reminder", func() bool { return strings.Contains(lastText(w, t, u), "ends on") })
+	w.Idle(t)
+	if n := w.Count(t, "SELECT count(*) FROM memberships WHERE reminded_at IS NOT NULL"); n != 1 {
+		t.Errorf("reminder not recorded")
+	}
+	// The end arrives: move the membership a day back, and its expiry job to now.
+	w.owner(t, "UPDATE memberships SET starts_at = starts_at - interval '1 day', ends_at = ends_at - interval '1 day'")
+	w.owner(t, "UPDATE river_job SET scheduled_at = now() WHERE kind = 'membership.expire'")
+	w.Wait(t, "removal from both chats", func() bool {
+		return !w.Fake.IsMember(w.demo.Chats[0].TelegramChatID, u.ID) && !w.Fake.IsMember(w.demo.Chats[1].TelegramChatID, u.ID)
+	})
+	w.Idle(t)
+	if !strings.Contains(lastText(w, t, u), "has ended") {
+		t.Errorf("the member was not told: %q", lastText(w, t, u))
+	}
+	for _, c := range w.demo.Chats {
+		if s := w.Fake.MemberStatus(c.TelegramChatID, u.ID); s != "left" {
+			t.Errorf("status in %s = %q, want left (unbanned, free to come back)", c.Title, s)
+		}
+	}
+	if n := w.Count(t, "SELECT count(*) FROM memberships WHERE status = 'expired'"); n != 1 {
+		t.Errorf("membership not expired")
+	}
+}
+
+func TestSharedChatStaysWhileAnotherPlanGrantsIt(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	channel, group := w.demo.Chats[0], w.demo.Chats[1]
+	both := w.plan(t, "Both", 30, channel, group)
+	groupOnly := w.plan(t, "Group only", 90, group)
+	u := w.activate(t, "Sam", both)
+	code := w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: groupOnly.ID, Count: 1}).Codes[0].Code
+	w.activateAs(t, u, code, 0) // already in the group: no Join button needed
+	w.owner(t, "UPDATE memberships SET ends_at = now() - interval '1 second' WHERE plan_id = $1", both.ID)
+	w.reconcile(t)
+	if w.Fake.IsMember(channel.TelegramChatID, u.ID) {
+		t.Error("still in the channel that only the ended plan opened")
+	}
+	if !w.Fake.IsMember(group.TelegramChatID, u.ID) {
+		t.Error("removed from the group that the other plan still opens")
+	}
+}
+
+func TestReconcilerCatchesWhatJobsMissed(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	u := w.activate(t, "Rita", w.demo.Plan)
+	w.Idle(t)
+	before := len(w.Fake.Messages(w.demo.Bot.TelegramID, u.ID))
+	// 23 hours left: the reminder is due; its job was for another time.
+	w.owner(t, "UPDATE memberships SET ends_at = now() + interval '23 hours'")
+	w.reconcile(t)
+	if !strings.Contains(lastText(w, t, u), "ends on") {
+		t.Fatalf("no reminder from the reconciler: %q", lastText(w, t, u))
+	}
+	// The expiry job is lost, the end passes: the reconciler removes her.
+	w.owner(t, "DELETE FROM river_job WHERE kind = 'membership.expire'")
+	w.owner(t, "UPDATE memberships SET ends_at = now() - interval '1 minute'")
+	w.reconcile(t)
+	w.Wait(t, "removal", func() bool { return !w.Fake.IsMember(w.demo.Chats[0].TelegramChatID, u.ID) })
+	if n := len(w.Fake.Messages(w.demo.Bot.TelegramID, u.ID)) - before; n != 2 {
+		t.Errorf("%d messages from the reconciler, want 2 (reminder, end)", n)
+	}
+	// Reconciling again finds nothing more to do.
+	calls := len(w.Fake.Calls())
+	w.reconcile(t)
+	if n := len(w.Fake.Calls()) - calls; n != 0 {
+		t.Errorf("a second reconcile made %d Telegram calls", n)
+	}
+}
+
+func TestAutoDeleteFollowsTheSettingInForceNow(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	b := w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: w.demo.Plan.ID, Count: 3, MaxActivations: 5})
+	used := b.Codes[2].Code
+	w.activateAs(t, w.Fake.AddUser("Uma", "uma"), used, 2)
+	sweep := func() {
+		if _, err := w.App.River.Insert(context.Background(), jobs.SweepArgs{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		w.Idle(t)
+	}
+	w.owner(t, "UPDATE tenants SET code_autodelete_days = 14")
+	w.owner(t, "UPDATE access_codes SET created_at = now() - interval '8 days'")
+	sweep()
+	if n := w.Count(t, "SELECT count(*) FROM access_codes WHERE deleted_at IS NOT NULL"); n != 0 {
+		t.Fatalf("%d codes deleted at 8 days old with a 14-day setting", n)
+	}
+	w.owner(t, "UPDATE tenants SET code_autodelete_days = 2")
+	sweep()
+	if n := w.Count(t, "SELECT count(*) FROM access_codes WHERE deleted_at IS NOT NULL"); n != 2 {
+		t.Errorf("%d codes deleted after the setting went to 2 days, want the 2 unused ones", n)
+	}
+	if n := w.Count(t, "SELECT count(*) FROM access_codes WHERE code = $1 AND deleted_at IS NULL", used); n != 1 {
+		t.Error("a partly used code was deleted")
+	}
+}
+
+func TestTelegramFailuresDelayButLoseNothing(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	w.Fake.Fail("sendMessage", 15, telegramtest.Fail429(1))
+	users := make([]telegramtest.User, 5)
+	for i := range users {
+		users[i] = w.Fake.AddUser(fmt.Sprintf("P%d", i), fmt.Sprintf("p%d", i))
+		if _, err := w.Fake.Start(w.demo.Bot.TelegramID, users[i].ID, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range users {
+		w.Messages(t, w.demo.Bot.TelegramID, u.ID, 1)
+	}
+	if n := len(w.Fake.CallsTo("sendMessage")); n < 20 {
+		t.Errorf("only %d sendMessage calls: the 429s were not retried", n)
+	}
+
+	// A member who blocked the bot is marked, and not retried.
+	blocker := w.Fake.AddUser("Blocker", "blocker")
+	if _, err := w.Fake.Start(w.demo.Bot.TelegramID, blocker.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	w.Messages(t, w.demo.Bot.TelegramID, blocker.ID, 1)
+	w.Fake.BlockBot(blocker.ID, w.demo.Bot.TelegramID)
+	if _, err := w.App.River.Insert(context.Background(), jobs.SendMessageArgs{TenantID: w.demo.TenantID, BotID: w.demo.Bot.ID, ChatID: blocker.ID, Text: "hello?"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.Idle(t)
+	if n := w.Count(t, "SELECT count(*) FROM members WHERE telegram_user_id = $1 AND unreachable_at IS NOT NULL", blocker.ID); n != 1 {
+		t.Error("the member who blocked the bot is not marked unreachable")
+	}
+	if n := w.Count(t, "SELECT count(*) FROM river_job WHERE kind = 'telegram.send_message' AND state = 'cancelled'"); n != 1 {
+		t.Errorf("%d cancelled send jobs, want 1 (the blocked one, not retried)", n)
+	}
+}
+
+func TestBurstOfRemindersKeepsToTheBotLimit(t *testing.T) {
+	w := newWorld(t, apptest.Options{RealTelegramLimits: true})
+	ctx := context.Background()
+	const n = 1000
+	users := make([]int64, n)
+	for i := range users {
+		u := w.Fake.AddUser(fmt.Sprintf("R%d", i), "")
+		users[i] = u.ID
+	}
+	// The fake accepts messages only to users who opened the bot.
+	for _, id := range users {
+		w.Fake.SetStarted(w.demo.Bot.TelegramID, id)
+	}
+	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `WITH m AS (
+			INSERT INTO members (tenant_id, bot_id, telegram_user_id) SELECT gatekey_tenant(), $1, u FROM unnest($2::bigint[]) u RETURNING id)
+			INSERT INTO memberships (tenant_id, member_id, plan_id, starts_at, ends_at)
+			SELECT gatekey_tenant(), id, $3, now() - interval '29 days', now() + interval '12 hours' FROM m`,
+			w.demo.Bot.ID, users, w.demo.Plan.ID)
+		return err
+	})
+	start := time.Now()
+	if _, err := w.App.River.Insert(ctx, jobs.ReconcileArgs{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	if err := w.Fake.WaitFor(waitCtx, func() bool { return len(w.Fake.CallsTo("sendMessage")) >= n }); err != nil {
+		t.Fatalf("%d of %d reminders sent: %v", len(w.Fake.CallsTo("sendMessage")), n, err)
+	}
+	took := time.Since(start)
+	var at []time.Time
+	for _, c := range w.Fake.CallsTo("sendMessage") {
+		at = append(at, c.At)
+	}
+	if most := maxInWindow(at, time.Second); most > 30 {
+		t.Errorf("%d messages within one second, want at most 30", most)
+	}
+	t.Logf("1,000 reminders in %s (%.1f messages/s)", took.Round(time.Millisecond), float64(n)/took.Seconds())
+}
+
+// maxInWindow is the most events within any window-long span.
+func maxInWindow(times []time.Time, window time.Duration) int {
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	best, lo := 0, 0
+	for hi := range times {
+		for times[hi].Sub(times[lo]) >= window {
+			lo++
+		}
+		best = max(best, hi-lo+1)
+	}
+	return best
+}

@@ -1,0 +1,155 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/gatekey/gatekey/membership"
+)
+
+// sweepBatch is how many memberships one transaction of a sweep handles.
+const sweepBatch = 500
+
+// ReconcileArgs is the periodic safety net behind the scheduled reminder
+// and expiry jobs: it expires every membership past its end that is still
+// active, and sends every reminder that is due and unsent, whatever
+// happened to their own jobs (lost, late, a clock jump).
+type ReconcileArgs struct{}
+
+func (ReconcileArgs) Kind() string { return "membership.reconcile" }
+
+func (ReconcileArgs) InsertOpts() river.InsertOpts {
+	// Only River's elected leader inserts periodic jobs, so there is one
+	// run per interval however many processes there are.
+	return river.InsertOpts{MaxAttempts: 3}
+}
+
+// ReconcileWorker works ReconcileArgs.
+type ReconcileWorker struct {
+	river.WorkerDefaults[ReconcileArgs]
+	deps Deps
+}
+
+func (w *ReconcileWorker) Timeout(*river.Job[ReconcileArgs]) time.Duration { return 10 * time.Minute }
+
+func (w *ReconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
+	tenants, err := w.deps.tenantsWith(ctx, "memberships past their end or due a reminder", `
+		SELECT DISTINCT tenant_id FROM memberships
+		WHERE status = 'active' AND ends_at <= now() + interval '1 day' AND (ends_at <= now() OR reminded_at IS NULL)`)
+	if err != nil {
+		return err
+	}
+	for _, t := range tenants {
+		if err := w.reconcileTenant(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reconcileTenant works through one tenant in batches until nothing is due.
+func (w *ReconcileWorker) reconcileTenant(ctx context.Context, tenantID int64) error {
+	for {
+		n := 0
+		err := w.deps.DB.Tx(ctx, tenantID, func(tx pgx.Tx) error {
+			endings, err := membership.ExpireDue(ctx, tx, sweepBatch)
+			if err != nil {
+				return err
+			}
+			reminders, err := membership.DueReminders(ctx, tx, sweepBatch)
+			if err != nil {
+				return err
+			}
+			n = len(endings) + len(reminders)
+			var out []river.InsertManyParams
+			for _, e := range endings {
+				out = append(out, Removal(tenantID, e.Plan.BotID, e, endedText(e.Plan))...)
+			}
+			for _, r := range reminders {
+				out = append(out, reminderMessage(tenantID, r))
+			}
+			return insertTx(ctx, tx, out...)
+		})
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+}
+
+// SweepArgs is the periodic clean-up: unused codes past the tenant's
+// auto-delete setting, and the record of Telegram updates old enough that
+// Telegram can no longer redeliver them.
+type SweepArgs struct{}
+
+func (SweepArgs) Kind() string { return "maintenance.sweep" }
+
+func (SweepArgs) InsertOpts() river.InsertOpts {
+	// Only River's elected leader inserts periodic jobs, so there is one
+	// run per interval however many processes there are.
+	return river.InsertOpts{MaxAttempts: 3}
+}
+
+// UpdateRetention is how long an update id is remembered. Telegram gives
+// up redelivering an update after 24 hours.
+const UpdateRetention = "3 days"
+
+// SweepWorker works SweepArgs.
+type SweepWorker struct {
+	river.WorkerDefaults[SweepArgs]
+	deps Deps
+}
+
+func (w *SweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
+	tenants, err := w.deps.tenantsWith(ctx, "auto-delete unused codes", `
+		SELECT id FROM tenants WHERE code_autodelete_days IS NOT NULL
+		UNION SELECT DISTINCT tenant_id FROM processed_updates WHERE received_at < now() - interval '`+UpdateRetention+`'`)
+	if err != nil {
+		return err
+	}
+	for _, t := range tenants {
+		err := w.deps.DB.Tx(ctx, t, func(tx pgx.Tx) error {
+			if _, err := membership.AutoDeleteUnused(ctx, tx); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "DELETE FROM processed_updates WHERE received_at < now() - interval '"+UpdateRetention+"'")
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("jobs: sweep tenant %d: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// tenantsWith runs a cross-tenant query returning tenant ids.
+func (d Deps) tenantsWith(ctx context.Context, reason, query string) ([]int64, error) {
+	var ids []int64
+	err := d.DB.CrossTenant(ctx, reason, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, query)
+		if err != nil {
+			return err
+		}
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: find tenants (%s): %w", reason, err)
+	}
+	return ids, nil
+}
+
+// periodicJobs are the jobs River's leader inserts on a timer.
+func periodicJobs(cfg Config) []*river.PeriodicJob {
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+	}
+}

@@ -1,0 +1,109 @@
+package telegram_test
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatekey/gatekey/internal/pgtest"
+	"github.com/gatekey/gatekey/telegram"
+	"github.com/gatekey/gatekey/tenant"
+)
+
+func newLimiter(t *testing.T) *telegram.Limiter {
+	db, err := tenant.Open(context.Background(), pgtest.NewDatabase(t), 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return telegram.NewLimiter(db.Pool())
+}
+
+// maxInWindow is the most events within any window-long span.
+func maxInWindow(times []time.Time, window time.Duration) int {
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	best, lo := 0, 0
+	for hi := range times {
+		for times[hi].Sub(times[lo]) >= window {
+			lo++
+		}
+		best = max(best, hi-lo+1)
+	}
+	return best
+}
+
+func TestLimiterSpacesABotsMessagesAcrossWorkers(t *testing.T) {
+	l := newLimiter(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var sent []time.Time
+	var wg sync.WaitGroup
+	// 32 workers, 80 messages to different chats of one bot: only the bot limit applies.
+	for w := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 80/32+1; i++ {
+				chat := int64(w*100 + i)
+				for {
+					err := l.Wait(ctx, 1, chat)
+					var soon *telegram.TooSoonError
+					if errors.As(err, &soon) {
+						time.Sleep(soon.Wait - telegram.MaxWait/2)
+						continue
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					break
+				}
+				mu.Lock()
+				sent = append(sent, time.Now())
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if n := maxInWindow(sent, time.Second); n > 30 {
+		t.Errorf("%d messages within one second, want at most 30", n)
+	}
+	if n := maxInWindow(sent, time.Second); n < 20 {
+		t.Errorf("only %d messages within the busiest second: the limiter is far too slow", n)
+	}
+}
+
+func TestLimiterHoldsOneChatToOneMessageASecond(t *testing.T) {
+	l := newLimiter(t)
+	ctx := context.Background()
+	start := time.Now()
+	for range 3 {
+		if err := l.Wait(ctx, 7, 42); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if took := time.Since(start); took < 2*time.Second {
+		t.Errorf("3 messages to one chat took %s, want at least 2s", took)
+	}
+	// A slot too far ahead is not taken: the caller is told to come back.
+	for {
+		err := l.Wait(ctx, 7, 42)
+		var soon *telegram.TooSoonError
+		if errors.As(err, &soon) {
+			if soon.Wait <= telegram.MaxWait {
+				t.Errorf("TooSoonError with wait %s, want more than %s", soon.Wait, telegram.MaxWait)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("never told to come back")
+		}
+		go l.Wait(ctx, 7, 42) //nolint:errcheck // pile up reservations
+	}
+}
