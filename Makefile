@@ -15,6 +15,7 @@ run: build
 ## test: make sure PostgreSQL runs, then run every test with the race detector
 test:
 	@GO=$(GO) scripts/ensure-stripe-mock.sh >/dev/null
+	@scripts/ensure-chromium.sh
 	@scripts/with-postgres.sh test $(GO) test -race -timeout 30m ./...
 
 ## build: the gatekey binary in ./bin

@@ -208,6 +208,16 @@ func TestVerifyEvent(t *testing.T) {
 	if ev, err := svc.VerifyEvent(payload, stripetest.Sign(payload, stripetest.WebhookSecret, time.Time{})); err != nil || ev.ID != "evt_1" {
 		t.Errorf("good signature: %+v, %v", ev, err)
 	}
+	// The platform's endpoint and the Connect endpoint sign with secrets of their own.
+	both := billing.New(f.db, billing.Config{APIKey: stripetest.APIKey, WebhookSecret: "whsec_platform, " + stripetest.WebhookSecret}, nil)
+	for _, secret := range []string{"whsec_platform", stripetest.WebhookSecret} {
+		if _, err := both.VerifyEvent(payload, stripetest.Sign(payload, secret, time.Time{})); err != nil {
+			t.Errorf("signed with %s of two secrets: %v", secret, err)
+		}
+	}
+	if _, err := billing.New(f.db, billing.Config{}, nil).VerifyEvent(payload, stripetest.Sign(payload, "", time.Time{})); err == nil {
+		t.Error("accepted with no secret configured")
+	}
 	bad := map[string]string{
 		"forged":       stripetest.Sign(payload, "whsec_someone_else", time.Time{}),
 		"stale":        stripetest.Sign(payload, stripetest.WebhookSecret, time.Now().Add(-10*time.Minute)),

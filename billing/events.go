@@ -19,15 +19,26 @@ import (
 
 // VerifyEvent checks a webhook delivery's Stripe-Signature against the
 // webhook secret (and that it is no older than five minutes) and parses
-// the event. Any error means the delivery is not Stripe's.
+// the event. Any error means the delivery is not Stripe's. Stripe signs
+// the platform's endpoint and the Connect endpoint with secrets of their
+// own, so Config.WebhookSecret may list several, comma-separated.
 func (s *Service) VerifyEvent(payload []byte, signature string) (stripe.Event, error) {
-	if s.cfg.WebhookSecret == "" {
-		return stripe.Event{}, errors.New("billing: no webhook secret")
+	err := errors.New("billing: no webhook secret")
+	for _, secret := range strings.Split(s.cfg.WebhookSecret, ",") {
+		if secret = strings.TrimSpace(secret); secret == "" {
+			continue
+		}
+		// Only a few long-stable fields of each object are read, so an
+		// event rendered in another API version than stripe-go's is still
+		// understood.
+		var ev stripe.Event
+		ev, err = webhook.ConstructEventWithOptions(payload, signature, secret,
+			webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: true})
+		if err == nil {
+			return ev, nil
+		}
 	}
-	// Only a few long-stable fields of each object are read, so an event
-	// rendered in another API version than stripe-go's is still understood.
-	return webhook.ConstructEventWithOptions(payload, signature, s.cfg.WebhookSecret,
-		webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: true})
+	return stripe.Event{}, err
 }
 
 // EventTenant finds the tenant an event is about: from the tenant id

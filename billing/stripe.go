@@ -29,7 +29,7 @@ var ErrStripeOff = errors.New("payments with Stripe are not set up on this Gatek
 type Config struct {
 	APIKey        string // the platform's secret key; empty turns Stripe off
 	APIURL        string // default DefaultAPIURL; tests point it at stripe-mock
-	WebhookSecret string // signs the events Stripe posts to /stripe/webhook
+	WebhookSecret string // signs the events Stripe posts to /stripe/webhook; several, comma-separated
 	Period        Period // the billing period of owners' invoices
 	HTTPClient    *http.Client
 }

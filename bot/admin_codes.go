@@ -26,11 +26,11 @@ const (
 // batchRow is a line of the codes list: a single code, or a batch of them
 // counted by status.
 type batchRow struct {
-	ID, FirstCodeID                 int64
-	FirstCode, PlanName             string
-	Count, MaxActivations, Used     int
-	Active, UsedUp, Expired, Delete int
-	CreatedAt                       time.Time
+	ID, FirstCodeID                  int64
+	FirstCode, PlanName              string
+	Count, MaxActivations, Used      int
+	Active, UsedUp, Expired, Deleted int
+	CreatedAt                        time.Time
 }
 
 // listBatchRows reads a page of the bot's batches, newest first, with
@@ -54,7 +54,7 @@ func (t *turn) listBatchRows(page int) (rows []batchRow, more bool, err error) {
 	rows, err = pgx.CollectRows(r, func(r pgx.CollectableRow) (batchRow, error) {
 		var b batchRow
 		err := r.Scan(&b.ID, &b.FirstCodeID, &b.FirstCode, &b.PlanName, &b.Count, &b.MaxActivations, &b.Used,
-			&b.Active, &b.UsedUp, &b.Expired, &b.Delete, &b.CreatedAt)
+			&b.Active, &b.UsedUp, &b.Expired, &b.Deleted, &b.CreatedAt)
 		return b, err
 	})
 	if err != nil {
@@ -69,7 +69,7 @@ func (t *turn) listBatchRows(page int) (rows []batchRow, more bool, err error) {
 // status names a single code's status from its batch's counts.
 func (b batchRow) status() string {
 	switch {
-	case b.Delete > 0:
+	case b.Deleted > 0:
 		return membership.StatusDeleted
 	case b.Expired > 0:
 		return membership.StatusExpired
@@ -85,7 +85,7 @@ func (b batchRow) counts() string {
 	for _, c := range []struct {
 		n    int
 		name string
-	}{{b.Active, membership.StatusActive}, {b.UsedUp, membership.StatusUsedUp}, {b.Expired, membership.StatusExpired}, {b.Delete, membership.StatusDeleted}} {
+	}{{b.Active, membership.StatusActive}, {b.UsedUp, membership.StatusUsedUp}, {b.Expired, membership.StatusExpired}, {b.Deleted, membership.StatusDeleted}} {
 		if c.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.name))
 		}

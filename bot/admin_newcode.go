@@ -233,8 +233,8 @@ func (t *turn) newCodePress(p *press, args []string) error {
 	}
 	if conv.Flow != flowNewCode || d.Nonce != args[0] {
 		p.notice = "This draft is closed."
-		t.show(p, screen{text: "This code draft is closed: it was finished, cancelled, replaced by a newer one, " +
-			"or left for more than 30 minutes. Send /newcode to start again."})
+		t.show(p, screen{text: fmt.Sprintf("This code draft is closed: it was finished, cancelled, replaced by a newer one, "+
+			"or left for more than %d minutes. Send /newcode to start again.", int(conversationTTL.Minutes()))})
 		return nil
 	}
 	step, value := args[1], ""

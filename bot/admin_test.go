@@ -58,7 +58,7 @@ func (w world) ownerToken(t *testing.T) string {
 // link does) and waits for a message from the bot containing want.
 func (w world) send(t *testing.T, u telegramtest.User, text, want string) telegramtest.Message {
 	t.Helper()
-	before := len(w.Fake.Messages(w.demo.Bot.TelegramID, u.ID))
+	before, since := len(w.Fake.Messages(w.demo.Bot.TelegramID, u.ID)), time.Now()
 	var status int
 	var err error
 	if strings.HasPrefix(text, tenant.OwnerLinkPrefix) {
@@ -69,12 +69,19 @@ func (w world) send(t *testing.T, u telegramtest.User, text, want string) telegr
 	if err != nil || status != 200 {
 		t.Fatalf("send %q: %d %v", text, status, err)
 	}
-	return w.expect(t, u, before, want)
+	return w.expectSince(t, u, before, since, want)
 }
 
 // expect waits for a message (new since before, or edited) containing
 // want, and returns it as it stands.
 func (w world) expect(t *testing.T, u telegramtest.User, before int, want string) telegramtest.Message {
+	t.Helper()
+	return w.expectSince(t, u, before, time.Time{}, want)
+}
+
+// expectSince is expect for what an action at since caused: a message new
+// since before, or one edited after since.
+func (w world) expectSince(t *testing.T, u telegramtest.User, before int, since time.Time, want string) telegramtest.Message {
 	t.Helper()
 	var found telegramtest.Message
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -83,7 +90,7 @@ func (w world) expect(t *testing.T, u telegramtest.User, before int, want string
 		msgs := w.Fake.Messages(w.demo.Bot.TelegramID, u.ID)
 		for i := len(msgs) - 1; i >= 0; i-- {
 			m := msgs[i]
-			if (i >= before || !m.EditDate.IsZero()) && strings.Contains(m.Text+m.Caption, want) {
+			if (i >= before || (!m.EditDate.IsZero() && !m.EditDate.Before(since))) && strings.Contains(m.Text+m.Caption, want) {
 				found = m
 				return true
 			}
@@ -106,7 +113,7 @@ func (w world) expect(t *testing.T, u telegramtest.User, before int, want string
 func (w world) tap(t *testing.T, u telegramtest.User, m telegramtest.Message, label, want string) telegramtest.Message {
 	t.Helper()
 	data := buttonData(t, m, label)
-	before := len(w.Fake.Messages(w.demo.Bot.TelegramID, u.ID))
+	before, since := len(w.Fake.Messages(w.demo.Bot.TelegramID, u.ID)), time.Now()
 	if status, err := w.Fake.PressButton(w.demo.Bot.TelegramID, u.ID, m.MessageID, data); err != nil || status != 200 {
 		t.Fatalf("tap %q: %d %v", label, status, err)
 	}
@@ -115,7 +122,7 @@ func (w world) tap(t *testing.T, u telegramtest.User, m telegramtest.Message, la
 		return cur.Text != m.Text || !sameKeyboard(cur, m) || len(w.Fake.Messages(w.demo.Bot.TelegramID, u.ID)) > before ||
 			strings.Contains(cur.Text, want)
 	})
-	return w.expect(t, u, before, want)
+	return w.expectSince(t, u, before, since, want)
 }
 
 // current is a message as it stands now.

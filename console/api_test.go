@@ -101,8 +101,6 @@ func TestAPIKeys(t *testing.T) {
 
 	// A key revoked in the console is refused at once, saying so.
 	env := w.Env
-	o := &owner{t: t, env: env}
-	_ = o
 	var keys []tenant.APIKey
 	env.Tx(t, w.a.TenantID, func(tx pgx.Tx) (err error) {
 		keys, err = tenant.ListAPIKeys(context.Background(), tx)

@@ -19,7 +19,7 @@ import (
 
 // owner is a person using the console through plain HTTP, with cookies.
 type owner struct {
-	t      *testing.T
+	t      testing.TB
 	env    *apptest.Env
 	client *http.Client
 	Email  string
@@ -27,7 +27,7 @@ type owner struct {
 }
 
 // signUp creates an account through the sign-up form.
-func signUp(t *testing.T, env *apptest.Env, email string) *owner {
+func signUp(t testing.TB, env *apptest.Env, email string) *owner {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	o := &owner{t: t, env: env, Email: email, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -90,7 +90,7 @@ func (o *owner) postRaw(path string, v url.Values) (int, string) {
 }
 
 // apiKey makes an API key for a tenant.
-func apiKey(t *testing.T, env *apptest.Env, tenantID int64) string {
+func apiKey(t testing.TB, env *apptest.Env, tenantID int64) string {
 	t.Helper()
 	var key string
 	env.Tx(t, tenantID, func(tx pgx.Tx) error {

@@ -114,7 +114,10 @@ func redirect(c *fiber.Ctx, to string) error { return c.Redirect(to, fiber.Statu
 
 // errorPage answers with a page saying what went wrong, in plain words.
 func (con *Console) errorPage(c *fiber.Ctx, status int, msg string) error {
-	return con.render(c, status, "error", statusTitle(status), struct{ Status int; Message string }{status, msg})
+	return con.render(c, status, "error", statusTitle(status), struct {
+		Status  int
+		Message string
+	}{status, msg})
 }
 
 func statusTitle(status int) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
@@ -23,9 +24,10 @@ type settingsData struct {
 }
 
 type botAdmins struct {
-	Bot       tenant.Bot
-	Admins    []adminView
-	OwnerLink string
+	Bot            tenant.Bot
+	Admins         []adminView
+	OwnerLink      string // shown right after the owner asks for it
+	OwnerLinkUntil time.Time
 }
 
 type adminView struct {
@@ -86,13 +88,40 @@ func loadBotAdmins(ctx context.Context, tx pgx.Tx, b tenant.Bot) (botAdmins, err
 		}
 		v.Admins = append(v.Admins, adminView{TelegramUserID: a.TelegramUserID, Name: name, Notify: a.Notify})
 	}
-	// OWNER LINK — another engineer builds owner linking in the bot. When
-	// tenant.NewOwnerLinkToken exists, fill the link here, and the
-	// settings page shows it with a copy button:
-	//
-	//	token, err := tenant.NewOwnerLinkToken(ctx, tx, b.ID)
-	//	v.OwnerLink = "https://t.me/" + b.Username + "?start=owner-" + token
 	return v, nil
+}
+
+// ownerLink makes a one-time link that, opened in Telegram, makes whoever
+// opens it an admin of the bot who gets its notifications (the bot
+// redeems it), and shows it on the settings page.
+func (con *Console) ownerLink(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	s := session(c)
+	botID, _ := strconv.ParseInt(c.FormValue("bot_id"), 10, 64)
+	var token, username string
+	var until time.Time
+	err := con.tx(ctx, s.TenantID, func(tx pgx.Tx) error {
+		b, err := tenant.GetBot(ctx, tx, botID)
+		if err != nil {
+			return err
+		}
+		username = b.Username
+		token, until, err = tenant.NewOwnerLinkToken(ctx, tx, botID)
+		return err
+	})
+	if err != nil {
+		return con.fail(c, err)
+	}
+	d, err := con.loadSettings(ctx, s.TenantID)
+	if err != nil {
+		return con.fail(c, err)
+	}
+	for i := range d.Bots {
+		if d.Bots[i].Bot.ID == botID {
+			d.Bots[i].OwnerLink, d.Bots[i].OwnerLinkUntil = tenant.OwnerLink(username, token), until
+		}
+	}
+	return con.render(c, 201, "settings", "Settings", d)
 }
 
 func (con *Console) settingsPage(c *fiber.Ctx) error {

@@ -63,6 +63,15 @@ type Config struct {
 	SweepInterval     time.Duration
 	// InvoiceInterval is how often ended billing periods are invoiced.
 	InvoiceInterval time.Duration
+	// RetryPolicy spaces a failed job's attempts; nil is River's default
+	// (attempt⁴ seconds), which outlasts a day-long Telegram outage.
+	RetryPolicy river.ClientRetryPolicy
+	// JobTimeout bounds one run of a job (0: 1 minute). RescueAfter is
+	// how long a job may be running before it is taken to be stuck — its
+	// process died — and run again (0: 1 hour); it must exceed JobTimeout
+	// and every worker's own timeout.
+	JobTimeout  time.Duration
+	RescueAfter time.Duration
 }
 
 // Client is River's client over the application's pool.
@@ -96,6 +105,9 @@ func NewClient(deps Deps, cfg Config) (*Client, error) {
 		if cfg.SweepInterval <= 0 {
 			cfg.SweepInterval = 15 * time.Minute
 		}
+		rc.RetryPolicy = cfg.RetryPolicy
+		rc.JobTimeout = cfg.JobTimeout
+		rc.RescueStuckJobsAfter = cfg.RescueAfter
 		rc.Workers = workers
 		rc.PeriodicJobs = periodicJobs(cfg)
 		rc.PeriodicJobs = append(rc.PeriodicJobs, addBilling(workers, deps, cfg)...)
@@ -104,7 +116,7 @@ func NewClient(deps Deps, cfg Config) (*Client, error) {
 			QueueTelegram: {MaxWorkers: cfg.TelegramWorkers},
 		}
 		rc.FetchPollInterval = cfg.FetchPollInterval
-		if rc.FetchPollInterval > 0 && rc.FetchPollInterval < 50*time.Millisecond {
+		if rc.FetchPollInterval > 0 && rc.FetchPollInterval < 100*time.Millisecond { // River's default cooldown
 			rc.FetchCooldown = rc.FetchPollInterval
 		}
 	}

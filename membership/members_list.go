@@ -40,17 +40,24 @@ type MemberRow struct {
 	EndedAt     *time.Time
 }
 
-const memberRowQuery = `SELECT ms.id, ms.member_id, ms.plan_id, ms.status, ms.starts_at, ms.ends_at, ms.ended_at,
-	m.id, m.bot_id, m.telegram_user_id, m.username, m.first_name, m.last_name, m.unreachable_at IS NOT NULL, p.name,
+// memberRowQuery pages first and looks up each row's source after, so
+// that the lookups cost one page's rows, never the whole table's.
+const memberRowQuery = `SELECT x.ms_id, x.member_id, x.plan_id, x.status, x.starts_at, x.ends_at, x.ended_at,
+	x.member_id, x.bot_id, x.telegram_user_id, x.username, x.first_name, x.last_name, x.unreachable, p.name,
 	coalesce(first.source, ''), coalesce(first.code, '')
-	FROM memberships ms
-	JOIN members m ON m.tenant_id = ms.tenant_id AND m.id = ms.member_id
-	JOIN plans p ON p.tenant_id = ms.tenant_id AND p.id = ms.plan_id
+	FROM (
+		SELECT ms.tenant_id, ms.id AS ms_id, ms.member_id, ms.plan_id, ms.status, ms.starts_at, ms.ends_at, ms.ended_at,
+			m.bot_id, m.telegram_user_id, m.username, m.first_name, m.last_name, m.unreachable_at IS NOT NULL AS unreachable
+		FROM memberships ms JOIN members m ON m.tenant_id = ms.tenant_id AND m.id = ms.member_id
+		WHERE %s ORDER BY ms.id DESC LIMIT %s
+	) x
+	JOIN plans p ON p.tenant_id = x.tenant_id AND p.id = x.plan_id
 	LEFT JOIN LATERAL (
 		SELECT o.source, (SELECT ac.code FROM code_activations ca JOIN access_codes ac ON ac.tenant_id = ca.tenant_id AND ac.id = ca.code_id
-			WHERE ca.order_id = o.id) AS code
-		FROM orders o WHERE o.tenant_id = ms.tenant_id AND o.membership_id = ms.id ORDER BY o.id LIMIT 1
-	) first ON true`
+			WHERE ca.tenant_id = o.tenant_id AND ca.order_id = o.id) AS code
+		FROM orders o WHERE o.tenant_id = x.tenant_id AND o.membership_id = x.ms_id ORDER BY o.id LIMIT 1
+	) first ON true
+	ORDER BY x.ms_id DESC`
 
 func scanMemberRow(r pgx.Row) (MemberRow, error) {
 	var x MemberRow
@@ -104,7 +111,7 @@ func ListMembers(ctx context.Context, tx pgx.Tx, f MemberFilter) ([]MemberRow, e
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	q := memberRowQuery + " WHERE " + strings.Join(where, " AND ") + " ORDER BY ms.id DESC LIMIT " + arg(f.Limit)
+	q := fmt.Sprintf(memberRowQuery, strings.Join(where, " AND "), arg(f.Limit))
 	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("membership: list members: %w", err)

@@ -22,6 +22,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,6 +48,7 @@ var (
 	benchSenders  = flag.Int("webhook.senders", 64, "concurrent senders of BenchmarkWebhookStart (closed loop)")
 	benchRate     = flag.Float64("webhook.rate", 0, "offered rate (updates/s) of BenchmarkWebhookStartRate (open loop); 0 skips it")
 	benchDuration = flag.Duration("webhook.duration", 20*time.Second, "how long BenchmarkWebhookStartRate offers its rate")
+	benchWork     = flag.Bool("webhook.work", true, "run the workers, which send the replies (false: the webhook alone, replies left queued)")
 )
 
 // BenchmarkWebhookStart is the closed loop: -webhook.senders goroutines each
@@ -180,7 +182,7 @@ func newBenchWorld(b *testing.B) *benchWorld {
 	if nTenants < 1 || nBots < nTenants || nUsers < nBots {
 		b.Fatalf("need 1 <= tenants (%d) <= bots (%d) <= users (%d)", nTenants, nBots, nUsers)
 	}
-	env := apptest.New(b)
+	env := apptest.Start(b, apptest.Options{Work: *benchWork})
 	owner, err := pgxpool.New(ctx, env.DatabaseURL)
 	if err != nil {
 		b.Fatal(err)
@@ -323,12 +325,14 @@ func (w *benchWorld) mark() {
 // backends serving the test's database, per backend (when the server runs
 // on this machine, so that /proc shows them).
 type cpuUse struct {
+	at       time.Time
 	self     time.Duration
 	backends map[int]time.Duration
+	machine  time.Duration // busy time of the whole machine, all CPUs
 }
 
 func (w *benchWorld) cpu() cpuUse {
-	u := cpuUse{backends: map[int]time.Duration{}}
+	u := cpuUse{at: time.Now(), backends: map[int]time.Duration{}, machine: machineBusy()}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		u.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
@@ -369,6 +373,28 @@ func procCPU(pid int) (time.Duration, bool) {
 	return time.Duration(utime+stime) * time.Second / clockTicks, true
 }
 
+// machineBusy reads the machine's busy CPU time from /proc/stat (0 where
+// there is none).
+func machineBusy() time.Duration {
+	stat, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(stat), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0
+	}
+	var busy int64
+	for i, v := range f[1:8] { // user nice system idle iowait irq softirq
+		n, _ := strconv.ParseInt(v, 10, 64)
+		if i != 3 && i != 4 {
+			busy += n
+		}
+	}
+	return time.Duration(busy) * time.Second / clockTicks
+}
+
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat times: 100 on Linux.
 const clockTicks = 100
 
@@ -404,9 +430,18 @@ func (w *benchWorld) reportCPU(b *testing.B, n int) {
 	if n == 0 {
 		return
 	}
-	b.ReportMetric(float64((now.self-w.cpuBefore.self).Microseconds())/float64(n), "app-cpu-us/update")
+	self := now.self - w.cpuBefore.self
+	b.ReportMetric(float64(self.Microseconds())/float64(n), "app-cpu-us/update")
 	if len(now.backends) > 0 {
 		b.ReportMetric(float64(pg.Microseconds())/float64(n), "pg-cpu-us/update")
+	}
+	// What else kept the machine busy meanwhile (other programs, and
+	// PostgreSQL's own background processes), as a share of all its CPUs:
+	// anything much above zero makes the figures above noisy.
+	if now.machine > 0 && len(now.backends) > 0 {
+		wall := now.at.Sub(w.cpuBefore.at) * time.Duration(runtime.NumCPU())
+		other := now.machine - w.cpuBefore.machine - self - pg
+		b.ReportMetric(max(0, 100*float64(other)/float64(wall)), "other-cpu-%")
 	}
 }
 
@@ -414,6 +449,9 @@ func (w *benchWorld) reportCPU(b *testing.B, n int) {
 // delivered (none cancelled or discarded).
 func (w *benchWorld) drain(b *testing.B) {
 	b.Helper()
+	if !*benchWork {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	for {

@@ -152,15 +152,21 @@ func (h *Telegram) owner(ctx context.Context, botID int64) (int64, error) {
 // bot decide, and queues what it decided, all in tx.
 func (h *Telegram) apply(c *fiber.Ctx, tx pgx.Tx, b tenant.Bot, u telego.Update) error {
 	ctx := c.UserContext()
-	tag, err := tx.Exec(ctx, `INSERT INTO processed_updates (tenant_id, bot_id, update_id)
-		VALUES (gatekey_tenant(), $1, $2) ON CONFLICT DO NOTHING`, b.ID, u.UpdateID)
+	// The tenant's status comes back with the insert, to cost no round trip.
+	var status string
+	err := tx.QueryRow(ctx, `INSERT INTO processed_updates (tenant_id, bot_id, update_id)
+		VALUES (gatekey_tenant(), $1, $2) ON CONFLICT DO NOTHING
+		RETURNING (SELECT status FROM tenants WHERE id = gatekey_tenant())`, b.ID, u.UpdateID).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // already handled
+	}
 	if err != nil {
 		return err
 	}
-	if tag.RowsAffected() == 0 {
-		return nil // already handled
+	out, handled, err := whileSuspended(ctx, tx, b, u, status)
+	if !handled && err == nil {
+		out, err = bot.Handle(ctx, tx, b, u)
 	}
-	out, err := bot.Handle(ctx, tx, b, u)
 	if err != nil {
 		return err
 	}

@@ -26,17 +26,19 @@ var settings = []setting{
 	{"GATEKEY_PUBLIC_URL", "", "public base URL; Telegram webhooks go to it + /telegram/{botID} (default http://GATEKEY_ADDR)"},
 	{"GATEKEY_SECRET_KEY", "", "32 bytes, base64 or hex, that encrypt bot tokens at rest (required by serve; dev uses a fixed development key)"},
 	{"GATEKEY_OLD_SECRET_KEYS", "", "comma-separated earlier keys, still accepted for decryption while tokens are re-encrypted"},
-	{"TELEGRAM_API_URL", telegram.DefaultAPIURL, "Bot API server"},
+	{"TELEGRAM_API_URL", telegram.DefaultAPIURL, "Bot API server; `fake` runs an in-process fake Telegram with a demo tenant and the sandbox page, as `gatekey dev` does"},
 	{"GATEKEY_DB_MAX_CONNS", "32", "connections in the pool of each process"},
 	{"GATEKEY_TELEGRAM_WORKERS", "64", "Telegram calls a worker process makes at once"},
 	{"GATEKEY_JOB_POLL_INTERVAL", "1s", "how often workers poll for jobs besides LISTEN/NOTIFY"},
 	{"GATEKEY_RECONCILE_INTERVAL", "1m", "how often overdue expiries and reminders are swept up"},
 	{"GATEKEY_SWEEP_INTERVAL", "15m", "how often unused codes are auto-deleted and old update ids forgotten"},
 	{"STRIPE_API_KEY", "", "Gatekey's Stripe secret key (sk_...): members' payments, owners' Stripe onboarding and invoices; unset, there are none"},
-	{"STRIPE_WEBHOOK_SECRET", "", "signing secret (whsec_...) of the Stripe webhook endpoint at GATEKEY_PUBLIC_URL + /stripe/webhook, listening to Connect events too; unset, the endpoint is off"},
+	{"STRIPE_WEBHOOK_SECRET", "", "signing secrets (whsec_...) of the Stripe webhook endpoints at GATEKEY_PUBLIC_URL + /stripe/webhook, comma-separated: the platform's and the Connect one; unset, the endpoint is off"},
 	{"STRIPE_API_URL", billing.DefaultAPIURL, "Stripe API server (tests point it at stripe-mock)"},
 	{"GATEKEY_BILLING_PERIOD", "month", "period of owners' invoices: month (calendar months, UTC) or a duration such as 24h"},
 	{"GATEKEY_INVOICE_INTERVAL", "1h", "how often ended billing periods are invoiced"},
+	{"GATEKEY_JOB_TIMEOUT", "1m", "longest one run of a job may take"},
+	{"GATEKEY_JOB_RESCUE_AFTER", "1h", "how long a job may run before it is taken to be stuck (its process died) and run again; more than GATEKEY_JOB_TIMEOUT and 10m"},
 	{"GATEKEY_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"GATEKEY_LOG_FORMAT", "json", "json or text"},
 }
@@ -71,6 +73,8 @@ type config struct {
 	StripeAPIURL      string
 	BillingPeriod     billing.Period
 	InvoiceInterval   time.Duration
+	JobTimeout        time.Duration
+	JobRescueAfter    time.Duration
 	LogLevel          slog.Level
 	LogFormat         string
 }
@@ -126,12 +130,16 @@ func loadConfig() (config, error) {
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"GATEKEY_RECONCILE_INTERVAL", &c.ReconcileInterval}, {"GATEKEY_SWEEP_INTERVAL", &c.SweepInterval}, {"GATEKEY_INVOICE_INTERVAL", &c.InvoiceInterval}} {
+	}{{"GATEKEY_RECONCILE_INTERVAL", &c.ReconcileInterval}, {"GATEKEY_SWEEP_INTERVAL", &c.SweepInterval}, {"GATEKEY_INVOICE_INTERVAL", &c.InvoiceInterval},
+		{"GATEKEY_JOB_TIMEOUT", &c.JobTimeout}, {"GATEKEY_JOB_RESCUE_AFTER", &c.JobRescueAfter}} {
 		v, err := time.ParseDuration(env(d.name))
 		if err != nil || v < time.Second {
 			errs = append(errs, fmt.Errorf("%s=%q: want a duration of at least 1s, such as 1m", d.name, env(d.name)))
 		}
 		*d.dst = v
+	}
+	if c.JobRescueAfter <= c.JobTimeout {
+		errs = append(errs, fmt.Errorf("GATEKEY_JOB_RESCUE_AFTER (%s) must be longer than GATEKEY_JOB_TIMEOUT (%s)", c.JobRescueAfter, c.JobTimeout))
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(env("GATEKEY_LOG_LEVEL"))); err != nil {
 		errs = append(errs, fmt.Errorf("GATEKEY_LOG_LEVEL=%q: want debug, info, warn or error", env("GATEKEY_LOG_LEVEL")))

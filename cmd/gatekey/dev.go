@@ -2,19 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"strings"
-	"sync"
-	"time"
 
-	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/gatekey/gatekey/internal/app"
+	"github.com/gatekey/gatekey/sandbox"
 	"github.com/gatekey/gatekey/telegram/telegramtest"
-	"github.com/gatekey/gatekey/tenant"
 )
 
 // devSecretKey encrypts bot tokens in development mode only; serve refuses
@@ -25,6 +20,10 @@ const (
 	demoEmail    = "owner@demo.gatekey.dev"
 	demoPassword = "gatekey-demo"
 )
+
+// fakeTelegram is the TELEGRAM_API_URL value that asks serve for the
+// in-process fake Telegram (and the sandbox) instead of a Bot API server.
+const fakeTelegram = "fake"
 
 // dev runs Gatekey against an in-process fake Telegram with a demo tenant.
 // The fake keeps its world in memory, so the demo tenant is made afresh
@@ -40,6 +39,15 @@ func dev(ctx context.Context, stdout io.Writer) error {
 	if err := migrateDatabase(ctx, cfg.DatabaseURL, io.Discard); err != nil {
 		return err
 	}
+	return runWithFake(ctx, cfg, stdout)
+}
+
+// runWithFake runs the web tier and the workers in one process against an
+// in-process fake Telegram, with the demo tenant and the sandbox page:
+// `gatekey dev`, and `gatekey serve` with TELEGRAM_API_URL=fake. The
+// sandbox is mounted here and nowhere else, so a server that talks to a
+// real Bot API never has it.
+func runWithFake(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err := resetDemo(ctx, cfg.DatabaseURL); err != nil {
 		return err
 	}
@@ -47,15 +55,15 @@ func dev(ctx context.Context, stdout io.Writer) error {
 	defer fake.Close()
 	cfg.TelegramAPIURL = fake.URL()
 
-	players := &players{fake: fake}
+	sb := sandbox.New(fake)
 	ac := appConfig(cfg, true, true)
-	ac.Routes = func(r fiber.Router) { r.Post("/dev/chat/:user", players.chat) }
+	ac.DevMode = true
+	ac.Routes = sb.Register
 	return runApp(ctx, cfg, ac, func(a *app.App) error {
-		demo, err := a.SeedDemo(ctx, fake, demoEmail, demoPassword)
+		demo, err := sb.Start(ctx, a, demoEmail, demoPassword)
 		if err != nil {
 			return err
 		}
-		players.bot = demo.Bot
 		printWelcome(stdout, cfg, demo)
 		return nil
 	})
@@ -63,17 +71,18 @@ func dev(ctx context.Context, stdout io.Writer) error {
 
 func printWelcome(w io.Writer, cfg config, d app.Demo) {
 	fmt.Fprintf(w, `
-Gatekey is running in development mode, with a fake Telegram and a demo tenant.
+Gatekey is running with a fake Telegram and a demo tenant.
 
-  Server:         %[1]s   (health %[1]s/healthz, metrics %[1]s/metrics)
-  Demo owner:     %[2]s / %[3]s
+  Sandbox:        %[1]s%[9]s
+                  start here: play the demo bot's members and its owner in your browser
+  Console:        %[1]s/   (sign in as %[2]s / %[3]s)
   Demo bot:       @%[4]s, plan "%[5]s" opening "%[6]s" and "%[7]s"
-
-Play a member of the demo bot (each name is a pretend Telegram user):
-  curl -d text=/start %[1]s/dev/chat/alice
+  Owner's phone:  %[8]s, a pretend Telegram account linked as the bot's admin (/newcode, /members)
+  Server:         %[1]s   (health %[1]s/healthz, metrics %[1]s/metrics)
 
 The demo tenant is made afresh at each start. Stop with Ctrl-C.
-`, cfg.PublicURL, d.Email, d.Password, d.Bot.Username, d.Plan.Name, d.Chats[0].Title, d.Chats[1].Title)
+`, cfg.PublicURL, d.Email, d.Password, d.Bot.Username, d.Plan.Name, d.Chats[0].Title, d.Chats[1].Title,
+		sandbox.OwnerName, sandbox.Path)
 }
 
 // resetDemo removes the previous run's demo tenant: its bot and chats
@@ -84,61 +93,28 @@ func resetDemo(ctx context.Context, databaseURL string) error {
 		return err
 	}
 	defer pool.Close()
-	_, err = pool.Exec(ctx, `
-		WITH gone AS (DELETE FROM tenants WHERE id IN
-			(SELECT tenant_id FROM tenant_directory WHERE kind = 'email' AND key = $1) RETURNING id)
+	// Deleting the tenant cascades to most of its rows. Code batches and
+	// rollbacks hang off no cascade, and the cascade would reach codes and
+	// activations only after their batches were checked: these go first,
+	// children before parents, with the record of update ids.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("dev: reset demo tenant: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	demo := "(SELECT tenant_id FROM tenant_directory WHERE kind = 'email' AND key = $1)"
+	for _, table := range []string{"code_rollbacks", "code_activations", "access_codes", "code_batches", "processed_updates"} {
+		if _, err = tx.Exec(ctx, "DELETE FROM "+table+" WHERE tenant_id IN "+demo, demoEmail); err != nil {
+			return fmt.Errorf("dev: reset demo tenant: %s: %w", table, err)
+		}
+	}
+	_, err = tx.Exec(ctx, `WITH gone AS (DELETE FROM tenants WHERE id IN `+demo+` RETURNING id)
 		DELETE FROM river_job WHERE (args->>'tenant_id')::bigint IN (SELECT id FROM gone)`, demoEmail)
+	if err == nil {
+		err = tx.Commit(ctx)
+	}
 	if err != nil {
 		return fmt.Errorf("dev: reset demo tenant: %w", err)
 	}
 	return nil
-}
-
-// players lets a developer talk to the demo bot as pretend Telegram users
-// over plain HTTP, until the sandbox page exists.
-type players struct {
-	fake  *telegramtest.Server
-	bot   tenant.Bot
-	mu    sync.Mutex
-	users map[string]telegramtest.User
-}
-
-func (p *players) user(name string) telegramtest.User {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.users == nil {
-		p.users = map[string]telegramtest.User{}
-	}
-	u, ok := p.users[name]
-	if !ok {
-		u = p.fake.AddUser(strings.ToUpper(name[:1])+name[1:], name)
-		p.users[name] = u
-	}
-	return u
-}
-
-// chat sends text as the user and answers with what the bot replies
-// within a few seconds.
-func (p *players) chat(c *fiber.Ctx) error {
-	name := strings.ToLower(c.Params("user"))
-	text := c.FormValue("text")
-	if name == "" || len(name) > 32 || text == "" {
-		return c.Status(fiber.StatusBadRequest).SendString("usage: curl -d text=/start URL/dev/chat/NAME\n")
-	}
-	u := p.user(name)
-	before := len(p.fake.Messages(p.bot.TelegramID, u.ID))
-	if status, err := p.fake.SendText(p.bot.TelegramID, u.ID, text); err != nil || status != 200 {
-		return c.Status(fiber.StatusBadGateway).SendString(fmt.Sprintf("delivery failed: %d %v\n", status, err))
-	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
-	defer cancel()
-	err := p.fake.WaitFor(ctx, func() bool { return len(p.fake.Messages(p.bot.TelegramID, u.ID)) > before })
-	if errors.Is(err, context.DeadlineExceeded) {
-		return c.SendString("(no answer yet)\n")
-	}
-	var b strings.Builder
-	for _, m := range p.fake.Messages(p.bot.TelegramID, u.ID)[before:] {
-		fmt.Fprintf(&b, "@%s: %s\n", p.bot.Username, m.Text)
-	}
-	return c.SendString(b.String())
 }

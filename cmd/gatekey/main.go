@@ -34,6 +34,10 @@ Usage:
   gatekey dev                                  run everything with a fake Telegram and a demo tenant
   gatekey tenant create --email E --password P create a tenant; prints its id
   gatekey owner link --tenant ID --bot BOTID   print a one-time link that makes its opener the bot's admin
+  gatekey ops token create --name N [--role admin|read]
+                                               make a staff token for the ops API (/ops/v1); prints it once
+  gatekey ops token revoke --name N            stop a staff token from working, at once
+  gatekey ops token list                       list staff tokens
   gatekey version                              print the version
 
 Configuration is read from the environment; see README.md.
@@ -55,7 +59,7 @@ func run(args []string, stdout io.Writer) error {
 	defer stop()
 	switch args[0] {
 	case "serve":
-		return serve(ctx, args[1:])
+		return serve(ctx, args[1:], stdout)
 	case "migrate":
 		return migrate(ctx, stdout)
 	case "dev":
@@ -64,6 +68,8 @@ func run(args []string, stdout io.Writer) error {
 		return tenantCommand(ctx, args[1:], stdout)
 	case "owner":
 		return ownerCommand(ctx, args[1:], stdout)
+	case "ops":
+		return opsCommand(ctx, args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return nil
@@ -88,7 +94,7 @@ func versionString() string {
 	return "dev"
 }
 
-func serve(ctx context.Context, args []string) error {
+func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	webOnly := fs.Bool("web-only", false, "serve HTTP only; leave jobs to worker processes")
 	workerOnly := fs.Bool("worker-only", false, "work jobs only; serve just /healthz, /readyz and /metrics on GATEKEY_ADDR")
@@ -104,6 +110,12 @@ func serve(ctx context.Context, args []string) error {
 	}
 	if cfg.SecretKey == "" {
 		return errors.New("GATEKEY_SECRET_KEY is not set: it encrypts bot tokens at rest. Make one with: openssl rand -base64 32")
+	}
+	if cfg.TelegramAPIURL == fakeTelegram {
+		if *webOnly || *workerOnly {
+			return errors.New("TELEGRAM_API_URL=fake runs the fake Telegram inside this process, so the web tier and the workers must run here together: drop --web-only and --worker-only")
+		}
+		return runWithFake(ctx, cfg, stdout)
 	}
 	return runApp(ctx, cfg, appConfig(cfg, !*workerOnly, !*webOnly), nil)
 }
@@ -127,6 +139,8 @@ func appConfig(cfg config, web, work bool) app.Config {
 		StripeAPIURL:        cfg.StripeAPIURL,
 		BillingPeriod:       cfg.BillingPeriod,
 		InvoiceInterval:     cfg.InvoiceInterval,
+		JobTimeout:          cfg.JobTimeout,
+		JobRescueAfter:      cfg.JobRescueAfter,
 		Log:                 cfg.logger(),
 	}
 }

@@ -19,11 +19,13 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/riverqueue/river"
 
 	"github.com/gatekey/gatekey/billing"
 	"github.com/gatekey/gatekey/console"
 	"github.com/gatekey/gatekey/jobs"
 	"github.com/gatekey/gatekey/migrations"
+	"github.com/gatekey/gatekey/ops"
 	"github.com/gatekey/gatekey/telegram"
 	"github.com/gatekey/gatekey/tenant"
 	"github.com/gatekey/gatekey/webhooks"
@@ -48,6 +50,10 @@ type Config struct {
 	// FastTelegramLimits spaces messages by milliseconds instead of
 	// Telegram's limits: for tests that are not about the limits.
 	FastTelegramLimits bool
+	// JobRetryPolicy, if set, replaces River's retry backoff (fault tests).
+	JobRetryPolicy river.ClientRetryPolicy
+	// JobTimeout and JobRescueAfter: see jobs.Config (0: River's defaults).
+	JobTimeout, JobRescueAfter time.Duration
 	// Stripe: the platform's secret key (empty: no payments, no invoices),
 	// the webhook's signing secret, and the API's URL (stripe-mock in tests).
 	StripeAPIKey        string
@@ -106,6 +112,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		ReconcileInterval: cfg.ReconcileInterval,
 		SweepInterval:     cfg.SweepInterval,
 		InvoiceInterval:   cfg.InvoiceInterval,
+		RetryPolicy:       cfg.JobRetryPolicy,
+		JobTimeout:        cfg.JobTimeout,
+		RescueAfter:       cfg.JobRescueAfter,
 	})
 	if err != nil {
 		db.Close()
@@ -144,6 +153,7 @@ func (a *App) routes() *fiber.App {
 			(&webhooks.Stripe{DB: a.DB, River: a.River, Billing: a.Billing, Log: a.Log}).Register(app)
 		}
 		a.console().Register(app)
+		ops.New(ops.Config{DB: a.DB, River: a.River, Log: a.Log}).Register(app)
 	}
 	if a.Config.Routes != nil {
 		a.Config.Routes(app)

@@ -40,8 +40,13 @@ type Options struct {
 	// so that they run only when a test asks).
 	ReconcileInterval, SweepInterval time.Duration
 	// Configure, if set, changes the configuration before the app starts
-	// (Stripe settings, billing period).
+	// (Stripe settings, billing period, job retry policy).
 	Configure func(*app.Config)
+	// DatabaseURL, if set, is used instead of a fresh database (fault
+	// tests bring a cluster of their own).
+	DatabaseURL string
+	// Fake, if set, is used instead of a new fake Telegram.
+	Fake *telegramtest.Server
 }
 
 // New starts Gatekey with workers for t and stops it when t ends.
@@ -51,9 +56,15 @@ func New(t testing.TB) *Env { return Start(t, Options{Work: true}) }
 func Start(t testing.TB, opts Options) *Env {
 	t.Helper()
 	ctx := context.Background()
-	dbURL := pgtest.NewDatabase(t)
-	fake := telegramtest.NewServer()
-	t.Cleanup(fake.Close)
+	dbURL := opts.DatabaseURL
+	if dbURL == "" {
+		dbURL = pgtest.NewDatabase(t)
+	}
+	fake := opts.Fake
+	if fake == nil {
+		fake = telegramtest.NewServer()
+		t.Cleanup(fake.Close)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,417 @@
+package console_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatekey/gatekey/console"
+	"github.com/gatekey/gatekey/internal/apptest"
+	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/tenant"
+)
+
+// signIn signs in an existing account through the form.
+func signIn(t testing.TB, env *apptest.Env, email, password string) *owner {
+	t.Helper()
+	o := signUpless(t, env, email)
+	if status, body := o.postForm("/login", url.Values{"email": {email}, "password": {password}}); status != http.StatusSeeOther {
+		t.Fatalf("sign in %s: %d %s", email, status, body)
+	}
+	return o
+}
+
+// signUpless is an owner with an empty cookie jar.
+func signUpless(t testing.TB, env *apptest.Env, email string) *owner {
+	o := signUp(t, env, "tmp-"+email)
+	o.client.Jar, _ = newJar()
+	o.Email = email
+	return o
+}
+
+func TestFormsNeedCSRFToken(t *testing.T) {
+	env := apptest.New(t)
+	o := signUp(t, env, "owner@example.com")
+
+	// Signed in: a form posted without the token, or with another, is 403 and changes nothing.
+	for _, token := range []string{"", "forged-token-forged-token-forged"} {
+		v := url.Values{"token": {"1:x"}, "name": {"Stolen"}, "autodelete_days": {"1"}}
+		if token != "" {
+			v.Set("_csrf", token)
+		}
+		for _, path := range []string{"/bots", "/plans", "/codes", "/settings", "/settings/keys", "/logout"} {
+			if status, body := o.postRaw(path, v); status != 403 || !strings.Contains(body, "This form has expired") {
+				t.Errorf("POST %s with token %q: %d", path, token, status)
+			}
+		}
+	}
+	if n := env.Count(t, "SELECT count(*) FROM api_keys") + env.Count(t, "SELECT count(*) FROM tenants WHERE code_autodelete_days IS NOT NULL"); n != 0 {
+		t.Errorf("forged posts changed %d things", n)
+	}
+	if status, _ := o.get("/dashboard"); status != 200 {
+		t.Errorf("the forged logout signed the owner out: %d", status)
+	}
+
+	// Signed out: sign-in and sign-up forms need their token too.
+	jar, _ := newJar()
+	anon := &owner{t: t, env: env, client: &http.Client{Jar: jar}}
+	if status, _ := anon.postRaw("/signup", url.Values{"email": {"x@example.com"}, "password": {"correct horse battery"}, "password2": {"correct horse battery"}}); status != 403 {
+		t.Errorf("sign-up without token: %d", status)
+	}
+	if status, _ := anon.postRaw("/login", url.Values{"email": {"owner@example.com"}, "password": {"correct horse battery"}}); status != 403 {
+		t.Errorf("sign-in without token: %d", status)
+	}
+	if n := env.Count(t, "SELECT count(*) FROM tenants"); n != 1 {
+		t.Errorf("%d tenants, want 1", n)
+	}
+}
+
+func TestSignUpSignInAndOut(t *testing.T) {
+	env := apptest.New(t)
+	jar, _ := newJar()
+	o := &owner{t: t, env: env, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	for _, bad := range []struct {
+		v    url.Values
+		want string
+	}{
+		{url.Values{"email": {"not-an-email"}, "password": {"correct horse battery"}, "password2": {"correct horse battery"}}, "does not look like an email"},
+		{url.Values{"email": {"a@example.com"}, "password": {"short"}, "password2": {"short"}}, "at least 10 characters"},
+		{url.Values{"email": {"a@example.com"}, "password": {"correct horse battery"}, "password2": {"correct horse batter"}}, "not the same"},
+	} {
+		if status, body := o.postForm("/signup", bad.v); status != 422 || !strings.Contains(body, bad.want) {
+			t.Errorf("sign up %v: %d, want 422 saying %q", bad.v, status, bad.want)
+		}
+	}
+	signUp(t, env, "a@example.com")
+	if status, body := o.postForm("/signup", url.Values{"email": {"A@example.com"}, "password": {"correct horse battery"}, "password2": {"correct horse battery"}}); status != 409 || !strings.Contains(body, "already an account") {
+		t.Errorf("sign up twice: %d", status)
+	}
+	if status, body := o.postForm("/login", url.Values{"email": {"a@example.com"}, "password": {"wrong horse battery"}}); status != 401 || !strings.Contains(body, "do not match") {
+		t.Errorf("wrong password: %d", status)
+	}
+	if status, _ := o.get("/codes"); status != http.StatusSeeOther {
+		t.Errorf("signed out, /codes answers %d, want a redirect to sign in", status)
+	}
+
+	// Sign in: the cookie is HttpOnly and SameSite; not Secure on http.
+	if status, _ := o.postForm("/login", url.Values{"email": {"a@example.com"}, "password": {"correct horse battery"}, "next": {"/members"}}); status != http.StatusSeeOther {
+		t.Fatalf("sign in: %d", status)
+	}
+	res, err := o.client.Get(env.URL + "/members")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("/members after sign-in: %d", res.StatusCode)
+	}
+	u, _ := url.Parse(env.URL)
+	var cookie *http.Cookie
+	for _, c := range jar.Cookies(u) {
+		if c.Name == "gatekey_session" {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		t.Fatal("no session cookie")
+	}
+	if n := env.Count(t, "SELECT count(*) FROM owner_sessions"); n != 2 {
+		t.Errorf("%d sessions, want 2 (sign-up and sign-in)", n)
+	}
+
+	// Sign out ends the session in the database, not just the cookie.
+	stolen := cookie.Value
+	if status, _ := o.postForm("/logout", url.Values{}, "/dashboard"); status != http.StatusSeeOther {
+		t.Errorf("sign out: %d", status)
+	}
+	req, _ := http.NewRequest("GET", env.URL+"/dashboard", nil)
+	req.AddCookie(&http.Cookie{Name: "gatekey_session", Value: stolen})
+	res, err = (&http.Client{CheckRedirect: o.client.CheckRedirect}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Errorf("a signed-out session still opens the dashboard: %d", res.StatusCode)
+	}
+}
+
+func TestSessionCookieFlags(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	for _, c := range []struct {
+		publicURL string
+		secure    bool
+	}{{"http://127.0.0.1:8080", false}, {"https://gatekey.example.com", true}} {
+		con, err := console.New(console.Config{DB: env.App.DB, River: env.App.River, Bots: env.App, PublicURL: c.publicURL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		app := newFiber()
+		con.Register(app)
+		res, err := app.Test(httptest.NewRequest("GET", "/signup", nil), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var csrf *http.Cookie
+		for _, ck := range res.Cookies() {
+			if ck.Name == "gatekey_csrf" {
+				csrf = ck
+			}
+		}
+		body := readAll(res)
+		token := csrfField.FindStringSubmatch(body)
+		if csrf == nil || token == nil {
+			t.Fatalf("no CSRF cookie or field on the sign-up page")
+		}
+		form := url.Values{"_csrf": {token[1]}, "email": {fmt.Sprintf("c%v@example.com", c.secure)},
+			"password": {"correct horse battery"}, "password2": {"correct horse battery"}}
+		req := httptest.NewRequest("POST", "/signup", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(csrf)
+		res, err = app.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var session *http.Cookie
+		for _, ck := range res.Cookies() {
+			if ck.Name == "gatekey_session" {
+				session = ck
+			}
+		}
+		if session == nil {
+			t.Fatalf("%s: sign-up set no session cookie (status %d)", c.publicURL, res.StatusCode)
+		}
+		if !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Secure != c.secure || csrf.Secure != c.secure {
+			t.Errorf("%s: session cookie HttpOnly %v SameSite %v Secure %v (CSRF cookie Secure %v); want HttpOnly, Lax, Secure %v",
+				c.publicURL, session.HttpOnly, session.SameSite, session.Secure, csrf.Secure, c.secure)
+		}
+	}
+}
+
+func TestLoginRateLimit(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	signUp(t, env, "a@example.com")
+	o := signUpless(t, env, "a@example.com")
+	for i := 0; i < tenant.MaxLoginFailures; i++ {
+		if status, _ := o.postForm("/login", url.Values{"email": {"a@example.com"}, "password": {"guess number " + fmt.Sprint(i)}}); status != 401 {
+			t.Fatalf("guess %d: %d", i, status)
+		}
+	}
+	// Now even the right password waits, with a clear message.
+	status, body := o.postForm("/login", url.Values{"email": {"a@example.com"}, "password": {"correct horse battery"}})
+	if status != 429 || !strings.Contains(body, "Too many attempts. Please wait 15 minutes") {
+		t.Errorf("after %d failures: %d", tenant.MaxLoginFailures, status)
+	}
+	// The brake is in PostgreSQL, so every process sees it.
+	_, _, err := env.App.DB.LogIn(context.Background(), "a@example.com", "correct horse battery", "10.9.9.9")
+	if _, ok := err.(*tenant.TooManyAttemptsError); !ok {
+		t.Errorf("LogIn from another address: %v, want the email's brake", err)
+	}
+}
+
+// TestPagesScopedToTenant: a signed-in owner cannot see or change another
+// tenant's rows by putting their ids in a URL.
+func TestPagesScopedToTenant(t *testing.T) {
+	env := apptest.New(t)
+	d := env.Demo(t)
+	batch := env.Codes(t, d.TenantID, membership.CodeRequest{PlanID: d.Plan.ID, Count: 2})
+	code := batch.Codes[0]
+	var memberID int64
+	env.Tx(t, d.TenantID, func(tx pgx.Tx) error {
+		m, err := membership.UpsertMember(context.Background(), tx, d.Bot.ID, membership.Person{TelegramUserID: 77, Username: "dora"})
+		memberID = m.ID
+		return err
+	})
+	intruder := signUp(t, env, "intruder@example.com")
+	for _, path := range []string{
+		fmt.Sprintf("/codes/%d", code.ID), fmt.Sprintf("/codes/%d/rollback", code.ID), fmt.Sprintf("/codes/batches/%d", batch.ID),
+		fmt.Sprintf("/codes/batches/%d/csv", batch.ID), fmt.Sprintf("/codes/export.csv?batch=%d", batch.ID),
+		fmt.Sprintf("/plans/%d/edit", d.Plan.ID), fmt.Sprintf("/members/%d", memberID), "/codes/abc",
+	} {
+		if status, body := intruder.get(path); status != 404 || strings.Contains(body, membership.FormatCode(code.Code)) {
+			t.Errorf("GET %s: %d, want 404", path, status)
+		}
+	}
+	for _, path := range []string{
+		fmt.Sprintf("/codes/%d/delete", code.ID), fmt.Sprintf("/codes/%d/rollback", code.ID),
+		fmt.Sprintf("/plans/%d/archive", d.Plan.ID), fmt.Sprintf("/members/%d/revoke", memberID), fmt.Sprintf("/bots/%d/disconnect", d.Bot.ID),
+	} {
+		if status, _ := intruder.postForm(path, url.Values{}, "/dashboard"); status != 404 {
+			t.Errorf("POST %s: %d, want 404", path, status)
+		}
+	}
+	status, _ := intruder.postForm(fmt.Sprintf("/plans/%d", d.Plan.ID), url.Values{"name": {"Mine"}, "period_kind": {"lifetime"},
+		"currency": {"USD"}, "chat": {fmt.Sprint(d.Chats[0].ID)}}, "/dashboard")
+	if status != 404 {
+		t.Errorf("editing another tenant's plan: %d", status)
+	}
+	if n := env.Count(t, "SELECT count(*) FROM access_codes WHERE deleted_at IS NOT NULL") +
+		env.Count(t, "SELECT count(*) FROM plans WHERE archived_at IS NOT NULL OR name <> 'Demo membership'") +
+		env.Count(t, "SELECT count(*) FROM bots WHERE status <> 'connected'"); n != 0 {
+		t.Errorf("the intruder changed %d rows", n)
+	}
+}
+
+func TestPlanEditArchiveAndSettings(t *testing.T) {
+	env := apptest.New(t)
+	d := env.Demo(t)
+	o := signIn(t, env, "owner@example.com", "correct horse battery")
+
+	// A bad plan form says what is wrong and keeps what was typed.
+	status, body := o.postForm("/plans", url.Values{"bot_id": {fmt.Sprint(d.Bot.ID)}, "name": {"Gold"}, "period_kind": {"days"},
+		"period_value": {"0"}, "price": {"5"}, "currency": {"EUR"}, "chat": {fmt.Sprint(d.Chats[0].ID)}}, "/plans/new")
+	if status != 422 || !strings.Contains(body, "at least 1") || !strings.Contains(body, `value="Gold"`) {
+		t.Errorf("bad period: %d", status)
+	}
+	status, body = o.postForm("/plans", url.Values{"bot_id": {fmt.Sprint(d.Bot.ID)}, "name": {"Gold"}, "period_kind": {"days"},
+		"period_value": {"7"}, "price": {"5,5"}, "currency": {"eur"}}, "/plans/new")
+	if status != 422 || !strings.Contains(body, "at least one chat") {
+		t.Errorf("no chats: %d", status)
+	}
+	status, _ = o.postForm("/plans", url.Values{"bot_id": {fmt.Sprint(d.Bot.ID)}, "name": {"Gold"}, "period_kind": {"months"},
+		"period_value": {"3"}, "price": {"5,5"}, "currency": {"eur"}, "chat": {fmt.Sprint(d.Chats[0].ID), fmt.Sprint(d.Chats[1].ID)}}, "/plans/new")
+	if status != http.StatusSeeOther {
+		t.Fatalf("create plan: %d", status)
+	}
+	var gold membership.Plan
+	env.Tx(t, d.TenantID, func(tx pgx.Tx) error {
+		plans, err := membership.AllPlans(context.Background(), tx, true)
+		gold = plans[len(plans)-1]
+		return err
+	})
+	if gold.Name != "Gold" || gold.PeriodDays != 90 || gold.Price != (membership.Money{Minor: 550, Currency: "EUR"}) || len(gold.ChatIDs) != 2 {
+		t.Errorf("created plan = %+v", gold)
+	}
+	status, _ = o.postForm(fmt.Sprintf("/plans/%d", gold.ID), url.Values{"name": {"Gold for life"}, "period_kind": {"lifetime"},
+		"price": {"99"}, "currency": {"EUR"}, "chat": {fmt.Sprint(d.Chats[1].ID)}}, fmt.Sprintf("/plans/%d/edit", gold.ID))
+	if status != http.StatusSeeOther {
+		t.Fatalf("edit plan: %d", status)
+	}
+	if status, _ := o.postForm(fmt.Sprintf("/plans/%d/archive", gold.ID), url.Values{}, "/plans"); status != http.StatusSeeOther {
+		t.Fatalf("archive: %d", status)
+	}
+	env.Tx(t, d.TenantID, func(tx pgx.Tx) (err error) {
+		gold, err = membership.GetPlan(context.Background(), tx, gold.ID)
+		return err
+	})
+	if gold.Name != "Gold for life" || !gold.Lifetime() || gold.Price.Minor != 9900 || len(gold.ChatIDs) != 1 || !gold.Archived {
+		t.Errorf("edited, archived plan = %+v", gold)
+	}
+	if _, body := o.get("/codes/new"); strings.Contains(body, "Gold for life") {
+		t.Error("an archived plan is offered for new codes")
+	}
+
+	// Settings: auto-delete and the pricing default; the page states the retroactive effect.
+	if status, body := o.postForm("/settings", url.Values{"autodelete_days": {"0.5"}}); status != 422 || !strings.Contains(body, "from 1 to 3650") {
+		t.Errorf("bad auto-delete: %d", status)
+	}
+	if status, _ := o.postForm("/settings", url.Values{"autodelete_days": {"45"}}); status != http.StatusSeeOther {
+		t.Fatalf("save settings: %d", status)
+	}
+	_, body = o.get("/settings")
+	if !strings.Contains(body, "every existing code at once") || !strings.Contains(body, "With 45 days, 0 unused codes are old enough") {
+		t.Error("the settings page does not state the retroactive effect")
+	}
+	var got tenant.Tenant
+	env.Tx(t, d.TenantID, func(tx pgx.Tx) (err error) {
+		got, err = tenant.Get(context.Background(), tx)
+		return err
+	})
+	if got.Settings != (tenant.Settings{CodeAutoDeleteDays: 45, ZeroPriceDefault: false}) {
+		t.Errorf("settings = %+v", got.Settings)
+	}
+
+	// Notifications in Telegram, per admin.
+	env.Tx(t, d.TenantID, func(tx pgx.Tx) error { return tenant.AddBotAdmin(context.Background(), tx, d.Bot.ID, 4242) })
+	if _, body := o.get("/settings"); !strings.Contains(body, "Telegram user 4242") || !strings.Contains(body, "Turn notifications off") ||
+		strings.Contains(body, "/sandbox") {
+		t.Error("the settings page does not show the admin, or shows the sandbox link outside dev mode")
+	}
+	status, body = o.postForm("/settings/owner-link", url.Values{"bot_id": {fmt.Sprint(d.Bot.ID)}}, "/settings")
+	if status != 201 || !strings.Contains(body, `id="owner-link">https://t.me/gatekey_demo_bot?start=owner-`) {
+		t.Errorf("owner link: %d", status)
+	}
+	if status, _ := o.postForm("/settings/notify", url.Values{"bot_id": {fmt.Sprint(d.Bot.ID)}, "telegram_user_id": {"4242"}}, "/settings"); status != http.StatusSeeOther {
+		t.Fatalf("notify off: %d", status)
+	}
+	if n := env.Count(t, "SELECT count(*) FROM bot_admins WHERE notify"); n != 0 {
+		t.Errorf("%d admins still notified", n)
+	}
+
+	// An API key made in the console is shown once and works; revoked, it is refused.
+	status, body = o.postForm("/settings/keys", url.Values{"name": {"shop"}}, "/settings")
+	m := keyShown.FindStringSubmatch(body)
+	if status != 201 || m == nil {
+		t.Fatalf("create key: %d", status)
+	}
+	a := api{t: t, url: env.URL + "/api/v1", key: m[1]}
+	if st := a.call("GET", "/bots", nil, nil); st != 200 {
+		t.Errorf("the new key: %d", st)
+	}
+	if _, body := o.get("/settings"); strings.Contains(body, m[1]) {
+		t.Error("the key is shown again")
+	}
+	var keyID int64
+	env.Tx(t, d.TenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), "SELECT id FROM api_keys").Scan(&keyID)
+	})
+	if status, _ := o.postForm(fmt.Sprintf("/settings/keys/%d/revoke", keyID), url.Values{}, "/settings"); status != http.StatusSeeOther {
+		t.Fatalf("revoke key: %d", status)
+	}
+	var e apiErr
+	wantError(t, "revoked in the console", a.call("GET", "/bots", nil, &e), 401, e, "api_key_revoked")
+}
+
+func TestDisconnectAndReplaceToken(t *testing.T) {
+	env := apptest.New(t)
+	d := env.Demo(t)
+	o := signIn(t, env, "owner@example.com", "correct horse battery")
+	if status, _ := o.postForm(fmt.Sprintf("/bots/%d/disconnect", d.Bot.ID), url.Values{}, "/bots"); status != http.StatusSeeOther {
+		t.Fatalf("disconnect: %d", status)
+	}
+	if hook, _, _, _ := env.Fake.Webhook(d.Bot.TelegramID); hook != "" {
+		t.Errorf("webhook still set: %s", hook)
+	}
+	_, body := o.get("/bots")
+	if !strings.Contains(body, "Disconnected") || !strings.Contains(body, "Reconnect") {
+		t.Error("the bots page does not show the bot disconnected")
+	}
+	// Another bot's token is refused; the bot's own new token reconnects it.
+	other, _ := env.Fake.AddBot("someone_elses_bot")
+	status, body := o.postForm(fmt.Sprintf("/bots/%d/token", d.Bot.ID), url.Values{"token": {other}}, "/bots")
+	if status != 422 || !strings.Contains(body, "belongs to a different bot") {
+		t.Errorf("another bot's token: %d", status)
+	}
+	token := fakeToken(t, env, d.Bot.TelegramID)
+	if status, _ := o.postForm(fmt.Sprintf("/bots/%d/token", d.Bot.ID), url.Values{"token": {token}}, "/bots"); status != http.StatusSeeOther {
+		t.Fatalf("reconnect: %d", status)
+	}
+	hook, secret, _, _ := env.Fake.Webhook(d.Bot.TelegramID)
+	if hook != fmt.Sprintf("%s/telegram/%d", env.URL, d.Bot.ID) || secret == d.Bot.WebhookSecret {
+		t.Errorf("after reconnect: webhook %q, secret renewed %v", hook, secret != d.Bot.WebhookSecret)
+	}
+	// The bot works again: a member's /start is answered.
+	u := env.Fake.AddUser("Eve", "eve")
+	if status, err := env.Fake.Start(d.Bot.TelegramID, u.ID, ""); err != nil || status != 200 {
+		t.Fatalf("start after reconnect: %d %v", status, err)
+	}
+	env.Messages(t, d.Bot.TelegramID, u.ID, 1)
+	// A second bot for the same tenant.
+	token2, _ := env.Fake.AddBot("second_bot")
+	if status, body := o.postForm("/bots", url.Values{"token": {token2}}); status != http.StatusSeeOther {
+		t.Fatalf("second bot: %d %s", status, body)
+	}
+	if _, body := o.get("/bots"); !strings.Contains(body, "@second_bot") || !strings.Contains(body, "@gatekey_demo_bot") {
+		t.Error("the bots page does not list both bots")
+	}
+	// The same bot cannot be connected twice.
+	if status, body := o.postForm("/bots", url.Values{"token": {token2}}); status != 422 || !strings.Contains(body, "already connected") {
+		t.Errorf("connecting a bot twice: %d", status)
+	}
+}

@@ -1,0 +1,96 @@
+package membership_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatekey/gatekey/membership"
+)
+
+// TestDashboardAndMemberList: zero-priced activations count as
+// activations, not revenue; paid orders count as both paid orders and
+// revenue; the member list shows each membership's source.
+func TestDashboardAndMemberList(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	f := newFixture(t, db, "a@example.com", "Gold", 7001)
+	zero, priced := true, false
+	free, _ := f.create(t, membership.CodeRequest{PlanID: f.plan.ID, Count: 1, ZeroPriced: &zero})
+	paid, _ := f.create(t, membership.CodeRequest{PlanID: f.plan.ID, Count: 1, ZeroPriced: &priced})
+	f.create(t, membership.CodeRequest{PlanID: f.plan.ID, Count: 3}) // outstanding
+	err := db.Tx(ctx, f.tenant, func(tx pgx.Tx) error {
+		ann, err := membership.UpsertMember(ctx, tx, f.bot.ID, membership.Person{TelegramUserID: 1, Username: "ann"})
+		if err != nil {
+			return err
+		}
+		ben, err := membership.UpsertMember(ctx, tx, f.bot.ID, membership.Person{TelegramUserID: 2, FirstName: "Ben", LastName: "Ray"})
+		if err != nil {
+			return err
+		}
+		if _, err := membership.Activate(ctx, tx, ann, free.Codes[0].Code); err != nil {
+			return err
+		}
+		_, err = membership.Activate(ctx, tx, ben, paid.Codes[0].Code)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Tx(ctx, f.tenant, func(tx pgx.Tx) error {
+		s, err := membership.Dashboard(ctx, tx, 30, time.Now())
+		if err != nil {
+			return err
+		}
+		today := s.Days[len(s.Days)-1]
+		if s.ActiveMembers != 2 || s.CodesOutstanding != 3 || s.Activations != 2 || s.PaidOrders != 1 ||
+			today.Activations != 2 || today.PaidOrders != 1 || len(s.Days) != 30 ||
+			len(s.Revenue) != 1 || s.Revenue[0] != (membership.Money{Minor: 500, Currency: "EUR"}) {
+			t.Errorf("dashboard = %+v", s)
+		}
+		rows, err := membership.ListMembers(ctx, tx, membership.MemberFilter{Search: "ben ray"})
+		if err != nil {
+			return err
+		}
+		if len(rows) != 1 || rows[0].Source != membership.SourceCode || rows[0].Code != paid.Codes[0].Code || rows[0].PlanName != "Gold" {
+			t.Errorf("search for Ben: %+v", rows)
+		}
+		all, err := membership.ListMembers(ctx, tx, membership.MemberFilter{Limit: 1})
+		if err != nil || len(all) != 1 {
+			return err
+		}
+		older, err := membership.ListMembers(ctx, tx, membership.MemberFilter{BeforeID: all[0].ID})
+		if len(older) != 1 || older[0].ID >= all[0].ID {
+			t.Errorf("second page: %+v", older)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestParseMoney(t *testing.T) {
+	for in, want := range map[[2]string]membership.Money{
+		{"9.99", "usd"}: {999, "USD"}, {"9,9", "EUR"}: {990, "EUR"}, {"10", "USD"}: {1000, "USD"},
+		{"1 000", "JPY"}: {1000, "JPY"}, {"", "USD"}: {0, "USD"}, {".5", "USD"}: {50, "USD"},
+	} {
+		got, err := membership.ParseMoney(in[0], in[1])
+		if err != nil || got != want {
+			t.Errorf("ParseMoney(%q, %q) = %+v, %v; want %+v", in[0], in[1], got, err, want)
+		}
+		if want.Minor > 0 {
+			back, _ := membership.ParseMoney(got.Decimal(), got.Currency)
+			if back != got {
+				t.Errorf("%+v.Decimal() = %q does not read back", got, got.Decimal())
+			}
+		}
+	}
+	for _, in := range [][2]string{{"9.999", "USD"}, {"-1", "USD"}, {"1.5", "JPY"}, {"abc", "USD"}, {"1", "US"}, {"1.2.3", "USD"}} {
+		if _, err := membership.ParseMoney(in[0], in[1]); err == nil {
+			t.Errorf("ParseMoney(%q, %q) accepted", in[0], in[1])
+		}
+	}
+}

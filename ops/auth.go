@@ -1,0 +1,147 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+)
+
+// Keys of what guard and the handlers leave on the request.
+const (
+	localToken  = "ops.token"
+	localTenant = "ops.tenant" // the tenant a call is about, for the audit log
+)
+
+// staff is the token the call was authenticated with.
+func staff(c *fiber.Ctx) Token {
+	t, _ := c.Locals(localToken).(Token)
+	return t
+}
+
+// aboutTenant notes the tenant a call is about, for the audit log.
+func aboutTenant(c *fiber.Ctx, id int64) { c.Locals(localTenant, id) }
+
+// guard runs around every ops call. An address that has sent too many
+// missing or wrong tokens lately is refused before any token is read;
+// that refusal is not logged, so a flood cannot fill the audit log. Every
+// other call is authenticated, held to its token's role, run, and logged
+// with its outcome, whatever the outcome.
+func (s *Server) guard(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	ip := c.IP()
+	wait, err := s.lockedOut(ctx, ip)
+	if err != nil {
+		s.respond(c, err)
+		return nil
+	}
+	if wait > 0 {
+		minutes := int(math.Ceil(wait.Minutes()))
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		s.respond(c, fail(fiber.StatusTooManyRequests, codeTooMany, fmt.Sprintf(
+			"Too many calls from this address came with a missing or wrong staff token. Try again in %d minute%s, with a valid token.",
+			minutes, plural(minutes))))
+		return nil
+	}
+
+	e := entry{IP: ip, Method: c.Method(), Path: utils.CopyString(c.Path()), Summary: summarize(c)}
+	if id, ok := tenantInPath(e.Path); ok {
+		e.TenantID = &id // even when the call is refused before its handler
+	}
+	tok, err := s.authenticate(c)
+	if err == nil {
+		e.TokenID, e.TokenName = &tok.ID, tok.Name
+		c.Locals(localToken, tok)
+		err = authorize(tok, c.Method())
+	}
+	if err == nil {
+		err = c.Next()
+	}
+	if err != nil {
+		s.respond(c, err)
+	}
+	e.Status = c.Response().StatusCode()
+	if id, ok := c.Locals(localTenant).(int64); ok {
+		e.TenantID = &id
+	}
+	// The call is done (a change is committed) whatever happens here; a
+	// log entry that cannot be written is reported as loudly as we can.
+	if err := s.record(ctx, e); err != nil {
+		s.cfg.Log.ErrorContext(ctx, "ops: audit entry not written", "token", e.TokenName, "method", e.Method,
+			"path", e.Path, "status", e.Status, "err", err)
+	}
+	return nil
+}
+
+var tenantPath = regexp.MustCompile(`^/ops/v1/tenants/([0-9]{1,18})(/|$)`)
+
+// tenantInPath finds the tenant a /tenants/{id} call is about.
+func tenantInPath(path string) (int64, bool) {
+	m := tenantPath.FindStringSubmatch(path)
+	if m == nil {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(m[1], 10, 64)
+	return id, err == nil && id > 0
+}
+
+// authenticate finds the staff token in "Authorization: Bearer <token>".
+func (s *Server) authenticate(c *fiber.Ctx) (Token, error) {
+	presented, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
+	if !ok || strings.TrimSpace(presented) == "" {
+		return Token{}, fail(fiber.StatusUnauthorized, codeUnauthorized,
+			"Send a staff token as the header Authorization: Bearer <token>. Staff tokens are made with `gatekey ops token create`.")
+	}
+	tok, err := findToken(c.UserContext(), s.cfg.DB, strings.TrimSpace(presented))
+	switch {
+	case errors.Is(err, errBadToken):
+		return tok, fail(fiber.StatusUnauthorized, codeUnauthorized, "This staff token is not valid. Check that it was copied whole.")
+	case errors.Is(err, errRevokedToken):
+		return tok, fail(fiber.StatusUnauthorized, codeTokenRevoked, "This staff token was revoked. Ask for a new one.")
+	}
+	return tok, err
+}
+
+// authorize lets read tokens only read.
+func authorize(t Token, method string) error {
+	if method == fiber.MethodGet || method == fiber.MethodHead || t.CanWrite() {
+		return nil
+	}
+	return fail(fiber.StatusForbidden, codeForbidden, "This staff token may only read. Changes need a token with the admin role.")
+}
+
+// lockedOut tells how long ip must wait because it sent FailedAuthLimit
+// missing or wrong tokens in the last FailedAuthWindow; 0 if it need not.
+// The audit log is the record of those attempts.
+func (s *Server) lockedOut(ctx context.Context, ip string) (time.Duration, error) {
+	var failures int
+	var wait float64 // seconds, by the database's clock, which stamped the entries
+	err := s.cfg.DB.Pool().QueryRow(ctx, `SELECT count(*), coalesce(extract(epoch FROM min(at) + $2 * interval '1 second' - now()), 0)
+		FROM (SELECT at FROM ops_audit WHERE ip = $1 AND status = 401 AND at > now() - $2 * interval '1 second'
+			ORDER BY at DESC LIMIT $3) AS recent`,
+		ip, s.cfg.FailedAuthWindow.Seconds(), s.cfg.FailedAuthLimit).Scan(&failures, &wait)
+	if err != nil {
+		return 0, fmt.Errorf("ops: count failed attempts: %w", err)
+	}
+	if failures < s.cfg.FailedAuthLimit {
+		return 0, nil
+	}
+	// The address may try again when the oldest of its last Limit
+	// failures leaves the window.
+	return max(time.Duration(wait*float64(time.Second)), time.Second), nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
