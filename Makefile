@@ -30,5 +30,10 @@ bench:
 bench-webhook:
 	@GO=$(GO) scripts/with-postgres.sh test scripts/bench-webhook.sh
 
+
+## fuzz: every fuzz target for FUZZTIME each (make test runs their seed corpora only)
+fuzz:
+	@FUZZTIME=$(FUZZTIME) scripts/with-postgres.sh test scripts/fuzz.sh
+
 clean:
 	rm -rf bin .data

@@ -33,6 +33,8 @@ func (s *Sandbox) absorbLocked(w *world) {
 		who := s.nameLocked(user)
 		var line string
 		switch {
+		case is == telego.MemberStatusBanned && !inChat(was):
+			continue // a removal that found them gone already changes nothing
 		case is == telego.MemberStatusBanned && cm.From.ID == w.demo.Bot.TelegramID:
 			line = fmt.Sprintf("@%s removed %s", w.demo.Bot.Username, who)
 			if p := s.personLocked(user.ID); p != nil {

@@ -153,3 +153,15 @@ func (s *Sandbox) snapshot() []person {
 	}
 	return out
 }
+
+// People returns the pretend people as Telegram users, in the order they
+// were made: the owner's account first.
+func (s *Sandbox) People() []telegramtest.User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]telegramtest.User, len(s.people))
+	for i, p := range s.people {
+		out[i] = p.user
+	}
+	return out
+}

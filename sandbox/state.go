@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -207,7 +208,12 @@ func (s *Sandbox) chat(w *world, p *person) []messageView {
 		}
 	}
 	out := []messageView{}
+	// Notes about chat members are written when the page next looks, so
+	// a line's time, not only its place, orders it among its neighbours.
 	log := p.log
+	slices.SortStableFunc(log, func(a, b entry) int {
+		return cmp.Or(cmp.Compare(a.after, b.after), a.at.Compare(b.at))
+	})
 	flush := func(upTo int) {
 		for len(log) > 0 && log[0].after <= upTo {
 			e := log[0]

@@ -1,0 +1,93 @@
+package ops_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"testing"
+	"time"
+)
+
+type auditPage struct {
+	Data []struct {
+		ID        int64          `json:"id"`
+		TokenName string         `json:"token_name"`
+		Method    string         `json:"method"`
+		Path      string         `json:"path"`
+		Status    int            `json:"status"`
+		TenantID  *int64         `json:"tenant_id"`
+		IP        string         `json:"ip"`
+		Summary   map[string]any `json:"summary"`
+	} `json:"data"`
+	NextBefore *int64 `json:"next_before"`
+}
+
+func TestAuditLogSearch(t *testing.T) {
+	w := newWorld(t)
+	id, err := w.App.DB.SignUp(context.Background(), "owner@example.com", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := "/tenants/" + itoa(id)
+	w.reader.call("GET", "/tenants?q=owner", nil, nil)                             // 1
+	w.reader.call("GET", tp, nil, nil)                                             // 2
+	w.reader.call("POST", tp+"/suspend", map[string]string{"reason": "x"}, nil)    // 3: 403
+	w.admin.call("POST", tp+"/suspend", map[string]string{"reason": "fraud"}, nil) // 4
+	w.admin.call("POST", tp+"/resume", nil, nil)                                   // 5
+	(staffClient{t: t, url: w.URL}).call("GET", "/audit", nil, nil)                // 6: 401
+
+	search := func(query string) auditPage {
+		t.Helper()
+		var p auditPage
+		if status := w.admin.call("GET", "/audit?"+query, nil, &p); status != 200 {
+			t.Fatalf("GET /audit?%s: %d", query, status)
+		}
+		return p
+	}
+	paths := func(p auditPage) string {
+		var out []string
+		for _, e := range p.Data {
+			out = append(out, fmt.Sprintf("%s %s %d", e.Method, e.Path, e.Status))
+		}
+		return fmt.Sprint(out)
+	}
+	for _, c := range []struct {
+		query, want string
+	}{
+		{"token=rob@gatekey.dev", fmt.Sprintf("[POST %s/suspend 403 GET %s 200 GET /ops/v1/tenants 200]", "/ops/v1"+tp, "/ops/v1"+tp)},
+		{"token=alice@gatekey.dev&method=post", fmt.Sprintf("[POST %s/resume 200 POST %s/suspend 200]", "/ops/v1"+tp, "/ops/v1"+tp)},
+		{"status=403", fmt.Sprintf("[POST %s/suspend 403]", "/ops/v1"+tp)},
+		{"status=401", "[GET /ops/v1/audit 401]"},
+		{"tenant=" + itoa(id) + "&method=GET", fmt.Sprintf("[GET %s 200]", "/ops/v1"+tp)},
+		{"path=" + url.QueryEscape("/ops/v1"+tp+"/re"), fmt.Sprintf("[POST %s/resume 200]", "/ops/v1"+tp)},
+		{"until=2000-01-01", "[]"},
+		{"since=" + url.QueryEscape(time.Now().Add(time.Hour).Format(time.RFC3339)), "[]"},
+	} {
+		if got := paths(search(c.query)); got != c.want {
+			t.Errorf("audit?%s:\n got %s\nwant %s", c.query, got, c.want)
+		}
+	}
+
+	// Paging, newest first: 6 entries so far, and each search adds one.
+	p1 := search("limit=4&token=rob@gatekey.dev")
+	if len(p1.Data) != 3 || p1.NextBefore != nil {
+		t.Errorf("one short page: %d entries, next %v", len(p1.Data), p1.NextBefore)
+	}
+	p2 := search("limit=2")
+	if len(p2.Data) != 2 || p2.NextBefore == nil || *p2.NextBefore != p2.Data[1].ID || p2.Data[0].Path != "/ops/v1/audit" {
+		t.Fatalf("first page: %+v", p2)
+	}
+	p3 := search(fmt.Sprintf("limit=2&before=%d", *p2.NextBefore))
+	if len(p3.Data) != 2 || p3.Data[0].ID >= p2.Data[1].ID {
+		t.Errorf("second page: %+v", p3)
+	}
+	entry := search("status=200&method=POST&path=" + url.QueryEscape("/ops/v1"+tp+"/suspend")).Data
+	if len(entry) != 1 || entry[0].TenantID == nil || *entry[0].TenantID != id || entry[0].IP != "127.0.0.1" ||
+		fmt.Sprint(entry[0].Summary) != "map[body:map[reason:fraud]]" {
+		t.Errorf("suspend entry: %+v", entry)
+	}
+
+	for _, q := range []string{"status=99", "status=abc", "tenant=0", "before=x", "since=last-week", "limit=501"} {
+		w.admin.refused("GET", "/audit?"+q, nil, 422, "invalid_request")
+	}
+}
