@@ -16,7 +16,7 @@ func (con *Console) registerPages(r fiber.Router) {
 	static, _ := fs.Sub(staticFiles, "static")
 	r.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static), MaxAge: 3600}))
 
-	in := []fiber.Handler{con.loadSession, con.signedIn}
+	in := []fiber.Handler{con.loadSession, con.signedIn, con.writable}
 	out := []fiber.Handler{con.loadSession, con.anonymous}
 	get := func(path string, h fiber.Handler) { r.Get(path, slices.Concat(in, []fiber.Handler{h})...) }
 	post := func(path string, h fiber.Handler) { r.Post(path, slices.Concat(in, []fiber.Handler{h})...) }

@@ -44,6 +44,7 @@ func (s *Server) record(ctx context.Context, e entry) error {
 const (
 	summaryFields   = 30
 	summaryValueLen = 200
+	maxLoggedPath   = 500
 )
 
 // summarize is what the audit log keeps of a request: its query and the
@@ -100,10 +101,15 @@ func summaryValue(name, v string) string {
 	if secretName(name) {
 		return redacted
 	}
-	if len(v) > summaryValueLen {
-		return strings.ToValidUTF8(v[:summaryValueLen], "") + "…"
+	return clip(v, summaryValueLen)
+}
+
+// clip shortens s to about n bytes, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return v
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 // secretName tells fields that may carry a secret by their names.

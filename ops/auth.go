@@ -52,7 +52,7 @@ func (s *Server) guard(c *fiber.Ctx) error {
 		return nil
 	}
 
-	e := entry{IP: ip, Method: c.Method(), Path: utils.CopyString(c.Path()), Summary: summarize(c)}
+	e := entry{IP: ip, Method: c.Method(), Path: clip(utils.CopyString(c.Path()), maxLoggedPath), Summary: summarize(c)}
 	if id, ok := tenantInPath(e.Path); ok {
 		e.TenantID = &id // even when the call is refused before its handler
 	}

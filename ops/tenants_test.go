@@ -50,15 +50,15 @@ func TestSearchTenantsByNameEmailAndBot(t *testing.T) {
 		want  []int64
 	}{
 		{"", []int64{demo.TenantID, other, third}},
-		{"?q=@gatekey_demo", []int64{demo.TenantID}},      // a bot's username, with or without @
-		{"?q=DEMO_BOT", []int64{demo.TenantID}},           // any case
-		{"?q=jane", []int64{other, third}},                // owners' emails (and names, which start as the email)
-		{"?q=e_d", []int64{other}},                        // _ is a character, not a wildcard
-		{"?q=%25", []int64{}},                             // so is %
-		{"?q=" + itoa(other), []int64{other}},             // an id
-		{"?status=suspended", []int64{third}},             // status
-		{"?flagged=true", []int64{third}},                 // fair-use flag
-		{"?q=jane&status=active", []int64{other}},         // together
+		{"?q=@gatekey_demo", []int64{demo.TenantID}}, // a bot's username, with or without @
+		{"?q=DEMO_BOT", []int64{demo.TenantID}},      // any case
+		{"?q=jane", []int64{other, third}},           // owners' emails (and names, which start as the email)
+		{"?q=e_d", []int64{other}},                   // _ is a character, not a wildcard
+		{"?q=%25", []int64{}},                        // so is %
+		{"?q=" + itoa(other), []int64{other}},        // an id
+		{"?status=suspended", []int64{third}},        // status
+		{"?flagged=true", []int64{third}},            // fair-use flag
+		{"?q=jane&status=active", []int64{other}},    // together
 		{"?q=nobody-has-this", []int64{}},
 	} {
 		var page tenantPage

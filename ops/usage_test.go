@@ -11,7 +11,7 @@ import (
 )
 
 type usageReport struct {
-	TenantID    int64 `json:"tenant_id"`
+	TenantID       int64          `json:"tenant_id"`
 	RawActivations map[string]int `json:"activations"`
 	Orders         []struct {
 		Currency        string `json:"currency"`

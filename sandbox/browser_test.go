@@ -130,10 +130,11 @@ func (b *tab) see(want ...string) {
 	}
 }
 
-// seePanel waits until the element css says want.
+// seePanel waits until the element css has the text want (as written,
+// before CSS changes its case).
 func (b *tab) seePanel(css, want string) {
 	b.t.Helper()
-	b.waitFor(fmt.Sprintf("%s to say %q", css, want), fmt.Sprintf(`document.querySelector(%q).innerText.includes(%q)`, css, want))
+	b.waitFor(fmt.Sprintf("%s to say %q", css, want), fmt.Sprintf(`document.querySelector(%q).textContent.includes(%q)`, css, want))
 }
 
 // members is the member list of the chat with this title, as the page shows it.
@@ -164,7 +165,7 @@ func (b *tab) screenshot(name string) {
 				b.t.Errorf("%s: at 390 px the page is %d px too wide", name, over)
 			}
 		}
-		png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			b.t.Fatalf("screenshot %s: %v", name, err)
 		}
@@ -216,7 +217,7 @@ func TestStory(t *testing.T) {
 	b.tapButton("1")
 	b.see("Should the code stop working on a date")
 	b.tapButton("No expiry")
-	b.see("Just one, or several?")
+	b.see("Just one code, or several?")
 	b.tapButton("Just one")
 	b.see("Please check, then create")
 	b.tapButton("Create the code")
@@ -282,7 +283,7 @@ func TestStory(t *testing.T) {
 	b.tapButton("1")
 	b.see("Should the code stop working on a date")
 	b.tapButton("No expiry")
-	b.see("Just one, or several?")
+	b.see("Just one code, or several?")
 	b.tapButton("10")
 	b.tapButton("Create 10 codes")
 	b.see("Done: 10 codes for Demo membership", "access-codes-batch-")

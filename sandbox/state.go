@@ -359,7 +359,7 @@ func (s *Sandbox) chatState(w *world, ch membership.Chat, people []person, me *p
 func firstLine(m telegramtest.Message) string {
 	t := m.Text
 	if m.Document != nil {
-		t = "📄 " + m.Document.FileName
+		t = "File: " + m.Document.FileName
 	}
 	line, _, _ := strings.Cut(t, "\n")
 	return line

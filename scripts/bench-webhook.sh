@@ -7,7 +7,7 @@
 #   2. BenchmarkWebhookStart: 64 senders in a closed loop, /start across
 #      100 bots and 10,000 users, with the workers sending every reply;
 #   3. BenchmarkWebhookStartRate: the same, offered in an open loop at half
-#      of pgbench's rate, for p50/p99 at that load;
+#      of pgbench's rate and at a quarter of it, for p50/p99 at those loads;
 #
 # then prints a summary: the webhook's rate as a fraction of pgbench's, and
 # the targets (rate >= 1/2 of pgbench, p99 < 20 ms at half that load).
@@ -16,7 +16,8 @@
 # `make bench-webhook` runs this through scripts/with-postgres.sh.
 # Knobs: PGBENCH_TIME (s, default 30), PGBENCH_SCALE (16), PGBENCH_CLIENTS (16),
 # BENCH_TIME (closed loop, default 20s), RATE_DURATION (open loop, 20s),
-# RATE (updates/s for the open loop; default half of pgbench's tps),
+# RATE_FRACTIONS (open-loop rates as fractions of pgbench's tps, default "0.5 0.25"),
+# RATE (open-loop rates in updates/s, instead of RATE_FRACTIONS),
 # BENCH_FLAGS (more flags for the Go benchmarks, e.g. "-webhook.users=5000").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,9 +57,8 @@ with_db() {
 scratch="gatekey_pgbench_$$"
 scratch_url=$(with_db "$DATABASE_URL" "$scratch")
 drop_scratch() { "$psql" "$DATABASE_URL" -qAtc "DROP DATABASE IF EXISTS $scratch WITH (FORCE)" >/dev/null 2>&1 || true; }
-trap drop_scratch EXIT
-
 out=$(mktemp -d /tmp/gatekey-bench.XXXXXX)
+trap 'drop_scratch; rm -rf "$out"' EXIT
 
 say "pgbench: initialising scale $PGBENCH_SCALE in $scratch"
 "$psql" "$DATABASE_URL" -qAtc "CREATE DATABASE $scratch" >/dev/null
@@ -81,25 +81,38 @@ say "webhook, closed loop: BenchmarkWebhookStart, -benchtime $BENCH_TIME"
 grep -q '^ok' "$out/closed.txt" || { echo "bench-webhook: the closed-loop benchmark failed" >&2; exit 1; }
 rate=$(metric "$out/closed.txt" updates/s)
 
-half=${RATE:-$(awk -v t="$pg_tps" 'BEGIN { printf "%d", t / 2 }')}
-say "webhook, open loop: BenchmarkWebhookStartRate at $half updates/s for $RATE_DURATION"
-# shellcheck disable=SC2086
-"$GO" test ./webhooks/ -run '^$' -bench '^BenchmarkWebhookStartRate$' -benchtime 1x -count 1 -timeout 30m \
-  -webhook.rate "$half" -webhook.duration "$RATE_DURATION" $BENCH_FLAGS 2>&1 | tee "$out/open.txt" >&2
-grep -q '^ok' "$out/open.txt" || { echo "bench-webhook: the open-loop benchmark failed" >&2; exit 1; }
+# The open loop runs at each fraction of pgbench's tps in RATE_FRACTIONS:
+# 0.5 is "half of pgbench", the target rate itself; 0.25 is half of that
+# target (the issue's "p99 under 20 ms at half that load" reads either way).
+if [ -n "${RATE:-}" ]; then levels=$RATE; else
+  levels=$(for f in ${RATE_FRACTIONS:-0.5 0.25}; do awk -v t="$pg_tps" -v f="$f" 'BEGIN { printf "%d ", t * f }'; done)
+fi
+for r in $levels; do
+  say "webhook, open loop: BenchmarkWebhookStartRate at $r updates/s for $RATE_DURATION"
+  # shellcheck disable=SC2086
+  "$GO" test ./webhooks/ -run '^$' -bench '^BenchmarkWebhookStartRate$' -benchtime 1x -count 1 -timeout 30m \
+    -webhook.rate "$r" -webhook.duration "$RATE_DURATION" $BENCH_FLAGS 2>&1 | tee "$out/open-$r.txt" >&2
+  grep -q '^ok' "$out/open-$r.txt" || { echo "bench-webhook: the open-loop benchmark at $r/s failed" >&2; exit 1; }
+done
 
-awk -v when="$(date '+%Y-%m-%d %H:%M:%S')" -v pg="$pg_tps" -v rate="$rate" -v half="$half" \
-  -v p50="$(metric "$out/closed.txt" p50-ms)" -v p99="$(metric "$out/closed.txt" p99-ms)" \
-  -v replies="$(metric "$out/closed.txt" replies/s)" \
-  -v hrate="$(metric "$out/open.txt" updates/s)" \
-  -v hp50="$(metric "$out/open.txt" p50-ms)" -v hp99="$(metric "$out/open.txt" p99-ms)" 'BEGIN {
-  frac = rate / pg
-  printf "\nSummary (%s)\n", when
-  printf "  pgbench tpcb-like, 16 clients:     %8.0f tps\n", pg
-  printf "  webhook /start, 64 senders:        %8.0f updates/s  (%.2f of pgbench; target >= 0.50: %s)\n", rate, frac, frac >= 0.5 ? "met" : "NOT met"
-  printf "    latency p50 / p99:               %8.1f / %.1f ms\n", p50, p99
-  printf "    replies sent by the workers:     %8.0f /s\n", replies
-  printf "  open loop, offered %6d /s:       %8.0f updates/s answered\n", half, hrate
-  printf "    latency p50 / p99:               %8.1f / %.1f ms  (target p99 < 20 ms: %s)\n", hp50, hp99, hp99 < 20 ? "met" : "NOT met"
-}'
-rm -rf "$out"
+# m FILE UNIT: a metric as printed by the benchmark, or "n/a".
+m() { local v; v=$(metric "$1" "$2"); echo "${v:-n/a}"; }
+closed=$out/closed.txt
+{
+  printf '\nSummary (%s)\n' "$(date '+%Y-%m-%d %H:%M:%S')"
+  printf '  pgbench tpcb-like, %s clients:   %s tps\n' "$PGBENCH_CLIENTS" "$pg_tps"
+  awk -v rate="$rate" -v pg="$pg_tps" 'BEGIN { f = rate / pg
+    printf "  webhook /start, closed loop:      %s updates/s = %.2f of pgbench (target >= 0.50: %s)\n", rate, f, f >= 0.5 ? "met" : "NOT met" }'
+  printf '    latency p50 / p99:              %s / %s ms\n' "$(m "$closed" p50-ms)" "$(m "$closed" p99-ms)"
+  printf '    replies sent meanwhile:         %s /s; %s jobs still queued at the end\n' "$(m "$closed" replies/s)" "$(m "$closed" backlog-jobs)"
+  printf '    CPU per update:                 %s us in this process (Gatekey, fake Telegram, senders), %s us in PostgreSQL\n' \
+    "$(m "$closed" app-cpu-us/update)" "$(m "$closed" pg-cpu-us/update)"
+  printf '    other programs meanwhile:       %s%% of the CPUs (noise)\n' "$(m "$closed" other-cpu-%)"
+  for r in $levels; do
+    f=$out/open-$r.txt
+    p99=$(m "$f" p99-ms)
+    printf '  open loop, offered %s/s:        %s updates/s answered\n' "$r" "$(m "$f" updates/s)"
+    printf '    latency p50 / p99:              %s / %s ms (target p99 < 20 ms: %s); other programs %s%% CPU\n' \
+      "$(m "$f" p50-ms)" "$p99" "$(awk -v p="$p99" 'BEGIN { print (p != "n/a" && p + 0 < 20) ? "met" : "NOT met" }')" "$(m "$f" other-cpu-%)"
+  done
+}

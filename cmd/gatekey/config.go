@@ -24,6 +24,7 @@ var settings = []setting{
 	{"DATABASE_URL", "postgres://postgres@127.0.0.1:54329/gatekey?sslmode=disable", "PostgreSQL connection string (the default is the cluster `make run` starts under ./.data)"},
 	{"GATEKEY_ADDR", "127.0.0.1:8080", "listen address of the web tier"},
 	{"GATEKEY_PUBLIC_URL", "", "public base URL; Telegram webhooks go to it + /telegram/{botID} (default http://GATEKEY_ADDR)"},
+	{"GATEKEY_PROXY_HEADER", "", "header in which a trusted proxy in front of Gatekey passes the client's address (Fly-Client-IP on Fly.io); set it only behind such a proxy, since clients could forge it otherwise"},
 	{"GATEKEY_SECRET_KEY", "", "32 bytes, base64 or hex, that encrypt bot tokens at rest (required by serve; dev uses a fixed development key)"},
 	{"GATEKEY_OLD_SECRET_KEYS", "", "comma-separated earlier keys, still accepted for decryption while tokens are re-encrypted"},
 	{"TELEGRAM_API_URL", telegram.DefaultAPIURL, "Bot API server; `fake` runs an in-process fake Telegram with a demo tenant and the sandbox page, as `gatekey dev` does"},
@@ -60,6 +61,7 @@ type config struct {
 	DatabaseURL       string
 	Addr              string
 	PublicURL         string
+	ProxyHeader       string
 	SecretKey         string
 	OldSecretKeys     []string
 	TelegramAPIURL    string
@@ -85,6 +87,7 @@ func loadConfig() (config, error) {
 		DatabaseURL:    env("DATABASE_URL"),
 		Addr:           env("GATEKEY_ADDR"),
 		PublicURL:      strings.TrimRight(env("GATEKEY_PUBLIC_URL"), "/"),
+		ProxyHeader:    env("GATEKEY_PROXY_HEADER"),
 		SecretKey:      env("GATEKEY_SECRET_KEY"),
 		TelegramAPIURL: strings.TrimRight(env("TELEGRAM_API_URL"), "/"),
 		LogFormat:      env("GATEKEY_LOG_FORMAT"),

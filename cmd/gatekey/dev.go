@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/gatekey/gatekey/internal/app"
@@ -93,28 +96,73 @@ func resetDemo(ctx context.Context, databaseURL string) error {
 		return err
 	}
 	defer pool.Close()
-	// Deleting the tenant cascades to most of its rows. Code batches and
-	// rollbacks hang off no cascade, and the cascade would reach codes and
-	// activations only after their batches were checked: these go first,
-	// children before parents, with the record of update ids.
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("dev: reset demo tenant: %w", err)
 	}
 	defer tx.Rollback(ctx)
-	demo := "(SELECT tenant_id FROM tenant_directory WHERE kind = 'email' AND key = $1)"
-	for _, table := range []string{"code_rollbacks", "code_activations", "access_codes", "code_batches", "processed_updates"} {
-		if _, err = tx.Exec(ctx, "DELETE FROM "+table+" WHERE tenant_id IN "+demo, demoEmail); err != nil {
-			return fmt.Errorf("dev: reset demo tenant: %s: %w", table, err)
-		}
-	}
-	_, err = tx.Exec(ctx, `WITH gone AS (DELETE FROM tenants WHERE id IN `+demo+` RETURNING id)
-		DELETE FROM river_job WHERE (args->>'tenant_id')::bigint IN (SELECT id FROM gone)`, demoEmail)
-	if err == nil {
-		err = tx.Commit(ctx)
+	var id int64
+	err = tx.QueryRow(ctx, "SELECT tenant_id FROM tenant_directory WHERE kind = 'email' AND key = $1", demoEmail).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("dev: reset demo tenant: %w", err)
 	}
-	return nil
+	// Not every table cascades from the tenant (code batches hang off a
+	// plan, with no action on delete), so each of its tables is emptied
+	// in turn, children before the parents they reference.
+	tables, err := tenantTables(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("dev: reset demo tenant: %w", err)
+	}
+	for _, table := range tables {
+		if _, err := tx.Exec(ctx, "DELETE FROM "+pgx.Identifier{table}.Sanitize()+" WHERE tenant_id = $1", id); err != nil {
+			return fmt.Errorf("dev: reset demo tenant: %s: %w", table, err)
+		}
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM tenants WHERE id = $1", id); err != nil {
+		return fmt.Errorf("dev: reset demo tenant: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM river_job WHERE (args->>'tenant_id')::bigint = $1", id); err != nil {
+		return fmt.Errorf("dev: reset demo tenant: jobs: %w", err)
+	}
+	return tx.Commit(ctx)
+}
+
+// tenantTables lists the tables with a tenant_id column, each before any
+// table it references.
+func tenantTables(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT table_name::text FROM information_schema.columns
+		WHERE table_schema = current_schema() AND column_name = 'tenant_id' ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	left, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	rows, err = tx.Query(ctx, `SELECT c.relname::text, p.relname::text FROM pg_constraint k
+		JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid
+		WHERE k.contype = 'f' AND k.conrelid <> k.confrelid AND c.relnamespace = current_schema()::regnamespace`)
+	if err != nil {
+		return nil, err
+	}
+	type ref struct{ Child, Parent string }
+	refs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ref])
+	if err != nil {
+		return nil, err
+	}
+	var order []string
+	for len(left) > 0 {
+		next := slices.IndexFunc(left, func(t string) bool {
+			return !slices.ContainsFunc(refs, func(r ref) bool { return r.Parent == t && slices.Contains(left, r.Child) })
+		})
+		if next < 0 {
+			return nil, fmt.Errorf("foreign keys form a cycle among %v", left)
+		}
+		order = append(order, left[next])
+		left = slices.Delete(left, next, next+1)
+	}
+	return order, nil
 }

@@ -124,6 +124,7 @@ func appConfig(cfg config, web, work bool) app.Config {
 	return app.Config{
 		DatabaseURL:         cfg.DatabaseURL,
 		PublicURL:           cfg.PublicURL,
+		ProxyHeader:         cfg.ProxyHeader,
 		SecretKey:           cfg.SecretKey,
 		OldSecretKeys:       cfg.OldSecretKeys,
 		TelegramAPIURL:      cfg.TelegramAPIURL,

@@ -34,8 +34,13 @@ import (
 // Config is everything an App needs to know; cmd/gatekey reads it from
 // the environment and flags.
 type Config struct {
-	DatabaseURL     string
-	PublicURL       string // where Telegram reaches this server; webhooks are PublicURL/telegram/{botID}
+	DatabaseURL string
+	PublicURL   string // where Telegram reaches this server; webhooks are PublicURL/telegram/{botID}
+	// ProxyHeader names the header in which a trusted proxy in front of
+	// Gatekey puts the client's address (Fly-Client-IP, X-Forwarded-For);
+	// empty, the connection's address is the client's. Rate limits per
+	// address depend on it.
+	ProxyHeader     string
 	SecretKey       string
 	OldSecretKeys   []string
 	TelegramAPIURL  string
@@ -142,6 +147,7 @@ func (a *App) routes() *fiber.App {
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           2 * time.Minute,
+		ProxyHeader:           a.Config.ProxyHeader,
 	})
 	app.Use(recover.New())
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok\n") })

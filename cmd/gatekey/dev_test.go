@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/gatekey/gatekey/internal/pgtest"
+	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/tenant"
+)
+
+// syncBuffer is a bytes.Buffer the server goroutine writes while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// serveFor runs `gatekey serve` with the environment as set until the
+// test ends, and returns its base URL and what it printed.
+func serveFor(t *testing.T, args ...string) (string, *syncBuffer) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	t.Setenv("GATEKEY_ADDR", addr)
+	t.Setenv("GATEKEY_SECRET_KEY", strings.Repeat("5a", 32))
+	t.Setenv("GATEKEY_LOG_LEVEL", "error")
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, args, out) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	base := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if status, _ := get(base + "/healthz"); status == 200 {
+			return base, out
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve stopped: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("serve did not come up")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitWelcome waits until the fake world is made and the welcome printed.
+func waitWelcome(t *testing.T, out *syncBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(out.String(), "Stop with Ctrl-C") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no welcome printed: %q", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func get(u string) (int, string) {
+	resp, err := http.Get(u)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// TestServeHasNoSandboxWithTheRealBotAPI: `gatekey serve` pointed at the
+// real Bot API (the default) has no sandbox page.
+func TestServeHasNoSandboxWithTheRealBotAPI(t *testing.T) {
+	t.Setenv("DATABASE_URL", pgtest.NewDatabase(t))
+	t.Setenv("TELEGRAM_API_URL", "")
+	base, _ := serveFor(t)
+	for _, path := range []string{"/sandbox", "/sandbox/state", "/sandbox/static/sandbox.js"} {
+		if status, _ := get(base + path); status != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", path, status)
+		}
+	}
+}
+
+// TestServeWithFakeTelegram: TELEGRAM_API_URL=fake starts the in-process
+// fake with the demo tenant and the sandbox, and prints the sandbox's URL
+// first; it refuses to split the web tier from the workers, which must
+// share the fake.
+func TestServeWithFakeTelegram(t *testing.T) {
+	t.Setenv("DATABASE_URL", pgtest.NewDatabase(t))
+	t.Setenv("TELEGRAM_API_URL", fakeTelegram)
+	t.Setenv("GATEKEY_SECRET_KEY", strings.Repeat("5a", 32))
+	if err := serve(context.Background(), []string{"--web-only"}, io.Discard); err == nil || !strings.Contains(err.Error(), "TELEGRAM_API_URL=fake") {
+		t.Errorf("serve --web-only with the fake: err = %v, want a refusal naming TELEGRAM_API_URL=fake", err)
+	}
+	base, out := serveFor(t)
+	waitWelcome(t, out)
+	status, body := get(base + "/sandbox")
+	if status != 200 || !strings.Contains(body, "@gatekey_demo_bot") {
+		t.Fatalf("GET /sandbox: %d\n%s", status, body)
+	}
+	printed := out.String()
+	sandboxAt := strings.Index(printed, base+"/sandbox")
+	if sandboxAt < 0 || strings.Contains(printed[:sandboxAt], "http") {
+		t.Errorf("the sandbox's URL is not the first thing printed:\n%s", printed)
+	}
+}
+
+// TestResetDemoAfterCodes: the demo tenant of a previous run goes away at
+// the next start even after codes were made, activated and rolled back
+// (rows that no cascade from the tenant reaches in a working order).
+func TestResetDemoAfterCodes(t *testing.T) {
+	ctx := context.Background()
+	dbURL := pgtest.NewDatabase(t)
+	t.Setenv("DATABASE_URL", dbURL)
+	t.Setenv("TELEGRAM_API_URL", fakeTelegram)
+	_, out := serveFor(t)
+	waitWelcome(t, out)
+	db, err := tenant.Open(ctx, dbURL, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tenantID, err := db.Lookup(ctx, "email", demoEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Tx(ctx, tenantID, func(tx pgx.Tx) error {
+		var planID, botID int64
+		if err := tx.QueryRow(ctx, "SELECT id, bot_id FROM plans").Scan(&planID, &botID); err != nil {
+			return err
+		}
+		b, err := membership.CreateCodes(ctx, tx, membership.CodeRequest{PlanID: planID, Count: 2})
+		if err != nil {
+			return err
+		}
+		m, err := membership.UpsertMember(ctx, tx, botID, membership.Person{TelegramUserID: 77, FirstName: "Ana"})
+		if err != nil {
+			return err
+		}
+		if _, err := membership.Activate(ctx, tx, m, b.Codes[0].Code); err != nil {
+			return err
+		}
+		_, err = membership.StartRollback(ctx, tx, b.Codes[0].ID, "test")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := resetDemo(ctx, dbURL); err != nil {
+		t.Fatalf("reset after codes: %v", err)
+	}
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var left int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM tenants) + (SELECT count(*) FROM code_batches)
+		+ (SELECT count(*) FROM access_codes) + (SELECT count(*) FROM code_rollbacks)`).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d rows of the demo tenant are left", left)
+	}
+}

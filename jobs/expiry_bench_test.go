@@ -1,0 +1,258 @@
+package jobs_test
+
+// Expiring memberships in bulk (issue 4, performance): 100,000 memberships
+// of 100 bots whose end has passed, swept up by one reconciler run. Each
+// ending takes the member out of their plan's chats (banChatMember, then
+// unbanChatMember) and tells them. Target: under 60 s on this machine,
+// bounded by Telegram's limit per bot (30 messages/s) rather than by the
+// database: 100 bots × ~27 messages/s ≈ 2,700 messages/s.
+//
+//	go test ./jobs/ -run '^$' -bench '^BenchmarkExpiry' -benchtime 1x -timeout 30m
+//
+// BenchmarkExpiry keeps Telegram's real limits; BenchmarkExpiryFastLimits
+// spaces messages by milliseconds, which shows what the database and the
+// workers do when Telegram is not the bound. `make bench-lifecycle` runs
+// both, and the activation benchmarks of bot.
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatekey/gatekey/internal/apptest"
+	"github.com/gatekey/gatekey/jobs"
+	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/tenant"
+)
+
+var (
+	expiryMembers = flag.Int("expiry.members", 100_000, "memberships past their end")
+	expiryBots    = flag.Int("expiry.bots", 100, "bots, each with a plan; the members are shared out among them")
+	expiryTenants = flag.Int("expiry.tenants", 10, "tenants; the bots are shared out among them")
+	expiryChats   = flag.Int("expiry.chats", 2, "chats each plan opens (1 or 2)")
+	expiryLimit   = flag.Duration("expiry.timeout", 10*time.Minute, "give up when the expiry has not finished by then")
+)
+
+// BenchmarkExpiry expires the memberships under Telegram's real limits.
+func BenchmarkExpiry(b *testing.B) { benchExpiry(b, true) }
+
+// BenchmarkExpiryFastLimits expires them with messages milliseconds apart.
+func BenchmarkExpiryFastLimits(b *testing.B) { benchExpiry(b, false) }
+
+func benchExpiry(b *testing.B, realLimits bool) {
+	nMembers, nBots, nTenants, nChats := *expiryMembers, *expiryBots, *expiryTenants, *expiryChats
+	if nTenants < 1 || nBots < nTenants || nMembers < nBots || nChats < 1 || nChats > 2 {
+		b.Fatalf("need 1 <= tenants (%d) <= bots (%d) <= members (%d), and 1 or 2 chats (%d)", nTenants, nBots, nMembers, nChats)
+	}
+	env := apptest.Start(b, apptest.Options{Work: true, RealTelegramLimits: realLimits})
+	w := seedExpiry(b, env, nTenants, nBots, nMembers, nChats)
+	for b.Loop() {
+		ctx, cancel := context.WithTimeout(context.Background(), *expiryLimit)
+		start := time.Now()
+		if _, err := env.App.River.Insert(ctx, jobs.ReconcileArgs{}, nil); err != nil {
+			b.Fatal(err)
+		}
+		dbDone := w.waitDatabase(b, ctx, start)
+		telegramDone := w.waitTelegram(b, ctx)
+		cancel()
+		w.check(b)
+		w.report(b, start, dbDone, telegramDone)
+	}
+}
+
+// expiryWorld is a Gatekey whose members' memberships have all ended.
+type expiryWorld struct {
+	env     *apptest.Env
+	members int
+	chats   int
+	users   map[int64][]int64 // Telegram chat id → its members' user ids
+	chatsOf map[int64][]int64 // Telegram bot id → its chats
+	plans   map[int64]int64   // Gatekey bot id → its plan
+}
+
+func seedExpiry(b *testing.B, env *apptest.Env, nTenants, nBots, nMembers, nChats int) *expiryWorld {
+	b.Helper()
+	ctx := context.Background()
+	w := &expiryWorld{env: env, members: nMembers, chats: nChats, users: map[int64][]int64{},
+		chatsOf: map[int64][]int64{}, plans: map[int64]int64{}}
+	tenants := make([]int64, nTenants)
+	for i := range tenants {
+		var err error
+		if tenants[i], err = env.App.DB.SignUp(ctx, fmt.Sprintf("expiry%d@example.com", i), "correct horse battery staple"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	bots := make([]tenant.Bot, nBots)
+	for i := range bots {
+		bot, err := env.App.ConnectFakeBot(ctx, env.Fake, tenants[i%nTenants], fmt.Sprintf("expiry_%03d_bot", i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		bots[i] = bot
+		var chatIDs []int64
+		for _, kind := range []string{"channel", "supergroup"}[:nChats] {
+			c, err := env.App.AddFakeChat(ctx, env.Fake, bot, kind, fmt.Sprintf("Expiry %s %d", kind, i))
+			if err != nil {
+				b.Fatal(err)
+			}
+			chatIDs = append(chatIDs, c.ID)
+			w.chatsOf[bot.TelegramID] = append(w.chatsOf[bot.TelegramID], c.TelegramChatID)
+		}
+		env.Tx(b, bot.TenantID, func(tx pgx.Tx) error {
+			p, err := membership.CreatePlan(ctx, tx, membership.NewPlan{BotID: bot.ID, Name: fmt.Sprintf("Club %d", i), PeriodDays: 30,
+				Price: membership.Money{Minor: 999, Currency: "USD"}, ChatIDs: chatIDs})
+			w.plans[bot.ID] = p.ID
+			return err
+		})
+	}
+	// The members: known to the fake, in their bot's chats, and with a
+	// membership (set-based, one statement per bot) that ended within the
+	// last day, as a day's worth of 30-day memberships would.
+	for i, bot := range bots {
+		var ids []int64
+		for j := i; j < nMembers; j += nBots {
+			u := env.Fake.AddUser(fmt.Sprintf("Member %d", j), "")
+			env.Fake.SetStarted(bot.TelegramID, u.ID)
+			for _, chat := range w.chatsOf[bot.TelegramID] {
+				if err := env.Fake.SetMemberStatus(chat, u.ID, "member"); err != nil {
+					b.Fatal(err)
+				}
+				w.users[chat] = append(w.users[chat], u.ID)
+			}
+			ids = append(ids, u.ID)
+		}
+		env.Tx(b, bot.TenantID, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `WITH m AS (
+				INSERT INTO members (tenant_id, bot_id, telegram_user_id, first_name)
+				SELECT gatekey_tenant(), $1, u, 'Member' FROM unnest($2::bigint[]) u RETURNING id),
+			ms AS (
+				INSERT INTO memberships (tenant_id, member_id, plan_id, starts_at, ends_at, reminded_at)
+				SELECT gatekey_tenant(), id, $3, e - interval '30 days', e, e - interval '1 day'
+				FROM (SELECT id, now() - random() * interval '1 day' - interval '1 second' AS e FROM m) AS ended)
+			INSERT INTO member_chats (tenant_id, member_id, chat_id, status)
+			SELECT gatekey_tenant(), m.id, pc.chat_id, 'joined' FROM m, plan_chats pc WHERE pc.plan_id = $3`,
+				bot.ID, ids, w.plans[bot.ID])
+			return err
+		})
+	}
+	if _, err := env.Owner(b).Exec(ctx, "ANALYZE"); err != nil {
+		b.Fatal(err)
+	}
+	env.Idle(b) // the set-up's own jobs are done
+	return w
+}
+
+// waitDatabase waits until no membership is active, and returns when.
+func (w *expiryWorld) waitDatabase(b *testing.B, ctx context.Context, start time.Time) time.Time {
+	b.Helper()
+	for {
+		var active int
+		if err := w.env.Owner(b).QueryRow(ctx, "SELECT count(*) FROM memberships WHERE status = 'active'").Scan(&active); err != nil {
+			b.Fatalf("%s after the reconciler was queued, memberships not yet expired (%v)", time.Since(start).Round(time.Second), err)
+		}
+		if active == 0 {
+			return time.Now()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitTelegram waits until every removal and every message has reached
+// the fake, and returns when the last one did.
+func (w *expiryWorld) waitTelegram(b *testing.B, ctx context.Context) time.Time {
+	b.Helper()
+	want := map[string]int{"sendMessage": w.members, "banChatMember": w.members * w.chats, "unbanChatMember": w.members * w.chats}
+	for {
+		last, missing := time.Time{}, []string{}
+		for method, n := range want {
+			calls := w.env.Fake.CallsTo(method)
+			ok := 0
+			for _, c := range calls {
+				if c.Status == http.StatusOK {
+					ok++
+					if c.At.After(last) {
+						last = c.At
+					}
+				}
+			}
+			if ok < n {
+				missing = append(missing, fmt.Sprintf("%d of %d %s", ok, n, method))
+			}
+		}
+		if len(missing) == 0 {
+			return last
+		}
+		select {
+		case <-ctx.Done():
+			b.Fatalf("gave up waiting for Telegram: %s", strings.Join(missing, ", "))
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// check wants every member out of every chat (free to come back), told
+// once, and every job done.
+func (w *expiryWorld) check(b *testing.B) {
+	b.Helper()
+	for chat, users := range w.users {
+		for _, u := range users {
+			if s := w.env.Fake.MemberStatus(chat, u); s != "left" {
+				b.Fatalf("user %d is %q in chat %d, want left", u, s, chat)
+			}
+		}
+	}
+	told := map[int64]int{}
+	for _, c := range w.env.Fake.CallsTo("sendMessage") {
+		if text, _ := c.Params["text"].(string); c.Status == http.StatusOK && strings.Contains(text, "has ended") {
+			told[c.Params["chat_id"].(int64)]++
+		}
+	}
+	if len(told) != w.members {
+		b.Fatalf("%d members told their access ended, want %d", len(told), w.members)
+	}
+	for u, n := range told {
+		if n != 1 {
+			b.Fatalf("user %d told %d times", u, n)
+		}
+	}
+	if n := w.env.Count(b, "SELECT count(*) FROM river_job WHERE state IN ('cancelled', 'discarded')"); n > 0 {
+		b.Fatalf("%d jobs failed for good", n)
+	}
+}
+
+// report gives the times and the sending rates, overall and per bot.
+func (w *expiryWorld) report(b *testing.B, start, dbDone, telegramDone time.Time) {
+	byBot := map[int64][]time.Time{}
+	for _, c := range w.env.Fake.CallsTo("sendMessage") {
+		if c.Status == http.StatusOK && !c.At.Before(start) {
+			byBot[c.Bot] = append(byBot[c.Bot], c.At)
+		}
+	}
+	var rates []float64
+	busiest := 0
+	for _, at := range byBot {
+		slices.SortFunc(at, func(x, y time.Time) int { return x.Compare(y) })
+		if span := at[len(at)-1].Sub(start).Seconds(); span > 0 {
+			rates = append(rates, float64(len(at))/span)
+		}
+		busiest = max(busiest, maxInWindow(at, time.Second))
+	}
+	slices.Sort(rates)
+	took := telegramDone.Sub(start).Seconds()
+	calls := w.members * (1 + 2*w.chats)
+	b.ReportMetric(dbDone.Sub(start).Seconds(), "db-s")
+	b.ReportMetric(took, "telegram-s")
+	b.ReportMetric(float64(w.members)/took, "messages/s")
+	b.ReportMetric(float64(calls)/took, "calls/s")
+	b.ReportMetric(rates[0], "min-bot-msgs/s")
+	b.ReportMetric(rates[len(rates)/2], "median-bot-msgs/s")
+	b.ReportMetric(float64(busiest), "max-bot-msgs-in-1s")
+	b.ReportMetric(float64(w.members)/dbDone.Sub(start).Seconds(), "expired/s")
+}
