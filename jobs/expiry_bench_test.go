@@ -225,6 +225,15 @@ func (w *expiryWorld) check(b *testing.B) {
 	if n := w.env.Count(b, "SELECT count(*) FROM river_job WHERE state IN ('cancelled', 'discarded')"); n > 0 {
 		b.Fatalf("%d jobs failed for good", n)
 	}
+	var retried int
+	var why string
+	if err := w.env.Owner(b).QueryRow(context.Background(), `SELECT count(*), coalesce(max(errors[1]->>'error'), '')
+		FROM river_job WHERE cardinality(errors) > 0`).Scan(&retried, &why); err != nil {
+		b.Fatal(err)
+	}
+	if retried > 0 {
+		b.Logf("%d jobs were retried, e.g. after: %s", retried, why)
+	}
 }
 
 // report gives the times and the sending rates, overall and per bot.
