@@ -6,7 +6,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 # Fuzz targets run this long each under `make fuzz`.
 FUZZTIME ?= 60s
 
-.PHONY: run test build bench bench-webhook fuzz clean
+.PHONY: run test build bench bench-webhook bench-noisy fuzz clean
 
 ## run: start PostgreSQL (if DATABASE_URL is unset), Gatekey, the workers and a fake Telegram with a demo tenant
 run: build
@@ -30,6 +30,10 @@ bench:
 bench-webhook:
 	@GO=$(GO) scripts/with-postgres.sh test scripts/bench-webhook.sh
 
+
+## bench-noisy: one flooding bot beside 50 quiet ones (issue 8)
+bench-noisy:
+	@scripts/with-postgres.sh test $(GO) test -run '^$$' -bench NoisyBot -benchtime 1x ./webhooks/
 
 ## fuzz: every fuzz target for FUZZTIME each (make test runs their seed corpora only)
 fuzz:

@@ -19,12 +19,14 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/mymmrac/telego"
 
 	"github.com/gatekey/gatekey/internal/apptest"
 	"github.com/gatekey/gatekey/jobs"
@@ -37,6 +39,8 @@ var (
 	expiryBots    = flag.Int("expiry.bots", 100, "bots, each with a plan; the members are shared out among them")
 	expiryTenants = flag.Int("expiry.tenants", 10, "tenants; the bots are shared out among them")
 	expiryChats   = flag.Int("expiry.chats", 2, "chats each plan opens (1 or 2)")
+	expiryUpdates = flag.Bool("expiry.updates", true, "deliver the chat_member updates Telegram sends the bot for its own bans and unbans, "+
+		"as Telegram does (false: the fake drops them, to time the expiry path alone)")
 	expiryLimit   = flag.Duration("expiry.timeout", 10*time.Minute, "give up when the expiry has not finished by then")
 )
 
@@ -53,6 +57,9 @@ func benchExpiry(b *testing.B, realLimits bool) {
 	}
 	env := apptest.Start(b, apptest.Options{Work: true, RealTelegramLimits: realLimits})
 	w := seedExpiry(b, env, nTenants, nBots, nMembers, nChats)
+	if os.Getenv("LC_DEBUG") != "" { // TEMPORARY
+		fmt.Fprintln(os.Stderr, "DB", env.DatabaseURL)
+	}
 	for b.Loop() {
 		ctx, cancel := context.WithTimeout(context.Background(), *expiryLimit)
 		start := time.Now()
@@ -96,6 +103,9 @@ func seedExpiry(b *testing.B, env *apptest.Env, nTenants, nBots, nMembers, nChat
 			b.Fatal(err)
 		}
 		bots[i] = bot
+		if !*expiryUpdates {
+			dropChatMemberUpdates(b, env, bot)
+		}
 		var chatIDs []int64
 		for _, kind := range []string{"channel", "supergroup"}[:nChats] {
 			c, err := env.App.AddFakeChat(ctx, env.Fake, bot, kind, fmt.Sprintf("Expiry %s %d", kind, i))
@@ -147,6 +157,23 @@ func seedExpiry(b *testing.B, env *apptest.Env, nTenants, nBots, nMembers, nChat
 	}
 	env.Idle(b) // the set-up's own jobs are done
 	return w
+}
+
+// dropChatMemberUpdates sets the bot's webhook again without chat_member
+// in its allowed updates.
+func dropChatMemberUpdates(b *testing.B, env *apptest.Env, bot tenant.Bot) {
+	b.Helper()
+	ctx := context.Background()
+	client, err := env.App.Telegram.Bot(ctx, bot.TenantID, bot.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	url, secret, maxConn, _ := env.Fake.Webhook(bot.TelegramID)
+	err = client.SetWebhook(ctx, &telego.SetWebhookParams{URL: url, SecretToken: secret, MaxConnections: maxConn,
+		AllowedUpdates: []string{"message", "callback_query", "my_chat_member"}})
+	if err != nil {
+		b.Fatal(err)
+	}
 }
 
 // waitDatabase waits until no membership is active, and returns when.

@@ -5,6 +5,7 @@
 package webhooks
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -44,6 +45,11 @@ type Telegram struct {
 	// answers 404 as the directory would have. Unknown bots are not kept.
 	owners     sync.Map // bot id (int64) → tenant id (int64)
 	ownersSize atomic.Int64
+
+	// PerBot bounds how many of one bot's updates are handled at once
+	// (0: PerBotConcurrency); see intake.go.
+	PerBot int
+	intake intake
 }
 
 // maxOwners bounds the owners cache; past it, the cache starts afresh.
@@ -86,6 +92,12 @@ func (h *Telegram) handle(c *fiber.Ctx) int {
 	if err != nil || botID <= 0 {
 		return fiber.StatusNotFound
 	}
+	release, ok := h.intake.acquire(ctx, botID, cmp.Or(h.PerBot, PerBotConcurrency))
+	if !ok {
+		c.Set(fiber.HeaderRetryAfter, "1")
+		return fiber.StatusTooManyRequests
+	}
+	defer release()
 	tenantID, err := h.owner(ctx, botID)
 	if errors.Is(err, tenant.ErrNotFound) {
 		return fiber.StatusNotFound
