@@ -81,10 +81,11 @@ test)
   fi
   dir=$(mktemp -d /tmp/gatekey-pg-test.XXXXXX)
   [ "$(id -u)" = 0 ] && chown postgres "$dir"
-  port=$(free_port 55432)
+  trap 'stop_cluster "$dir/data"; rm -rf "$dir"' EXIT
+  # Below the kernel's ephemeral range, so no client socket holds the port.
+  port=$(free_port 15432)
   say "no PostgreSQL server answers; starting a throwaway cluster on 127.0.0.1:$port"
   start_cluster "$dir/data" "$port"
-  trap 'stop_cluster "$dir/data"; rm -rf "$dir"' EXIT
   export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
   "$@"
   ;;
@@ -93,7 +94,7 @@ run)
     exec "$@"
   fi
   dir="$(pwd)/.data/postgres"
-  port=54329
+  port=25432
   if ! answers "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"; then
     say "starting PostgreSQL under ./.data/postgres on 127.0.0.1:$port"
     start_cluster "$dir" "$port"

@@ -21,7 +21,7 @@ type setting struct {
 }
 
 var settings = []setting{
-	{"DATABASE_URL", "postgres://postgres@127.0.0.1:54329/gatekey?sslmode=disable", "PostgreSQL connection string (the default is the cluster `make run` starts under ./.data)"},
+	{"DATABASE_URL", "postgres://postgres@127.0.0.1:25432/gatekey?sslmode=disable", "PostgreSQL connection string (the default is the cluster `make run` starts under ./.data)"},
 	{"GATEKEY_ADDR", "127.0.0.1:8080", "listen address of the web tier"},
 	{"GATEKEY_PUBLIC_URL", "", "public base URL; Telegram webhooks go to it + /telegram/{botID} (default http://GATEKEY_ADDR)"},
 	{"GATEKEY_PROXY_HEADER", "", "header in which a trusted proxy in front of Gatekey passes the client's address (Fly-Client-IP on Fly.io); set it only behind such a proxy, since clients could forge it otherwise"},
