@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatekey/gatekey/internal/apptest"
+	"github.com/gatekey/gatekey/internal/browsertest"
 	"github.com/gatekey/gatekey/telegram/telegramtest"
 )
 
@@ -33,30 +34,7 @@ type tab struct {
 // for `make test`).
 func newTab(t *testing.T, base string) *tab {
 	t.Helper()
-	execPath := "/usr/bin/chromium"
-	if _, err := os.Stat(execPath); err != nil {
-		t.Fatalf("Chromium is not installed at %s: run scripts/ensure-chromium.sh (apt-get install chromium)", execPath)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(execPath),
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(1280, 900),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox) // Chromium refuses to run sandboxed as root
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(actx)
-	ctx, cancelTime := context.WithTimeout(ctx, 5*time.Minute)
-	t.Cleanup(func() { cancelTime(); cancelTab(); cancelAlloc() })
+	ctx := browsertest.New(t)
 	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
