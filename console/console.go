@@ -43,6 +43,8 @@ type Config struct {
 	// (a wrong token, a bot taken); others are logged and summarised.
 	UserErrors []error
 	Log        *slog.Logger
+	// APILimit, if set, replaces both owner API limits (api_limits.go).
+	APILimit int
 }
 
 // Console serves the pages and the API.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatekey/gatekey/internal/app"
 	"github.com/gatekey/gatekey/internal/apptest"
 )
 
@@ -24,7 +25,7 @@ func FuzzOwnerAPIRequest(f *testing.F) {
 		f.Add(seed, true)
 		f.Add(seed, false)
 	}
-	env := apptest.New(f)
+	env := apptest.Start(f, apptest.Options{Work: true, Configure: func(c *app.Config) { c.APILimit = 1 << 30 }})
 	demo := env.Demo(f)
 	key := apiKey(f, env, demo.TenantID)
 	f.Fuzz(func(t *testing.T, body string, codes bool) {

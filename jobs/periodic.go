@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/telegram"
 )
 
 // sweepBatch is how many memberships one transaction of a sweep handles.
@@ -43,8 +44,9 @@ func (w *ReconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs])
 	if err != nil {
 		return err
 	}
+	pace := newPacer(time.Now())
 	for _, t := range tenants {
-		if err := w.reconcileTenant(ctx, t); err != nil {
+		if err := w.reconcileTenant(ctx, t, pace); err != nil {
 			return err
 		}
 	}
@@ -52,7 +54,7 @@ func (w *ReconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs])
 }
 
 // reconcileTenant works through one tenant in batches until nothing is due.
-func (w *ReconcileWorker) reconcileTenant(ctx context.Context, tenantID int64) error {
+func (w *ReconcileWorker) reconcileTenant(ctx context.Context, tenantID int64, pace *pacer) error {
 	for {
 		n := 0
 		err := w.deps.DB.Tx(ctx, tenantID, func(tx pgx.Tx) error {
@@ -67,10 +69,10 @@ func (w *ReconcileWorker) reconcileTenant(ctx context.Context, tenantID int64) e
 			n = len(endings) + len(reminders)
 			var out []river.InsertManyParams
 			for _, e := range endings {
-				out = append(out, Removal(tenantID, e.Plan.BotID, e, endedText(e.Plan))...)
+				out = append(out, pace.messages(e.Plan.BotID, Removal(tenantID, e.Plan.BotID, e, endedText(e.Plan)))...)
 			}
 			for _, r := range reminders {
-				out = append(out, reminderMessage(tenantID, r))
+				out = append(out, pace.messages(r.Plan.BotID, []river.InsertManyParams{reminderMessage(tenantID, r)})...)
 			}
 			return insertTx(ctx, tx, out...)
 		})
@@ -78,6 +80,48 @@ func (w *ReconcileWorker) reconcileTenant(ctx context.Context, tenantID int64) e
 			return err
 		}
 	}
+}
+
+// pacer spreads the messages of one reconciler run over time, bot by bot,
+// at the pace Telegram lets one bot send. Without it, a run that ends
+// thousands of memberships queues their messages tenant by tenant, and the
+// Telegram workers all wait on the few bots at the head of the queue (each
+// reserving a send slot up to telegram.MaxWait ahead and sleeping on it)
+// while every other bot's messages wait behind them. Paced, the queue,
+// which River works in scheduled order, takes turns between the bots, and
+// jobs inserted meanwhile by other work (an activation's confirmation) do
+// not wait behind the whole run. Removals are not messages and go at once.
+type pacer struct {
+	start time.Time
+	sent  map[int64]int // bot id → messages queued in this run
+}
+
+// paceFree is how many messages a bot sends at once before pacing starts:
+// as many as the limiter reserves ahead without putting a job back.
+const paceFree = int(telegram.MaxWait / telegram.BotInterval)
+
+func newPacer(start time.Time) *pacer { return &pacer{start: start, sent: map[int64]int{}} }
+
+// messages schedules each message among jobs, all of botID, for the
+// bot's next turn, and returns jobs.
+func (p *pacer) messages(botID int64, jobs []river.InsertManyParams) []river.InsertManyParams {
+	for i := range jobs {
+		if _, ok := jobs[i].Args.(SendMessageArgs); !ok {
+			continue
+		}
+		n := p.sent[botID]
+		p.sent[botID] = n + 1
+		if n < paceFree {
+			continue
+		}
+		opts := river.InsertOpts{}
+		if jobs[i].InsertOpts != nil {
+			opts = *jobs[i].InsertOpts
+		}
+		opts.ScheduledAt = p.start.Add(time.Duration(n) * telegram.BotInterval)
+		jobs[i].InsertOpts = &opts
+	}
+	return jobs
 }
 
 // SweepArgs is the periodic clean-up: unused codes past the tenant's

@@ -55,6 +55,9 @@ type Config struct {
 	// FastTelegramLimits spaces messages by milliseconds instead of
 	// Telegram's limits: for tests that are not about the limits.
 	FastTelegramLimits bool
+	// APILimit, if set, replaces the owner API's per-minute request limits
+	// (tests use a small one).
+	APILimit int
 	// JobRetryPolicy, if set, replaces River's retry backoff (fault tests).
 	JobRetryPolicy river.ClientRetryPolicy
 	// JobTimeout and JobRescueAfter: see jobs.Config (0: River's defaults).
@@ -171,6 +174,7 @@ func (a *App) routes() *fiber.App {
 func (a *App) console() *console.Console {
 	con, err := console.New(console.Config{
 		DB: a.DB, River: a.River, Bots: a, PublicURL: a.Config.PublicURL, DevMode: a.Config.DevMode, Log: a.Log,
+		APILimit:   a.Config.APILimit,
 		UserErrors: []error{ErrBadToken, ErrOtherBot, tenant.ErrBotTaken},
 	})
 	if err != nil {
