@@ -6,7 +6,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 # Fuzz targets run this long each under `make fuzz`.
 FUZZTIME ?= 60s
 
-.PHONY: run test build bench bench-webhook bench-noisy fuzz clean
+.PHONY: run test build bench bench-webhook bench-noisy bench-lifecycle fuzz clean
 
 ## run: start PostgreSQL (if DATABASE_URL is unset), Gatekey, the workers and a fake Telegram with a demo tenant
 run: build
@@ -34,6 +34,10 @@ bench-webhook:
 ## bench-noisy: one flooding bot beside 50 quiet ones (issue 8)
 bench-noisy:
 	@scripts/with-postgres.sh test $(GO) test -run '^$$' -bench NoisyBot -benchtime 1x ./webhooks/
+
+## bench-lifecycle: activations through the webhook (issue 3) and expiring 100,000 memberships (issue 4)
+bench-lifecycle:
+	@scripts/with-postgres.sh test $(GO) test -run '^$$' -bench 'Activation|Expiry' -benchtime 1x -timeout 60m -p 1 ./bot/ ./jobs/
 
 ## fuzz: every fuzz target for FUZZTIME each (make test runs their seed corpora only)
 fuzz:

@@ -74,6 +74,9 @@ type Config struct {
 	RescueAfter time.Duration
 }
 
+// fetchCooldown is the shortest time between two fetches of one queue.
+const fetchCooldown = 20 * time.Millisecond
+
 // Client is River's client over the application's pool.
 type Client = river.Client[pgx.Tx]
 
@@ -116,7 +119,11 @@ func NewClient(deps Deps, cfg Config) (*Client, error) {
 			QueueTelegram: {MaxWorkers: cfg.TelegramWorkers},
 		}
 		rc.FetchPollInterval = cfg.FetchPollInterval
-		if rc.FetchPollInterval > 0 && rc.FetchPollInterval < 100*time.Millisecond { // River's default cooldown
+		// A new job wakes the workers at once (LISTEN/NOTIFY), but River
+		// fetches at most once per cooldown, 100 ms by default: most of
+		// the wait for an activation's confirmation at 200 a second.
+		rc.FetchCooldown = fetchCooldown
+		if rc.FetchPollInterval > 0 && rc.FetchPollInterval < fetchCooldown {
 			rc.FetchCooldown = rc.FetchPollInterval
 		}
 	}

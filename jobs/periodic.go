@@ -89,8 +89,9 @@ func (w *ReconcileWorker) reconcileTenant(ctx context.Context, tenantID int64, p
 // reserving a send slot up to telegram.MaxWait ahead and sleeping on it)
 // while every other bot's messages wait behind them. Paced, the queue,
 // which River works in scheduled order, takes turns between the bots, and
-// jobs inserted meanwhile by other work (an activation's confirmation) do
-// not wait behind the whole run. Removals are not messages and go at once.
+// a job inserted meanwhile by other work (an activation's confirmation)
+// waits behind the messages already due, not behind the whole run.
+// Removals are not messages and go at once.
 type pacer struct {
 	start time.Time
 	sent  map[int64]int // bot id → messages queued in this run
@@ -102,11 +103,11 @@ const paceFree = int(telegram.MaxWait / telegram.BotInterval)
 
 func newPacer(start time.Time) *pacer { return &pacer{start: start, sent: map[int64]int{}} }
 
-// messages schedules each message among jobs, all of botID, for the
-// bot's next turn, and returns jobs.
-func (p *pacer) messages(botID int64, jobs []river.InsertManyParams) []river.InsertManyParams {
-	for i := range jobs {
-		if _, ok := jobs[i].Args.(SendMessageArgs); !ok {
+// messages schedules each message among params, all of botID, for the
+// bot's next turn, and returns params.
+func (p *pacer) messages(botID int64, params []river.InsertManyParams) []river.InsertManyParams {
+	for i := range params {
+		if _, ok := params[i].Args.(SendMessageArgs); !ok {
 			continue
 		}
 		n := p.sent[botID]
@@ -115,13 +116,13 @@ func (p *pacer) messages(botID int64, jobs []river.InsertManyParams) []river.Ins
 			continue
 		}
 		opts := river.InsertOpts{}
-		if jobs[i].InsertOpts != nil {
-			opts = *jobs[i].InsertOpts
+		if params[i].InsertOpts != nil {
+			opts = *params[i].InsertOpts
 		}
 		opts.ScheduledAt = p.start.Add(time.Duration(n) * telegram.BotInterval)
-		jobs[i].InsertOpts = &opts
+		params[i].InsertOpts = &opts
 	}
-	return jobs
+	return params
 }
 
 // SweepArgs is the periodic clean-up: unused codes past the tenant's

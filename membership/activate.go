@@ -59,7 +59,8 @@ type Activation struct {
 // code's row, so concurrent activations of one code are counted exactly.
 func Activate(ctx context.Context, tx pgx.Tx, member Member, typed string) (Activation, error) {
 	a := Activation{Member: member}
-	if wait, err := lockedOut(ctx, tx, member.ID); err != nil || wait > 0 {
+	failures, wait, err := lockedOut(ctx, tx, member.ID)
+	if err != nil || wait > 0 {
 		if err != nil {
 			return a, err
 		}
@@ -67,9 +68,9 @@ func Activate(ctx context.Context, tx pgx.Tx, member Member, typed string) (Acti
 			"Too many wrong codes. Please wait %s before trying again.", minutes(wait))}
 	}
 	code, ok := NormalizeCode(typed)
-	var err error
+	var used bool
 	if ok {
-		a.Code, err = lockCode(ctx, tx, member.BotID, code)
+		a.Code, used, err = lockCode(ctx, tx, member.BotID, code, member.ID)
 	}
 	if !ok || errors.Is(err, ErrNotFound) {
 		if err := countFailure(ctx, tx, member.ID); err != nil {
@@ -80,17 +81,15 @@ func Activate(ctx context.Context, tx pgx.Tx, member Member, typed string) (Acti
 	if err != nil {
 		return a, err
 	}
-	if r, err := refuse(ctx, tx, a.Code, member.ID); r != nil || err != nil {
-		if err != nil {
-			return a, err
-		}
+	if r := refuse(a.Code, used); r != nil {
 		return a, r
 	}
-	return a, redeem(ctx, tx, &a)
+	return a, redeem(ctx, tx, &a, failures > 0)
 }
 
-// redeem does the granting part of Activate for a code that may be used.
-func redeem(ctx context.Context, tx pgx.Tx, a *Activation) error {
+// redeem does the granting part of Activate for a code that may be used;
+// resetFailures clears the member's count of wrong codes.
+func redeem(ctx context.Context, tx pgx.Tx, a *Activation, resetFailures bool) error {
 	var err error
 	if a.Plan, err = GetPlan(ctx, tx, a.Code.PlanID); err != nil {
 		return err
@@ -110,15 +109,15 @@ func redeem(ctx context.Context, tx pgx.Tx, a *Activation) error {
 	if a.Order, err = createOrder(ctx, tx, a.Member.ID, a.Plan.ID, a.Membership.ID, "access_code", price); err != nil {
 		return err
 	}
-	err = tx.QueryRow(ctx, `INSERT INTO code_activations
-		(tenant_id, code_id, member_id, membership_id, order_id, extended, added_from, added_until)
-		VALUES (gatekey_tenant(), $1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+	// One round trip records the activation and counts it on the code.
+	err = tx.QueryRow(ctx, `WITH activation AS (
+			INSERT INTO code_activations
+			(tenant_id, code_id, member_id, membership_id, order_id, extended, added_from, added_until)
+			VALUES (gatekey_tenant(), $1, $2, $3, $4, $5, $6, $7) RETURNING id),
+		counted AS (UPDATE access_codes SET activations = activations + 1 WHERE id = $1)
+		SELECT id FROM activation`,
 		a.Code.ID, a.Member.ID, a.Membership.ID, a.Order.ID, g.Extended, g.AddedFrom, g.AddedUntil).Scan(&a.ID)
-	if err != nil {
-		return fmt.Errorf("membership: record activation: %w", err)
-	}
-	_, err = tx.Exec(ctx, `UPDATE access_codes SET activations = activations + 1 WHERE id = $1;`, a.Code.ID)
-	if err == nil {
+	if err == nil && resetFailures {
 		_, err = tx.Exec(ctx, `UPDATE members SET code_failures = 0, code_failures_since = NULL WHERE id = $1`, a.Member.ID)
 	}
 	if err != nil {
@@ -128,54 +127,62 @@ func redeem(ctx context.Context, tx pgx.Tx, a *Activation) error {
 	return nil
 }
 
-func lockCode(ctx context.Context, tx pgx.Tx, botID int64, code string) (Code, error) {
-	c, err := scanCode(tx.QueryRow(ctx, "SELECT "+codeColumns+
-		` FROM access_codes c JOIN plans p ON p.tenant_id = c.tenant_id AND p.id = c.plan_id
-		WHERE c.bot_id = $1 AND c.code = $2 FOR UPDATE OF c`, botID, code))
+// lockCode locks the code's row, and tells in the same round trip whether
+// memberID has activated it before.
+func lockCode(ctx context.Context, tx pgx.Tx, botID int64, code string, memberID int64) (c Code, used bool, err error) {
+	c, err = scanCode(withColumns{tx.QueryRow(ctx, "SELECT "+codeColumns+
+		`, EXISTS (SELECT FROM code_activations a WHERE a.code_id = c.id AND a.member_id = $3)
+		FROM access_codes c JOIN plans p ON p.tenant_id = c.tenant_id AND p.id = c.plan_id
+		WHERE c.bot_id = $1 AND c.code = $2 FOR UPDATE OF c`, botID, code, memberID), []any{&used}})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return c, ErrNotFound
+		return c, false, ErrNotFound
 	}
 	if err != nil {
-		return c, fmt.Errorf("membership: look up code: %w", err)
+		return c, false, fmt.Errorf("membership: look up code: %w", err)
 	}
-	return c, nil
+	return c, used, nil
 }
 
-// refuse says why an existing code cannot be activated by this member now.
-func refuse(ctx context.Context, tx pgx.Tx, c Code, memberID int64) (*Refusal, error) {
-	var used bool
-	err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT FROM code_activations WHERE code_id = $1 AND member_id = $2)", c.ID, memberID).Scan(&used)
-	if err != nil {
-		return nil, fmt.Errorf("membership: check activation: %w", err)
-	}
+// withColumns is a row with columns after those its reader scans, which
+// go to more.
+type withColumns struct {
+	pgx.Row
+	more []any
+}
+
+func (r withColumns) Scan(dest ...any) error { return r.Row.Scan(append(dest, r.more...)...) }
+
+// refuse says why an existing code cannot be activated by this member now
+// (used: they activated it before).
+func refuse(c Code, used bool) *Refusal {
 	switch {
 	case used:
-		return &Refusal{"already_activated", "You have already activated this code. Send /start to see your access."}, nil
+		return &Refusal{"already_activated", "You have already activated this code. Send /start to see your access."}
 	case c.Status(time.Now()) == StatusDeleted:
-		return &Refusal{"deleted", "That code is no longer valid. If you think this is a mistake, ask whoever gave it to you."}, nil
+		return &Refusal{"deleted", "That code is no longer valid. If you think this is a mistake, ask whoever gave it to you."}
 	case c.Status(time.Now()) == StatusExpired:
-		return &Refusal{"expired", fmt.Sprintf("That code expired on %s. Ask whoever gave it to you for a new one.", FormatDate(*c.ExpiresAt))}, nil
+		return &Refusal{"expired", fmt.Sprintf("That code expired on %s. Ask whoever gave it to you for a new one.", FormatDate(*c.ExpiresAt))}
 	case c.Status(time.Now()) == StatusUsedUp:
-		return &Refusal{"used_up", "That code has already been used as many times as it allows."}, nil
+		return &Refusal{"used_up", "That code has already been used as many times as it allows."}
 	}
-	return nil, nil
+	return nil
 }
 
-// lockedOut locks the member's row (one activation per member at a time)
-// and tells how long they must still wait after too many wrong codes.
-func lockedOut(ctx context.Context, tx pgx.Tx, memberID int64) (time.Duration, error) {
-	var failures int
+// lockedOut locks the member's row (one activation per member at a time),
+// and returns their count of recent wrong codes and how long they must
+// still wait after too many.
+func lockedOut(ctx context.Context, tx pgx.Tx, memberID int64) (failures int, wait time.Duration, err error) {
 	var seconds float64
-	err := tx.QueryRow(ctx, `SELECT code_failures,
+	err = tx.QueryRow(ctx, `SELECT code_failures,
 		coalesce(extract(epoch FROM code_failures_since + $2::interval - now()), 0)::float8
 		FROM members WHERE id = $1 FOR UPDATE`, memberID, CodeFailureWindow).Scan(&failures, &seconds)
 	if err != nil {
-		return 0, fmt.Errorf("membership: lock member: %w", err)
+		return 0, 0, fmt.Errorf("membership: lock member: %w", err)
 	}
 	if failures >= MaxCodeFailures && seconds > 0 {
-		return time.Duration(seconds * float64(time.Second)), nil
+		return failures, time.Duration(seconds * float64(time.Second)), nil
 	}
-	return 0, nil
+	return failures, 0, nil
 }
 
 // countFailure counts a wrong code in the member's current window, or
