@@ -9,10 +9,15 @@ import (
 // Per-bot intake limits. Telegram already delivers at most
 // max_connections (20) of one bot's updates at once; this keeps one busy
 // or flooding bot from holding more than a few of the process's database
-// connections, so every other bot's updates keep moving. An update over
-// the limit waits briefly for a turn, then is answered 429, and Telegram
-// delivers it again later.
+// connections, and from taking more than its share of the CPU, so every
+// other bot's updates keep moving. An update over the rate is answered 429
+// at once; one over the concurrency waits briefly for a turn, then is
+// answered 429; Telegram delivers either again later.
 const (
+	// PerBotRate is how many of one bot's updates a process takes a
+	// second, with bursts of PerBotBurst.
+	PerBotRate  = 100
+	PerBotBurst = 50
 	// PerBotConcurrency is how many of one bot's updates a process handles at once.
 	PerBotConcurrency = 2
 	// IntakeWait is how long an update waits for its bot's turn.
@@ -25,6 +30,10 @@ const (
 type intake struct {
 	mu   sync.Mutex
 	bots map[int64]*botTurns
+	// next is when each bot's next update is due at PerBotRate (the
+	// generic cell rate algorithm); bots idle for a second are forgotten.
+	next      map[int64]time.Time
+	lastPrune time.Time
 }
 
 type botTurns struct {
@@ -38,7 +47,11 @@ type botTurns struct {
 func (in *intake) acquire(ctx context.Context, botID int64, limit int) (release func(), ok bool) {
 	in.mu.Lock()
 	if in.bots == nil {
-		in.bots = map[int64]*botTurns{}
+		in.bots, in.next = map[int64]*botTurns{}, map[int64]time.Time{}
+	}
+	if !in.takeRate(botID, time.Now()) {
+		in.mu.Unlock()
+		return nil, false
 	}
 	t := in.bots[botID]
 	if t == nil {
@@ -67,4 +80,27 @@ func (in *intake) unref(botID int64, t *botTurns) {
 		delete(in.bots, botID)
 	}
 	in.mu.Unlock()
+}
+
+// takeRate counts one update against the bot's rate; false means it is
+// over. Called with mu held.
+func (in *intake) takeRate(botID int64, now time.Time) bool {
+	const interval = time.Second / PerBotRate
+	if now.Sub(in.lastPrune) > time.Second {
+		for id, t := range in.next {
+			if now.Sub(t) > time.Second {
+				delete(in.next, id)
+			}
+		}
+		in.lastPrune = now
+	}
+	next := in.next[botID]
+	if next.Before(now) {
+		next = now
+	}
+	if next.Sub(now) > PerBotBurst*interval {
+		return false
+	}
+	in.next[botID] = next.Add(interval)
+	return true
 }

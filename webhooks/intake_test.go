@@ -49,3 +49,25 @@ func TestIntakeBoundsEachBotAlone(t *testing.T) {
 		t.Errorf("%d bots still tracked with nothing in flight", n)
 	}
 }
+
+func TestIntakeHoldsEachBotToItsRate(t *testing.T) {
+	var in intake
+	in.next = map[int64]time.Time{}
+	now := time.Now()
+	taken := 0
+	for range 2 * PerBotBurst {
+		if in.takeRate(1, now) {
+			taken++
+		}
+	}
+	if taken < PerBotBurst || taken > PerBotBurst+1 {
+		t.Errorf("a burst at one instant took %d updates, want the burst of %d", taken, PerBotBurst)
+	}
+	if !in.takeRate(2, now) {
+		t.Error("another bot was refused while the first was over its rate")
+	}
+	// A second later the bot has its rate again.
+	if !in.takeRate(1, now.Add(time.Second)) {
+		t.Error("the bot was still refused a second later")
+	}
+}

@@ -112,6 +112,7 @@ func BenchmarkNoisyBot(b *testing.B) {
 						ok200.Add(1)
 					case http.StatusTooManyRequests:
 						ok429.Add(1)
+						time.Sleep(time.Second) // Telegram backs off before it delivers again
 					}
 				}
 			}()
