@@ -71,18 +71,10 @@ func (w *SendAccessWorker) Work(ctx context.Context, job *river.Job[SendAccessAr
 			rows = append(rows, []Button{{Text: "Join " + ca.Chat.Title, URL: link}})
 		}
 	}
-	params := &telego.SendMessageParams{
-		ChatID:             telego.ChatID{ID: acc.TelegramUserID},
-		Text:               a.Text,
-		LinkPreviewOptions: &telego.LinkPreviewOptions{IsDisabled: true},
-	}
-	if len(rows) > 0 {
-		params.ReplyMarkup = keyboard(rows)
-	}
 	if err := w.deps.limit(ctx, a.BotID, acc.TelegramUserID); err != nil {
 		return err
 	}
-	_, err = bot.SendMessage(ctx, params)
+	_, err = bot.SendMessage(ctx, textMessage(acc.TelegramUserID, a.Text, rows))
 	return w.deps.outcome(ctx, a.TenantID, a.BotID, acc.TelegramUserID, err)
 }
 

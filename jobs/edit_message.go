@@ -63,10 +63,7 @@ func (w *EditMessageWorker) Work(ctx context.Context, job *river.Job[EditMessage
 	case telegram.Classify(err).Verdict == telegram.Final:
 		// The message is gone or too old to edit: say it in a new one,
 		// so the person still sees the answer to what they tapped.
-		_, err = bot.SendMessage(ctx, &telego.SendMessageParams{
-			ChatID: telego.ChatID{ID: a.ChatID}, Text: a.Text, ReplyMarkup: params.ReplyMarkup,
-			LinkPreviewOptions: &telego.LinkPreviewOptions{IsDisabled: true},
-		})
+		_, err = bot.SendMessage(ctx, textMessage(a.ChatID, a.Text, a.Buttons))
 	}
 	return w.deps.outcome(ctx, a.TenantID, a.BotID, a.ChatID, err)
 }

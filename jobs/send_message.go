@@ -51,19 +51,26 @@ func (w *SendMessageWorker) Work(ctx context.Context, job *river.Job[SendMessage
 	if err != nil {
 		return err
 	}
-	params := &telego.SendMessageParams{
-		ChatID:             telego.ChatID{ID: a.ChatID},
-		Text:               a.Text,
-		LinkPreviewOptions: &telego.LinkPreviewOptions{IsDisabled: true},
-	}
-	if len(a.Buttons) > 0 {
-		params.ReplyMarkup = keyboard(a.Buttons)
-	}
 	if err := w.deps.limit(ctx, a.BotID, a.ChatID); err != nil {
 		return err
 	}
-	_, err = bot.SendMessage(ctx, params)
+	_, err = bot.SendMessage(ctx, textMessage(a.ChatID, a.Text, a.Buttons))
 	return w.deps.outcome(ctx, a.TenantID, a.BotID, a.ChatID, err)
+}
+
+// textMessage is how Gatekey sends text: without link previews, with an
+// inline keyboard only when there are buttons (a nil keyboard in the
+// interface field would go out as "reply_markup": null).
+func textMessage(chatID int64, text string, buttons [][]Button) *telego.SendMessageParams {
+	params := &telego.SendMessageParams{
+		ChatID:             telego.ChatID{ID: chatID},
+		Text:               text,
+		LinkPreviewOptions: &telego.LinkPreviewOptions{IsDisabled: true},
+	}
+	if len(buttons) > 0 {
+		params.ReplyMarkup = keyboard(buttons)
+	}
+	return params
 }
 
 func keyboard(rows [][]Button) *telego.InlineKeyboardMarkup {
