@@ -90,6 +90,9 @@ type Payment struct {
 	// AlreadyLifetime: the member had lifetime access already, so the
 	// payment added nothing; the owner is told, to refund it.
 	AlreadyLifetime bool
+	// RefundedFirst: the payment's full refund came before it, so it
+	// granted nothing and has no order.
+	RefundedFirst bool
 }
 
 // Refund is a refunded payment, taken back like a code's rollback.
@@ -119,7 +122,13 @@ func ApplyEvent(ctx context.Context, tx pgx.Tx, ev stripe.Event) (e Effect, fres
 	}
 	switch ev.Type {
 	case stripe.EventTypeCheckoutSessionCompleted, stripe.EventTypeCheckoutSessionAsyncPaymentSucceeded:
-		e.Payment, err = completeCheckout(ctx, tx, ev)
+		e.Payment, err = checkoutCompleted(ctx, tx, ev)
+	case stripe.EventTypeCheckoutSessionExpired:
+		err = checkoutExpired(ctx, tx, ev)
+	case stripe.EventTypeCustomerSubscriptionCreated, stripe.EventTypeCustomerSubscriptionUpdated,
+		stripe.EventTypeCustomerSubscriptionDeleted, stripe.EventTypeCustomerSubscriptionPaused,
+		stripe.EventTypeCustomerSubscriptionResumed:
+		err = subscriptionChanged(ctx, tx, ev)
 	case stripe.EventTypeChargeRefunded:
 		e.Refund, err = refundCharge(ctx, tx, ev)
 	case stripe.EventTypeAccountUpdated:
@@ -137,38 +146,77 @@ func ApplyEvent(ctx context.Context, tx pgx.Tx, ev stripe.Event) (e Effect, fres
 	return e, true, nil
 }
 
-// completeCheckout grants the plan of a paid checkout: membership.Grant,
-// an order from "stripe" of the paid amount, and the fee entry (already
-// taken by Stripe as the application fee). A checkout is paid once, even
-// if both "completed" and "async_payment_succeeded" arrive.
-func completeCheckout(ctx context.Context, tx pgx.Tx, ev stripe.Event) (*Payment, error) {
+// checkoutCompleted follows a completed Checkout Session: a member's
+// payment for a plan, or an owner's subscription to the flat plan.
+func checkoutCompleted(ctx context.Context, tx pgx.Tx, ev stripe.Event) (*Payment, error) {
 	var sess stripe.CheckoutSession
 	if err := json.Unmarshal(ev.Data.Raw, &sess); err != nil {
 		return nil, fmt.Errorf("parse session: %w", err)
 	}
+	if sess.Mode == stripe.CheckoutSessionModeSubscription {
+		return nil, flatCheckoutCompleted(ctx, tx, ev, sess)
+	}
 	if sess.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid {
 		return nil, nil // an asynchronous payment still under way
 	}
-	checkoutID, _ := strconv.ParseInt(sess.Metadata[MetaCheckout], 10, 64)
-	c, err := scanCheckout(tx.QueryRow(ctx, "SELECT "+checkoutColumns+" FROM checkouts WHERE id = $1 FOR UPDATE", checkoutID))
-	if errors.Is(err, membership.ErrNotFound) {
-		return nil, nil // not a session Gatekey made
-	}
-	if err != nil {
+	c, ok, err := sessionCheckout(ctx, tx, ev, sess)
+	if err != nil || !ok {
 		return nil, err
-	}
-	if (ev.Account != "" && ev.Account != c.StripeAccountID) || (c.SessionID != "" && c.SessionID != sess.ID) {
-		return nil, nil // metadata that does not match what Gatekey made
 	}
 	if c.Status == "paid" || c.Status == "refunded" {
 		return nil, nil
 	}
+	return completeCheckout(ctx, tx, c, sess)
+}
+
+// sessionCheckout finds, locked, the checkout a session's metadata names,
+// if the session is the one Gatekey made for it.
+func sessionCheckout(ctx context.Context, tx pgx.Tx, ev stripe.Event, sess stripe.CheckoutSession) (Checkout, bool, error) {
+	checkoutID, _ := strconv.ParseInt(sess.Metadata[MetaCheckout], 10, 64)
+	c, err := scanCheckout(tx.QueryRow(ctx, "SELECT "+checkoutColumns+" FROM checkouts WHERE id = $1 FOR UPDATE", checkoutID))
+	if errors.Is(err, membership.ErrNotFound) {
+		return c, false, nil // not a session Gatekey made
+	}
+	if err != nil {
+		return c, false, err
+	}
+	if (ev.Account != "" && ev.Account != c.StripeAccountID) || (c.SessionID != "" && c.SessionID != sess.ID) {
+		return c, false, nil // metadata that does not match what Gatekey made
+	}
+	return c, true, nil
+}
+
+// checkoutExpired closes a checkout whose Stripe page expired unpaid, so
+// the member's next Pay makes a new page instead of offering a dead one.
+func checkoutExpired(ctx context.Context, tx pgx.Tx, ev stripe.Event) error {
+	var sess stripe.CheckoutSession
+	if err := json.Unmarshal(ev.Data.Raw, &sess); err != nil {
+		return fmt.Errorf("parse session: %w", err)
+	}
+	c, ok, err := sessionCheckout(ctx, tx, ev, sess)
+	if err != nil || !ok || c.SessionID != sess.ID {
+		return err
+	}
+	_, err = tx.Exec(ctx, "UPDATE checkouts SET status = 'expired' WHERE id = $1 AND status IN ('pending', 'open')", c.ID)
+	return err
+}
+
+// completeCheckout grants the plan of a paid checkout: membership.Grant,
+// an order from "stripe" of the paid amount, and the fee entry (already
+// taken by Stripe as the application fee). A checkout is paid once, even
+// if both "completed" and "async_payment_succeeded" arrive. A payment
+// whose full refund came first grants nothing.
+func completeCheckout(ctx context.Context, tx pgx.Tx, c Checkout, sess stripe.CheckoutSession) (*Payment, error) {
+	var err error
 	p := &Payment{Checkout: c}
 	if p.Plan, err = membership.GetPlan(ctx, tx, c.PlanID); err != nil {
 		return nil, err
 	}
 	if p.Member, err = getMember(ctx, tx, c.MemberID); err != nil {
 		return nil, err
+	}
+	if p.RefundedFirst, err = refundedFirst(ctx, tx, c, sess); err != nil || p.RefundedFirst {
+		return p, err
 	}
 	paid := c.Amount
 	if sess.AmountTotal > 0 && sess.Currency != "" {
@@ -237,7 +285,14 @@ func refundCharge(ctx context.Context, tx pgx.Tx, ev stripe.Event) (*Refund, err
 	c, err := scanCheckout(tx.QueryRow(ctx, "SELECT "+checkoutColumns+` FROM checkouts
 		WHERE payment_intent_id = $1 FOR UPDATE`, ch.PaymentIntent.ID))
 	if errors.Is(err, membership.ErrNotFound) {
-		return nil, nil // a charge the owner took outside Gatekey
+		// A charge the owner took outside Gatekey, or a payment whose
+		// checkout.session.completed has not come yet: a full refund is
+		// kept, so that payment grants nothing when it comes.
+		if ch.Refunded {
+			_, err = tx.Exec(ctx, `INSERT INTO refunds_ahead (tenant_id, payment_intent_id)
+				VALUES (gatekey_tenant(), $1) ON CONFLICT DO NOTHING`, ch.PaymentIntent.ID)
+		}
+		return nil, err
 	}
 	if err != nil {
 		return nil, err
@@ -266,6 +321,24 @@ func refundCharge(ctx context.Context, tx pgx.Tx, ev stripe.Event) (*Refund, err
 		return r, nil // the payment added nothing (lifetime access already)
 	}
 	return r, r.takeBack(ctx, tx, c)
+}
+
+// refundedFirst reports whether the session's payment was fully refunded
+// before it completed; if so it closes the checkout as refunded.
+func refundedFirst(ctx context.Context, tx pgx.Tx, c Checkout, sess stripe.CheckoutSession) (bool, error) {
+	if sess.PaymentIntent == nil || sess.PaymentIntent.ID == "" {
+		return false, nil
+	}
+	tag, err := tx.Exec(ctx, "DELETE FROM refunds_ahead WHERE payment_intent_id = $1", sess.PaymentIntent.ID)
+	if err != nil || tag.RowsAffected() == 0 {
+		return false, err
+	}
+	_, err = tx.Exec(ctx, `UPDATE checkouts SET status = 'refunded', paid_at = now(), refunded_at = now(),
+		stripe_session_id = $2, payment_intent_id = $3 WHERE id = $1`, c.ID, sess.ID, sess.PaymentIntent.ID)
+	if err != nil {
+		return false, fmt.Errorf("mark checkout refunded: %w", err)
+	}
+	return true, nil
 }
 
 // takeBack removes the period [from, until) the payment added to its

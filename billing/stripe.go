@@ -14,7 +14,9 @@ import (
 	"github.com/stripe/stripe-go/v76/customer"
 	"github.com/stripe/stripe-go/v76/invoice"
 	"github.com/stripe/stripe-go/v76/invoiceitem"
+	"github.com/stripe/stripe-go/v76/subscription"
 
+	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/tenant"
 )
 
@@ -31,7 +33,9 @@ type Config struct {
 	APIURL        string // default DefaultAPIURL; tests point it at stripe-mock
 	WebhookSecret string // signs the events Stripe posts to /stripe/webhook; several, comma-separated
 	Period        Period // the billing period of owners' invoices
-	HTTPClient    *http.Client
+	// FlatPrice is the flat plan's monthly price (default DefaultFlatPrice).
+	FlatPrice  membership.Money
+	HTTPClient *http.Client
 }
 
 // Service is billing's side that calls Stripe: it holds the platform's
@@ -42,12 +46,13 @@ type Service struct {
 	cfg Config
 	log *slog.Logger
 
-	accounts     *account.Client
-	accountLinks *accountlink.Client
-	sessions     *checkoutsession.Client
-	customers    *customer.Client
-	invoices     *invoice.Client
-	invoiceItems *invoiceitem.Client
+	accounts      *account.Client
+	accountLinks  *accountlink.Client
+	sessions      *checkoutsession.Client
+	customers     *customer.Client
+	invoices      *invoice.Client
+	invoiceItems  *invoiceitem.Client
+	subscriptions *subscription.Client
 }
 
 // New makes the service. Each Service has its own Stripe backend, so
@@ -76,6 +81,7 @@ func New(db *tenant.DB, cfg Config, log *slog.Logger) *Service {
 	s.customers = &customer.Client{B: b, Key: key}
 	s.invoices = &invoice.Client{B: b, Key: key}
 	s.invoiceItems = &invoiceitem.Client{B: b, Key: key}
+	s.subscriptions = &subscription.Client{B: b, Key: key}
 	return s
 }
 

@@ -21,6 +21,7 @@ type Overview struct {
 	Invoices    []OwnerInvoice // the latest, newest first
 	FairUse     FairUse
 	Stripe      StripeAccount
+	Flat        Subscription // the owner's flat-plan subscription, if any
 }
 
 // CurrencyFees are one currency's fees in a period.
@@ -54,7 +55,10 @@ func Summary(ctx context.Context, tx pgx.Tx, period Period, now time.Time) (Over
 	if o.FairUse, err = GetFairUse(ctx, tx); err != nil {
 		return o, err
 	}
-	o.Stripe, err = GetStripeAccount(ctx, tx)
+	if o.Stripe, err = GetStripeAccount(ctx, tx); err != nil {
+		return o, err
+	}
+	o.Flat, err = GetSubscription(ctx, tx)
 	return o, err
 }
 

@@ -109,6 +109,11 @@ func paid(ctx context.Context, tx pgx.Tx, tenantID int64, p *billing.Payment) ([
 	var out []river.InsertManyParams
 	var owner string
 	switch {
+	case p.RefundedFirst:
+		out = append(out, jobs.SendMessage(jobs.SendMessageArgs{TenantID: tenantID, BotID: botID, ChatID: p.Member.TelegramUserID,
+			Text: fmt.Sprintf("Your payment for %s was refunded, so it gives no access.", p.Plan.Name)}))
+		owner = fmt.Sprintf("%s's payment for %s was refunded before it went through: no access was given.", p.Member.DisplayName(), p.Plan.Name)
+		return notifyOwner(ctx, tx, tenantID, botID, "stripe_refund", owner, out)
 	case p.AlreadyLifetime:
 		out = append(out, jobs.SendMessage(jobs.SendMessageArgs{TenantID: tenantID, BotID: botID, ChatID: p.Member.TelegramUserID,
 			Text: fmt.Sprintf("Thank you! Your payment of %s went through, but you already had lifetime access to %s. "+

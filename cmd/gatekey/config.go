@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatekey/gatekey/billing"
+	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/telegram"
 )
 
@@ -37,6 +38,7 @@ var settings = []setting{
 	{"STRIPE_WEBHOOK_SECRET", "", "signing secrets (whsec_...) of the Stripe webhook endpoints at GATEKEY_PUBLIC_URL + /stripe/webhook, comma-separated: the platform's and the Connect one; unset, the endpoint is off"},
 	{"STRIPE_API_URL", billing.DefaultAPIURL, "Stripe API server (tests point it at stripe-mock)"},
 	{"GATEKEY_BILLING_PERIOD", "month", "period of owners' invoices: month (calendar months, UTC) or a duration such as 24h"},
+	{"GATEKEY_FLAT_PRICE", "29.00 USD", "monthly price of the flat plan, which owners take in the console's billing page: an amount and a currency"},
 	{"GATEKEY_INVOICE_INTERVAL", "1h", "how often ended billing periods are invoiced"},
 	{"GATEKEY_JOB_TIMEOUT", "1m", "longest one run of a job may take"},
 	{"GATEKEY_JOB_RESCUE_AFTER", "1h", "how long a job may run before it is taken to be stuck (its process died) and run again; more than GATEKEY_JOB_TIMEOUT and 10m"},
@@ -75,6 +77,7 @@ type config struct {
 	StripeAPIURL      string
 	BillingPeriod     billing.Period
 	InvoiceInterval   time.Duration
+	FlatPrice         membership.Money
 	JobTimeout        time.Duration
 	JobRescueAfter    time.Duration
 	LogLevel          slog.Level
@@ -104,6 +107,10 @@ func loadConfig() (config, error) {
 	var err error
 	if c.BillingPeriod, err = billing.ParsePeriod(env("GATEKEY_BILLING_PERIOD")); err != nil {
 		errs = append(errs, fmt.Errorf("GATEKEY_BILLING_PERIOD=%q: want month, or a duration of at least 1s such as 24h", env("GATEKEY_BILLING_PERIOD")))
+	}
+	amount, currency, _ := strings.Cut(strings.TrimSpace(env("GATEKEY_FLAT_PRICE")), " ")
+	if c.FlatPrice, err = membership.ParseMoney(amount, currency); err != nil || c.FlatPrice.Minor <= 0 {
+		errs = append(errs, fmt.Errorf("GATEKEY_FLAT_PRICE=%q: want an amount and a currency, such as 29.00 USD", env("GATEKEY_FLAT_PRICE")))
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("GATEKEY_ADDR=%q: want host:port, such as 127.0.0.1:8080", c.Addr))

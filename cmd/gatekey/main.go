@@ -140,6 +140,7 @@ func appConfig(cfg config, web, work bool) app.Config {
 		StripeAPIURL:        cfg.StripeAPIURL,
 		BillingPeriod:       cfg.BillingPeriod,
 		InvoiceInterval:     cfg.InvoiceInterval,
+		FlatPrice:           cfg.FlatPrice,
 		JobTimeout:          cfg.JobTimeout,
 		JobRescueAfter:      cfg.JobRescueAfter,
 		Log:                 cfg.logger(),

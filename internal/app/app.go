@@ -24,6 +24,7 @@ import (
 	"github.com/gatekey/gatekey/billing"
 	"github.com/gatekey/gatekey/console"
 	"github.com/gatekey/gatekey/jobs"
+	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/migrations"
 	"github.com/gatekey/gatekey/ops"
 	"github.com/gatekey/gatekey/telegram"
@@ -71,7 +72,9 @@ type Config struct {
 	// often ended periods are invoiced (0: hourly).
 	BillingPeriod   billing.Period
 	InvoiceInterval time.Duration
-	Log             *slog.Logger
+	// FlatPrice is the flat plan's monthly price (0: billing's default).
+	FlatPrice membership.Money
+	Log       *slog.Logger
 	// DevMode shows development helpers in the console (the link to the
 	// member sandbox).
 	DevMode bool
@@ -111,7 +114,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		limiter = telegram.NewLimiterWith(db.Pool(), time.Millisecond, 5*time.Millisecond)
 	}
 	a.Billing = billing.New(db, billing.Config{APIKey: cfg.StripeAPIKey, APIURL: cfg.StripeAPIURL,
-		WebhookSecret: cfg.StripeWebhookSecret, Period: cfg.BillingPeriod}, cfg.Log)
+		WebhookSecret: cfg.StripeWebhookSecret, Period: cfg.BillingPeriod, FlatPrice: cfg.FlatPrice}, cfg.Log)
 	deps := jobs.Deps{DB: db, Telegram: a.Telegram, Limiter: limiter, Log: cfg.Log, Billing: a.Billing}
 	a.River, err = jobs.NewClient(deps, jobs.Config{
 		Work:              cfg.Work,
@@ -173,7 +176,7 @@ func (a *App) routes() *fiber.App {
 // console builds the owners' console and API over this App.
 func (a *App) console() *console.Console {
 	con, err := console.New(console.Config{
-		DB: a.DB, River: a.River, Bots: a, PublicURL: a.Config.PublicURL, DevMode: a.Config.DevMode, Log: a.Log,
+		DB: a.DB, River: a.River, Bots: a, Billing: a.Billing, PublicURL: a.Config.PublicURL, DevMode: a.Config.DevMode, Log: a.Log,
 		APILimit:   a.Config.APILimit,
 		UserErrors: []error{ErrBadToken, ErrOtherBot, tenant.ErrBotTaken},
 	})
