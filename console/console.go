@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gatekey/gatekey/billing"
 	"github.com/gatekey/gatekey/jobs"
 	"github.com/gatekey/gatekey/tenant"
 )
@@ -30,9 +31,10 @@ type Bots interface {
 
 // Config is what the console needs.
 type Config struct {
-	DB    *tenant.DB
-	River *jobs.Client
-	Bots  Bots
+	DB      *tenant.DB
+	River   *jobs.Client
+	Bots    Bots
+	Billing *billing.Service
 	// PublicURL is where owners reach Gatekey; cookies are Secure when it
 	// is https (in tests it is http on loopback, where browsers would not
 	// send a Secure cookie back).

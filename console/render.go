@@ -94,7 +94,11 @@ func (con *Console) render(c *fiber.Ctx, status int, name, title string, data an
 // setPageHeaders keeps pages out of frames and shared caches, and holds
 // scripts and styles to our own.
 func setPageHeaders(c *fiber.Ctx) {
-	c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+	formAction := "'self'"
+	if more, ok := c.Locals("form-action").(string); ok {
+		formAction += " " + more
+	}
+	c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action "+formAction)
 	c.Set("X-Frame-Options", "DENY")
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Referrer-Policy", "same-origin")
@@ -177,6 +181,8 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
+	// amount shows money as a figure, 0 as "0 USD" (not "free").
+	"amount": func(m membership.Money) string { return m.Decimal() + " " + m.Currency },
 	"status": func(c membership.Code) string { return c.Status(time.Now()) },
 	"slug":   func(s string) string { return strings.ReplaceAll(s, " ", "-") },
 	"pct": func(a, b int) int {

@@ -58,6 +58,14 @@ func (con *Console) registerPages(r fiber.Router) {
 	get("/members/:id", con.memberPage)
 	post("/members/:id/revoke", con.revokeMember)
 
+	get("/billing", con.billingPage)
+	post("/billing/connect", con.connectStripe)
+	get("/billing/connect/refresh", con.connectStripe)
+	get("/billing/connect/return", con.connectReturn)
+	post("/billing/flat", con.subscribeFlat)
+	post("/billing/flat/cancel", con.cancelFlat(false))
+	post("/billing/flat/resume", con.cancelFlat(true))
+
 	get("/settings", con.settingsPage)
 	post("/settings", con.saveSettings)
 	post("/settings/notify", con.saveNotify)
