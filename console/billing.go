@@ -2,6 +2,7 @@ package console
 
 import (
 	"errors"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
@@ -22,6 +23,8 @@ type billingData struct {
 	// FlatStarting: the owner is back from paying for the flat plan,
 	// and Stripe has not confirmed it yet.
 	FlatStarting bool
+	// LastDay is the period's last day (PeriodEnd is the instant after it).
+	LastDay time.Time
 }
 
 // billingPage shows what the tenant pays Gatekey and how their members
@@ -39,6 +42,7 @@ func (con *Console) billingPage(c *fiber.Ctx) error {
 		return con.fail(c, err)
 	}
 	d.FlatStarting = c.Query("flat") == "started" && !d.Flat.Live()
+	d.LastDay = d.PeriodEnd.Add(-time.Nanosecond)
 	c.Locals("form-action", stripePages)
 	return con.render(c, 200, "billing", "Billing", d)
 }

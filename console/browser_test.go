@@ -316,6 +316,10 @@ func TestOwnerJourney(t *testing.T) {
 	b.screenshot("members-after-rollback")
 	b.open("/settings")
 	b.screenshot("settings")
+	b.click(`a[href="/billing"]`)
+	b.waitPath("/billing")
+	b.see("Pay-as-you-go", "Free code activations in the last 30 days:", "of 50", "Payments with Stripe are not set up")
+	b.screenshot("billing")
 }
 
 // waitFor waits until the JavaScript expression is true on the page.

@@ -181,8 +181,8 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
-	// amount shows money as a figure, 0 as "0 USD" (not "free").
-	"amount": func(m membership.Money) string { return m.Decimal() + " " + m.Currency },
+	// amount shows money for columns of figures: "0.00 USD", not "free".
+	"amount": membership.Money.Figure,
 	"status": func(c membership.Code) string { return c.Status(time.Now()) },
 	"slug":   func(s string) string { return strings.ReplaceAll(s, " ", "-") },
 	"pct": func(a, b int) int {

@@ -65,3 +65,12 @@ func leftPad(s string) string {
 	}
 	return s
 }
+
+// Figure writes the amount with all its decimals and its currency, for
+// columns of figures: "0.00 USD", "1.50 USD", "500 JPY".
+func (m Money) Figure() string {
+	if zeroDecimal[m.Currency] {
+		return strconv.FormatInt(m.Minor, 10) + " " + m.Currency
+	}
+	return strconv.FormatInt(m.Minor/100, 10) + "." + leftPad(strconv.FormatInt(m.Minor%100, 10)) + " " + m.Currency
+}
