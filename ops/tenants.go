@@ -113,11 +113,19 @@ type ownerView struct {
 }
 
 type billingView struct {
-	Plan                 string  `json:"plan"`
-	FeeBasisPoints       int     `json:"fee_basis_points"`
-	FeeRate              string  `json:"fee_rate"`
-	StripeAccountID      *string `json:"stripe_account_id"`
-	StripeChargesEnabled bool    `json:"stripe_charges_enabled"`
+	Plan                 string    `json:"plan"`
+	FeeBasisPoints       int       `json:"fee_basis_points"`
+	FeeRate              string    `json:"fee_rate"`
+	StripeAccountID      *string   `json:"stripe_account_id"`
+	StripeChargesEnabled bool      `json:"stripe_charges_enabled"`
+	FlatSubscription     *flatView `json:"flat_subscription"`
+}
+
+type flatView struct {
+	ID                string     `json:"id"`
+	Status            string     `json:"status"`
+	CancelAtPeriodEnd bool       `json:"cancel_at_period_end"`
+	PeriodEnd         *time.Time `json:"period_end"`
 }
 
 type fairUseView struct {
@@ -242,6 +250,13 @@ func loadBilling(ctx context.Context, tx pgx.Tx) (billingView, fairUseView, erro
 		return b, fairUseView{}, fmt.Errorf("ops: load billing: %w", err)
 	}
 	b.FeeRate = billing.RateText(b.FeeBasisPoints)
+	sub, err := billing.GetSubscription(ctx, tx)
+	if err != nil {
+		return b, fairUseView{}, err
+	}
+	if sub.ID != "" {
+		b.FlatSubscription = &flatView{ID: sub.ID, Status: sub.Status, CancelAtPeriodEnd: sub.CancelAtPeriodEnd, PeriodEnd: sub.PeriodEnd}
+	}
 	f, err := billing.GetFairUse(ctx, tx)
 	return b, newFairUseView(f), err
 }

@@ -94,9 +94,14 @@ type tenantDetail struct {
 	Status  string `json:"status"`
 	Owners  []struct{ Email string }
 	Billing struct {
-		Plan           string `json:"plan"`
-		FeeBasisPoints int    `json:"fee_basis_points"`
-		FeeRate        string `json:"fee_rate"`
+		Plan             string `json:"plan"`
+		FeeBasisPoints   int    `json:"fee_basis_points"`
+		FeeRate          string `json:"fee_rate"`
+		FlatSubscription *struct {
+			ID                string `json:"id"`
+			Status            string `json:"status"`
+			CancelAtPeriodEnd bool   `json:"cancel_at_period_end"`
+		} `json:"flat_subscription"`
 	} `json:"billing"`
 	FairUse struct {
 		Limited   bool    `json:"limited"`
@@ -152,17 +157,25 @@ func TestGetTenantShowsBotsPlansCountsAndFairUse(t *testing.T) {
 	if fmt.Sprint(d.Counts) != fmt.Sprint(wantCounts) {
 		t.Errorf("counts %v, want %v", d.Counts, wantCounts)
 	}
-	if d.Billing.Plan != "payg" || d.Billing.FeeBasisPoints != 500 || d.Billing.FeeRate != "5%" {
+	if d.Billing.Plan != "payg" || d.Billing.FeeBasisPoints != 500 || d.Billing.FeeRate != "5%" || d.Billing.FlatSubscription != nil {
 		t.Errorf("billing: %+v", d.Billing)
 	}
 	if !d.FairUse.Limited || d.FairUse.Floor != 50 || d.FairUse.RatioPct != 100 || d.FairUse.Used != 1 || d.FairUse.Allowance != 50 || d.FairUse.FlaggedAt != nil {
 		t.Errorf("fair use: %+v", d.FairUse)
 	}
 
-	// Another tenant shows its own things only.
+	// Another tenant shows its own things only; this one took the flat
+	// plan and has cancelled it.
+	if _, err := w.Owner(t).Exec(context.Background(), `UPDATE tenants SET billing_plan = 'flat', flat_subscription_id = 'sub_other',
+		flat_status = 'active', flat_cancel_at_period_end = true WHERE id = $1`, other); err != nil {
+		t.Fatal(err)
+	}
 	var o tenantDetail
 	w.reader.call("GET", "/tenants/"+itoa(other), nil, &o)
 	if o.ID != other || len(o.Bots) != 0 || len(o.Plans) != 0 || o.Counts["members"] != 0 || o.FairUse.Used != 0 {
 		t.Errorf("other tenant: %+v", o)
+	}
+	if s := o.Billing.FlatSubscription; o.Billing.Plan != "flat" || s == nil || s.ID != "sub_other" || s.Status != "active" || !s.CancelAtPeriodEnd {
+		t.Errorf("other tenant's billing: %+v", o.Billing)
 	}
 }
