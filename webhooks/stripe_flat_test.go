@@ -37,11 +37,11 @@ func TestRefundBeforePaymentGrantsNothing(t *testing.T) {
 	}
 	w.Idle(t)
 	checks := map[string]int{
-		"SELECT count(*) FROM memberships":                                                               0,
-		"SELECT count(*) FROM orders":                                                                    0,
-		"SELECT count(*) FROM fee_entries":                                                               0,
-		"SELECT count(*) FROM checkouts WHERE status = 'refunded' AND payment_intent_id = 'pi_dan'":      1,
-		"SELECT count(*) FROM refunds_ahead":                                                             0,
+		"SELECT count(*) FROM memberships": 0,
+		"SELECT count(*) FROM orders":      0,
+		"SELECT count(*) FROM fee_entries": 0,
+		"SELECT count(*) FROM checkouts WHERE status = 'refunded' AND payment_intent_id = 'pi_dan'": 1,
+		"SELECT count(*) FROM refunds_ahead": 0,
 		"SELECT count(*) FROM notifications WHERE kind = 'stripe_refund' AND text LIKE '%no access was%'": 1,
 	}
 	for q, want := range checks {
@@ -122,9 +122,9 @@ func TestFlatPlanFollowsItsSubscription(t *testing.T) {
 	}
 	for k, want := range map[string]string{
 		"mode": "subscription", "customer": customer,
-		"line_items[0][price_data][unit_amount]":         "2900",
-		"line_items[0][price_data][currency]":            "usd",
-		"line_items[0][price_data][recurring][interval]": "month",
+		"line_items[0][price_data][unit_amount]":                "2900",
+		"line_items[0][price_data][currency]":                   "usd",
+		"line_items[0][price_data][recurring][interval]":        "month",
 		"subscription_data[metadata][" + billing.MetaFlat + "]": "1",
 	} {
 		if got := f.Get(k); got != want {
