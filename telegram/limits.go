@@ -81,7 +81,15 @@ func (l *Limiter) Wait(ctx context.Context, botID, chatID int64) error {
 // take reserves the slot and returns its time, or *TooSoonError.
 func (l *Limiter) take(ctx context.Context, keys []string, intervals []time.Duration) (time.Time, error) {
 	var wait time.Duration
-	err := l.pool.QueryRow(ctx, takeSlots, keys, intervals, MaxWait).Scan(&wait)
+	var all bool
+	botKey, chatKey, chatInterval := keys[0], (*string)(nil), time.Duration(0)
+	if len(keys) > 1 {
+		chatKey, chatInterval = &keys[1], intervals[1]
+	}
+	err := l.pool.QueryRow(ctx, takeKnownSlots, botKey, chatKey, intervals[0], chatInterval, MaxWait).Scan(&wait, &all)
+	if err == nil && !all { // a key's first message: the function makes its row
+		err = l.pool.QueryRow(ctx, takeSlots, keys, intervals, MaxWait).Scan(&wait)
+	}
 	if err != nil {
 		return time.Time{}, fmt.Errorf("telegram: rate limit: %w", err)
 	}
@@ -105,6 +113,27 @@ func sleepUntil(ctx context.Context, at time.Time) error {
 		return ctx.Err()
 	}
 }
+
+// takeKnownSlots does what gatekey_take_slots does when the keys already
+// have their rows, which is nearly always: it locks the rows in key order,
+// takes the latest of their next free times, and moves the bot's ($1) and
+// the chat's ($2, NULL for none) on by their intervals ($3, $4), all or
+// none, and none when the slot is more than $5 away. One plain statement
+// costs PostgreSQL a fraction of the function, whose three statements are
+// planned afresh on every call; the keys are separate parameters rather
+// than an array so that the cached plan expects two rows, and is reused.
+// The second column is false when a key has no row yet: then nothing was
+// reserved, and takeSlots makes the rows and reserves.
+const takeKnownSlots = `WITH locked AS (
+		SELECT tat FROM telegram_rate WHERE key IN ($1, $2) ORDER BY key FOR UPDATE
+	), slot AS (
+		SELECT greatest(max(tat), now()) AS at, count(*) = CASE WHEN $2::text IS NULL THEN 1 ELSE 2 END AS all_keys
+		FROM locked
+	), taken AS (
+		UPDATE telegram_rate r SET tat = slot.at + CASE WHEN r.key = $1 THEN $3::interval ELSE $4::interval END
+		FROM slot WHERE r.key IN ($1, $2) AND slot.all_keys AND slot.at - now() <= $5::interval
+	)
+	SELECT slot.at - now(), slot.all_keys FROM slot`
 
 // takeSlots calls the migration's gatekey_take_slots: one round trip.
 const takeSlots = `SELECT gatekey_take_slots($1::text[], $2::interval[], $3::interval)`

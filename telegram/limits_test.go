@@ -107,3 +107,19 @@ func TestLimiterHoldsOneChatToOneMessageASecond(t *testing.T) {
 		go l.Wait(ctx, 7, 42) //nolint:errcheck // pile up reservations
 	}
 }
+
+// Messages with no chat (chatID 0) count against the bot's limit alone,
+// both for the bot's first message (its row is made) and afterwards.
+func TestLimiterSpacesMessagesWithoutAChat(t *testing.T) {
+	l := newLimiter(t)
+	ctx := context.Background()
+	start := time.Now()
+	for range 26 {
+		if err := l.Wait(ctx, 11, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if took, want := time.Since(start), 25*telegram.BotInterval; took < want {
+		t.Errorf("26 messages of one bot took %s, want at least %s", took, want)
+	}
+}
