@@ -106,9 +106,95 @@ func (w *SendAccessWorker) link(ctx context.Context, bot *telego.Bot, a SendAcce
 	return l.InviteLink, err
 }
 
-// RemoveFromChatArgs takes a person out of a chat: banChatMember, then
-// unbanChatMember with only_if_banned, so they may come back later with a
-// new membership. Both calls are safe to repeat.
+// RemoveMemberArgs takes a member out of chats, chat by chat, and then, if
+// Text is set, tells them: one job for everything an ended membership
+// leaves to do on Telegram, however many chats its plan has. Removing is
+// banChatMember then unbanChatMember with only_if_banned, so they may come
+// back later with a new membership; the message goes only once they are
+// out, so it never says they were removed before they were.
+type RemoveMemberArgs struct {
+	TenantID        int64   `json:"tenant_id"`
+	BotID           int64   `json:"bot_id"`
+	TelegramUserID  int64   `json:"telegram_user_id"`
+	TelegramChatIDs []int64 `json:"telegram_chat_ids"`
+	Text            string  `json:"text,omitempty"`
+}
+
+func (RemoveMemberArgs) Kind() string { return "telegram.remove_member" }
+
+func (RemoveMemberArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueTelegram, MaxAttempts: 25}
+}
+
+// RemoveMemberWorker works RemoveMemberArgs.
+type RemoveMemberWorker struct {
+	river.WorkerDefaults[RemoveMemberArgs]
+	deps Deps
+}
+
+// Work runs two resumable steps. An attempt that ends early (a 5xx, a 429,
+// the message's turn not yet come) records how far it got in the job's
+// metadata, and the next attempt goes on from there: chats already done
+// are not called again, and the message is never sent twice.
+func (w *RemoveMemberWorker) Work(ctx context.Context, job *river.Job[RemoveMemberArgs]) error {
+	a := job.Args
+	bot, err := w.deps.Telegram.Bot(ctx, a.TenantID, a.BotID)
+	if err != nil {
+		return err
+	}
+	river.ResumableStepCursor(ctx, "remove", nil, func(ctx context.Context, done int) error {
+		for i := done; i < len(a.TelegramChatIDs); i++ {
+			if err := w.remove(ctx, bot, a, a.TelegramChatIDs[i]); err != nil {
+				return err
+			}
+			if err := river.ResumableSetCursor(ctx, i+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	river.ResumableStep(ctx, "tell", nil, func(ctx context.Context) error {
+		if a.Text == "" {
+			return nil
+		}
+		if err := w.deps.limit(ctx, a.BotID, a.TelegramUserID); err != nil {
+			return err
+		}
+		_, err := bot.SendMessage(ctx, textMessage(a.TelegramUserID, a.Text, nil))
+		return w.deps.outcome(ctx, a.TenantID, a.BotID, a.TelegramUserID, err)
+	})
+	return nil
+}
+
+// remove takes the member out of one chat. A chat where that cannot be
+// done (the bot lost its rights, or the chat is gone) is left, with a
+// warning, so that it holds up neither the other chats nor the message.
+func (w *RemoveMemberWorker) remove(ctx context.Context, bot *telego.Bot, a RemoveMemberArgs, chatID int64) error {
+	err := removeFromChat(ctx, bot, chatID, a.TelegramUserID)
+	if err == nil {
+		return nil
+	}
+	if f := telegram.Classify(err); f.Verdict == telegram.Final || f.Verdict == telegram.Blocked {
+		w.deps.Log.WarnContext(ctx, "cannot remove a member from a chat", "tenant", a.TenantID, "bot", a.BotID,
+			"chat", chatID, "code", f.Code, "description", f.Description)
+		return nil
+	}
+	return w.deps.outcome(ctx, a.TenantID, a.BotID, 0, err)
+}
+
+// removeFromChat bans a person from a chat and lifts the ban at once. Both
+// calls are safe to repeat.
+func removeFromChat(ctx context.Context, bot *telego.Bot, chatID, userID int64) error {
+	chat := telego.ChatID{ID: chatID}
+	err := bot.BanChatMember(ctx, &telego.BanChatMemberParams{ChatID: chat, UserID: userID})
+	if err == nil {
+		err = bot.UnbanChatMember(ctx, &telego.UnbanChatMemberParams{ChatID: chat, UserID: userID, OnlyIfBanned: true})
+	}
+	return err
+}
+
+// RemoveFromChatArgs takes a person out of one chat, without a word: a
+// stranger who came in through someone else's link.
 type RemoveFromChatArgs struct {
 	TenantID       int64 `json:"tenant_id"`
 	BotID          int64 `json:"bot_id"`
@@ -134,11 +220,7 @@ func (w *RemoveFromChatWorker) Work(ctx context.Context, job *river.Job[RemoveFr
 	if err != nil {
 		return err
 	}
-	chat := telego.ChatID{ID: a.TelegramChatID}
-	err = bot.BanChatMember(ctx, &telego.BanChatMemberParams{ChatID: chat, UserID: a.TelegramUserID})
-	if err == nil {
-		err = bot.UnbanChatMember(ctx, &telego.UnbanChatMemberParams{ChatID: chat, UserID: a.TelegramUserID, OnlyIfBanned: true})
-	}
+	err = removeFromChat(ctx, bot, a.TelegramChatID, a.TelegramUserID)
 	return w.deps.outcome(ctx, a.TenantID, a.BotID, 0, err)
 }
 

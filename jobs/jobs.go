@@ -89,6 +89,7 @@ func NewClient(deps Deps, cfg Config) (*Client, error) {
 		river.AddWorker(workers, &SendMessageWorker{deps: deps})
 		river.AddWorker(workers, &SendAccessWorker{deps: deps})
 		river.AddWorker(workers, &AnswerCallbackWorker{deps: deps})
+		river.AddWorker(workers, &RemoveMemberWorker{deps: deps})
 		river.AddWorker(workers, &RemoveFromChatWorker{deps: deps})
 		river.AddWorker(workers, &RevokeLinkWorker{deps: deps})
 		river.AddWorker(workers, &RemindMembershipWorker{deps: deps})

@@ -91,14 +91,15 @@ func (w *ExpireMembershipWorker) Work(ctx context.Context, job *river.Job[Expire
 	})
 }
 
-// Removal is the jobs that carry out an ended membership: out of each
-// chat, and a message saying so.
+// Removal is the job that carries out an ended membership: out of each
+// chat it leaves, then a message saying so.
 func Removal(tenantID, botID int64, e membership.Ending, text string) []river.InsertManyParams {
-	out := []river.InsertManyParams{SendMessage(SendMessageArgs{TenantID: tenantID, BotID: botID, ChatID: e.TelegramUserID, Text: text})}
-	for _, c := range e.RemoveFrom {
-		out = append(out, river.InsertManyParams{Args: RemoveFromChatArgs{tenantID, botID, c.TelegramChatID, e.TelegramUserID}})
+	chats := make([]int64, len(e.RemoveFrom))
+	for i, c := range e.RemoveFrom {
+		chats[i] = c.TelegramChatID
 	}
-	return out
+	return []river.InsertManyParams{{Args: RemoveMemberArgs{TenantID: tenantID, BotID: botID,
+		TelegramUserID: e.TelegramUserID, TelegramChatIDs: chats, Text: text}}}
 }
 
 func reminderMessage(tenantID int64, r membership.Reminder) river.InsertManyParams {

@@ -142,6 +142,59 @@ func TestSharedChatStaysWhileAnotherPlanGrantsIt(t *testing.T) {
 	}
 }
 
+// TestRemovalGoesOnWhereItStopped ends a membership whose removal meets
+// trouble at every step: the bot may not remove anyone from the first chat
+// (for good), the second chat fails once (a 5xx), and the message meets
+// flood control once. Each new attempt goes on from where the last one
+// stopped: no chat is called again once done, and the message goes once.
+func TestRemovalGoesOnWhereItStopped(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	u := w.activate(t, "Remy", w.demo.Plan)
+	w.Idle(t)
+	first, second := w.demo.Chats[0].TelegramChatID, w.demo.Chats[1].TelegramChatID
+	in := func(chat int64) func(map[string]any) bool {
+		return func(p map[string]any) bool { return p["chat_id"] == chat && p["user_id"] == u.ID }
+	}
+	w.Fake.FailWhen("banChatMember", -1, telegramtest.Failure{Code: 400, Description: "Bad Request: not enough rights to restrict/unrestrict chat member"}, in(first))
+	w.Fake.FailWhen("banChatMember", 1, telegramtest.Fail5xx(), in(second))
+	w.Fake.Fail("sendMessage", 1, telegramtest.Fail429(1))
+	before := len(w.Fake.Calls())
+
+	w.owner(t, "UPDATE memberships SET ends_at = now() - interval '1 second'")
+	w.reconcile(t)
+	w.Wait(t, "the removal to finish", func() bool {
+		return w.Count(t, "SELECT count(*) FROM river_job WHERE kind = 'telegram.remove_member' AND state = 'completed'") == 1
+	})
+	calls := map[string]int{}
+	for _, c := range w.Fake.Calls()[before:] {
+		if c.Params["user_id"] == u.ID || c.Params["chat_id"] == u.ID {
+			calls[fmt.Sprint(c.Method, " ", c.Params["chat_id"], " ", c.Status)]++
+		}
+	}
+	want := map[string]int{
+		fmt.Sprint("banChatMember ", first, " 400"):    1, // refused for good: left alone after one try
+		fmt.Sprint("banChatMember ", second, " 500"):   1,
+		fmt.Sprint("banChatMember ", second, " 200"):   1,
+		fmt.Sprint("unbanChatMember ", second, " 200"): 1,
+		fmt.Sprint("sendMessage ", u.ID, " 429"):       1,
+		fmt.Sprint("sendMessage ", u.ID, " 200"):       1,
+	}
+	for k, n := range want {
+		if calls[k] != n {
+			t.Errorf("%d × %s, want %d (all: %v)", calls[k], k, n, calls)
+		}
+	}
+	if !strings.Contains(lastText(w, t, u), "has ended") {
+		t.Errorf("the member was not told: %q", lastText(w, t, u))
+	}
+	if s := w.Fake.MemberStatus(second, u.ID); s != "left" {
+		t.Errorf("status in the second chat = %q, want left", s)
+	}
+	if !w.Fake.IsMember(first, u.ID) {
+		t.Error("out of the chat the bot may not remove anyone from")
+	}
+}
+
 func TestReconcilerCatchesWhatJobsMissed(t *testing.T) {
 	w := newWorld(t, apptest.Options{})
 	u := w.activate(t, "Rita", w.demo.Plan)

@@ -91,7 +91,10 @@ func (w *ReconcileWorker) reconcileTenant(ctx context.Context, tenantID int64, p
 // which River works in scheduled order, takes turns between the bots, and
 // a job inserted meanwhile by other work (an activation's confirmation)
 // waits behind the messages already due, not behind the whole run.
-// Removals are not messages and go at once.
+// A removal travels with its message (one job, RemoveMemberArgs), so it
+// takes the message's turn too: when one run ends a thousand memberships
+// of one bot, the last member is out some 40 s after the first, which
+// also spreads the bot's bans rather than firing them all at once.
 type pacer struct {
 	start time.Time
 	sent  map[int64]int // bot id → messages queued in this run
@@ -107,7 +110,7 @@ func newPacer(start time.Time) *pacer { return &pacer{start: start, sent: map[in
 // bot's next turn, and returns params.
 func (p *pacer) messages(botID int64, params []river.InsertManyParams) []river.InsertManyParams {
 	for i := range params {
-		if _, ok := params[i].Args.(SendMessageArgs); !ok {
+		if !sendsMessage(params[i].Args) {
 			continue
 		}
 		n := p.sent[botID]
@@ -123,6 +126,18 @@ func (p *pacer) messages(botID int64, params []river.InsertManyParams) []river.I
 		params[i].InsertOpts = &opts
 	}
 	return params
+}
+
+// sendsMessage reports whether a job sends a message, which the pacer
+// spaces.
+func sendsMessage(args river.JobArgs) bool {
+	switch a := args.(type) {
+	case SendMessageArgs:
+		return true
+	case RemoveMemberArgs:
+		return a.Text != ""
+	}
+	return false
 }
 
 // SweepArgs is the periodic clean-up: unused codes past the tenant's

@@ -284,7 +284,7 @@ func (s *Server) execLocked(call *Call, token string, perr *apiError) (answer, [
 		return answer{err: err}, nil
 	}
 	call.Params = params
-	if err := s.takeFailureLocked(m.Name); err != nil {
+	if err := s.takeFailureLocked(m.Name, params); err != nil {
 		return answer{err: err}, nil
 	}
 	return s.runLocked(m.Name, bot, params)
@@ -366,6 +366,7 @@ type failRule struct {
 	method string // canonical name, "" for any
 	left   int    // < 0: until ClearFailures
 	f      Failure
+	match  func(params map[string]any) bool // nil: every call
 }
 
 // Fail makes the next `times` well-formed calls of method (any bot; "" means
@@ -373,6 +374,12 @@ type failRule struct {
 // call until ClearFailures; zero does nothing. Failures are checked after the token, method and
 // parameters, so only calls that would otherwise run consume them.
 func (s *Server) Fail(method string, times int, f Failure) {
+	s.FailWhen(method, times, f, nil)
+}
+
+// FailWhen is Fail for only the calls whose parameters (as Call.Params
+// holds them) match: to fail, say, the call about one chat among several.
+func (s *Server) FailWhen(method string, times int, f Failure, match func(params map[string]any) bool) {
 	if times == 0 {
 		return
 	}
@@ -384,7 +391,7 @@ func (s *Server) Fail(method string, times int, f Failure) {
 	if method != "" {
 		method = s.canonicalMethod(method)
 	}
-	s.failures = append(s.failures, &failRule{method: method, left: times, f: f})
+	s.failures = append(s.failures, &failRule{method: method, left: times, f: f, match: match})
 }
 
 // ClearFailures drops every pending injected failure.
@@ -394,9 +401,9 @@ func (s *Server) ClearFailures() {
 	s.failures = nil
 }
 
-func (s *Server) takeFailureLocked(method string) *apiError {
+func (s *Server) takeFailureLocked(method string, params map[string]any) *apiError {
 	for i, r := range s.failures {
-		if r.method != "" && r.method != method {
+		if r.method != "" && r.method != method || r.match != nil && !r.match(params) {
 			continue
 		}
 		if r.left > 0 {
