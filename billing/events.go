@@ -77,6 +77,9 @@ func (s *Service) EventTenant(ctx context.Context, ev stripe.Event) (tenantID in
 type Effect struct {
 	Payment *Payment // a checkout was paid
 	Refund  *Refund  // a paid checkout was refunded
+	// SyncFlat is a flat-plan subscription whose state to read from
+	// Stripe (Service.SyncFlat), outside the event's transaction.
+	SyncFlat string
 }
 
 // Payment is a paid checkout, granted through the same path as a code.
@@ -122,13 +125,15 @@ func ApplyEvent(ctx context.Context, tx pgx.Tx, ev stripe.Event) (e Effect, fres
 	}
 	switch ev.Type {
 	case stripe.EventTypeCheckoutSessionCompleted, stripe.EventTypeCheckoutSessionAsyncPaymentSucceeded:
-		e.Payment, err = checkoutCompleted(ctx, tx, ev)
+		if e.SyncFlat, err = flatEvent(ctx, tx, ev); e.SyncFlat == "" && err == nil {
+			e.Payment, err = checkoutCompleted(ctx, tx, ev)
+		}
 	case stripe.EventTypeCheckoutSessionExpired:
 		err = checkoutExpired(ctx, tx, ev)
 	case stripe.EventTypeCustomerSubscriptionCreated, stripe.EventTypeCustomerSubscriptionUpdated,
 		stripe.EventTypeCustomerSubscriptionDeleted, stripe.EventTypeCustomerSubscriptionPaused,
 		stripe.EventTypeCustomerSubscriptionResumed:
-		err = subscriptionChanged(ctx, tx, ev)
+		e.SyncFlat, err = flatEvent(ctx, tx, ev)
 	case stripe.EventTypeChargeRefunded:
 		e.Refund, err = refundCharge(ctx, tx, ev)
 	case stripe.EventTypeAccountUpdated:
@@ -154,7 +159,7 @@ func checkoutCompleted(ctx context.Context, tx pgx.Tx, ev stripe.Event) (*Paymen
 		return nil, fmt.Errorf("parse session: %w", err)
 	}
 	if sess.Mode == stripe.CheckoutSessionModeSubscription {
-		return nil, flatCheckoutCompleted(ctx, tx, ev, sess)
+		return nil, nil // a subscription Gatekey did not sell
 	}
 	if sess.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid {
 		return nil, nil // an asynchronous payment still under way
@@ -289,8 +294,7 @@ func refundCharge(ctx context.Context, tx pgx.Tx, ev stripe.Event) (*Refund, err
 		// checkout.session.completed has not come yet: a full refund is
 		// kept, so that payment grants nothing when it comes.
 		if ch.Refunded {
-			_, err = tx.Exec(ctx, `INSERT INTO refunds_ahead (tenant_id, payment_intent_id)
-				VALUES (gatekey_tenant(), $1) ON CONFLICT DO NOTHING`, ch.PaymentIntent.ID)
+			err = refundAhead(ctx, tx, ch.PaymentIntent.ID)
 		}
 		return nil, err
 	}
@@ -321,6 +325,18 @@ func refundCharge(ctx context.Context, tx pgx.Tx, ev stripe.Event) (*Refund, err
 		return r, nil // the payment added nothing (lifetime access already)
 	}
 	return r, r.takeBack(ctx, tx, c)
+}
+
+// refundAhead keeps a full refund whose payment is not known yet. Stripe
+// retries an event for three days: a refund kept for a week has outlived
+// any payment event still to come.
+func refundAhead(ctx context.Context, tx pgx.Tx, paymentIntentID string) error {
+	if _, err := tx.Exec(ctx, "DELETE FROM refunds_ahead WHERE received_at < now() - interval '7 days'"); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO refunds_ahead (tenant_id, payment_intent_id)
+		VALUES (gatekey_tenant(), $1) ON CONFLICT DO NOTHING`, paymentIntentID)
+	return err
 }
 
 // refundedFirst reports whether the session's payment was fully refunded

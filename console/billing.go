@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatekey/gatekey/billing"
 	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/tenant"
 )
 
 // stripePages are where the billing page's buttons lead: Stripe's
@@ -60,6 +61,31 @@ func (con *Console) connectStripe(c *fiber.Ctx) error {
 	return redirect(c, url)
 }
 
+// connectRefresh is where Stripe sends the owner when an onboarding link
+// has expired: a new link for the account they were setting up. Being a
+// GET, which another site can make the owner's browser send, it never
+// makes an account, nor anything for a suspended tenant.
+func (con *Console) connectRefresh(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	var acct billing.StripeAccount
+	var suspended bool
+	err := con.tx(ctx, session(c).TenantID, func(tx pgx.Tx) error {
+		var err error
+		if acct, err = billing.GetStripeAccount(ctx, tx); err != nil {
+			return err
+		}
+		suspended, err = tenant.IsSuspended(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return con.fail(c, err)
+	}
+	if acct.AccountID == "" || suspended {
+		return redirect(c, "/billing")
+	}
+	return con.connectStripe(c)
+}
+
 // connectReturn is where Stripe sends the owner after onboarding: ask
 // Stripe whether the account can take payments now, and say so.
 func (con *Console) connectReturn(c *fiber.Ctx) error {
@@ -94,7 +120,7 @@ func (con *Console) cancelFlat(resume bool) fiber.Handler {
 			return con.billingFailed(c, err)
 		}
 		switch {
-		case !sub.CancelAtPeriodEnd:
+		case !sub.Cancelled:
 			con.flash(c, "ok", "Your flat plan goes on, renewing every month.")
 		case sub.PeriodEnd != nil:
 			con.flash(c, "ok", "Your flat plan ends on "+membership.FormatDate(*sub.PeriodEnd)+"; then you are back on pay-as-you-go.")

@@ -52,10 +52,14 @@ func wantAll(t *testing.T, what, page string, parts ...string) {
 // events then start, and which the owner can cancel and keep.
 func TestBillingPage(t *testing.T) {
 	mock := stripetest.Start(t)
-	env := apptest.Start(t, apptest.Options{Configure: func(c *app.Config) {
+	env := apptest.Start(t, apptest.Options{Work: true, Configure: func(c *app.Config) {
 		c.StripeAPIKey, c.StripeAPIURL, c.StripeWebhookSecret = stripetest.APIKey, mock.URL, stripetest.WebhookSecret
 	}})
 	o := signUp(t, env, "billing@example.com")
+	// Before any Stripe account, Stripe's "link expired" return makes none.
+	if status, _ := o.get("/billing/connect/refresh"); status != http.StatusSeeOther || len(mock.Calls("POST", "/v1/accounts")) != 0 {
+		t.Errorf("refresh without an account: %d, %d accounts made", status, len(mock.Calls("POST", "/v1/accounts")))
+	}
 	ctx := context.Background()
 	owner := env.Owner(t)
 	// A period with fees in two currencies, and last period's invoice.
@@ -104,7 +108,10 @@ func TestBillingPage(t *testing.T) {
 		t.Error("coming back from Stripe did not ask Stripe about the account")
 	}
 	_, page = o.get("/billing")
-	wantAll(t, "the page after onboarding", page, "Stripe")
+	wantAll(t, "the page after onboarding", page, "Finish setting up Stripe", "Stripe still needs some details")
+	if len(mock.Calls("POST", "/v1/accounts")) != 1 {
+		t.Error("onboarding made more than one account")
+	}
 
 	// The flat plan: Checkout on Gatekey's own account ...
 	to = o.submit("/billing/flat")
@@ -116,11 +123,19 @@ func TestBillingPage(t *testing.T) {
 	_, page = o.get("/billing?flat=started")
 	wantAll(t, "the page on coming back from Checkout", page, "starts as soon as Stripe confirms the payment")
 
-	// ... started by Stripe's event.
+	// ... started by Stripe's event, once Gatekey has read the
+	// subscription back from Stripe.
 	var customer string
 	if err := owner.QueryRow(ctx, "SELECT stripe_customer_id FROM tenants WHERE id = $1", o.Tenant).Scan(&customer); err != nil {
 		t.Fatal(err)
 	}
+	end := time.Now().Add(20 * 24 * time.Hour).Truncate(time.Second)
+	sub := func(cancel bool) map[string]any {
+		return map[string]any{"id": "sub_console", "object": "subscription", "status": "active", "customer": customer,
+			"cancel_at_period_end": cancel, "current_period_end": end.Unix(),
+			"metadata": map[string]string{billing.MetaTenant: strconv.FormatInt(o.Tenant, 10), billing.MetaFlat: "1"}}
+	}
+	mock.Answer("GET", "/v1/subscriptions/sub_console", sub(false))
 	ev := stripetest.Event("evt_flat", stripe.EventTypeCheckoutSessionCompleted, "", map[string]any{
 		"id": "cs_flat", "object": "checkout.session", "mode": "subscription", "status": "complete", "payment_status": "paid",
 		"customer": customer, "subscription": "sub_console",
@@ -129,14 +144,16 @@ func TestBillingPage(t *testing.T) {
 	if status := stripetest.Post(t, env.URL+"/stripe/webhook", ev, stripetest.Sign(ev, stripetest.WebhookSecret, time.Time{})); status != 200 {
 		t.Fatalf("webhook: %d", status)
 	}
+	env.Idle(t)
 	_, page = o.get("/billing?flat=started")
 	wantAll(t, "the page on the flat plan", page, "<strong>Flat plan</strong>", `id="flat-status">active`, "Cancel the flat plan",
-		"Free codes: unlimited on the flat plan.")
+		"Renews on", end.UTC().Format("2 Jan 2006 15:04"), "Free codes: unlimited on the flat plan.")
 	if strings.Contains(page, "starts as soon as") || strings.Contains(page, "Switch to the flat plan") || strings.Contains(page, "<meter") {
 		t.Error("the flat plan's page still offers or waits for the flat plan, or shows the meter")
 	}
 
 	// Cancel at the period's end, then keep it after all.
+	mock.Answer("POST", "/v1/subscriptions/sub_console", sub(true))
 	if to := o.submit("/billing/flat/cancel"); to != "/billing" {
 		t.Errorf("cancel led to %q", to)
 	}
@@ -144,6 +161,9 @@ func TestBillingPage(t *testing.T) {
 	if len(updates) != 1 || updates[0].Form.Get("cancel_at_period_end") != "true" {
 		t.Fatalf("cancel calls %+v", updates)
 	}
+	_, page = o.get("/billing")
+	wantAll(t, "the page after cancelling", page, "Your flat plan ends on "+end.UTC().Format("2 Jan 2006"), "Ends on", "The subscription is cancelled", "Keep the flat plan")
+	mock.Answer("POST", "/v1/subscriptions/sub_console", sub(false))
 	o.submit("/billing/flat/resume")
 	updates = mock.Calls("POST", "/v1/subscriptions/sub_console")
 	if len(updates) != 2 || updates[1].Form.Get("cancel_at_period_end") != "false" {
@@ -152,6 +172,8 @@ func TestBillingPage(t *testing.T) {
 	if n := env.Count(t, "SELECT count(*) FROM audit_log WHERE action IN ('billing.flat_cancelled', 'billing.flat_resumed')"); n != 2 {
 		t.Errorf("%d audit entries for cancel and resume, want 2", n)
 	}
+	_, page = o.get("/billing")
+	wantAll(t, "the page after keeping it", page, "Your flat plan goes on", "Renews on", "Cancel the flat plan")
 	// Subscribing twice is refused, before Stripe is asked.
 	o.submit("/billing/flat")
 	if n := len(mock.Calls("POST", "/v1/checkout/sessions")); n != 1 {
@@ -179,4 +201,38 @@ func TestBillingPageWithoutStripe(t *testing.T) {
 	}
 	_, page = o.get("/billing")
 	wantAll(t, "the page after asking anyway", page, "Payments with Stripe are not set up on this Gatekey server.")
+}
+
+// A suspended owner's console is read-only, but they can still stop
+// paying for the flat plan.
+func TestSuspendedOwnerCanCancelTheFlatPlan(t *testing.T) {
+	mock := stripetest.Start(t)
+	env := apptest.Start(t, apptest.Options{Configure: func(c *app.Config) {
+		c.StripeAPIKey, c.StripeAPIURL, c.StripeWebhookSecret = stripetest.APIKey, mock.URL, stripetest.WebhookSecret
+	}})
+	o := signUp(t, env, "suspended@example.com")
+	ctx := context.Background()
+	if _, err := env.Owner(t).Exec(ctx, `UPDATE tenants SET status = 'suspended', billing_plan = 'flat', stripe_customer_id = 'cus_susp',
+		flat_subscription_id = 'sub_susp', flat_status = 'active' WHERE id = $1`, o.Tenant); err != nil {
+		t.Fatal(err)
+	}
+	mock.Answer("POST", "/v1/subscriptions/sub_susp", map[string]any{"id": "sub_susp", "object": "subscription", "status": "active",
+		"customer": "cus_susp", "cancel_at_period_end": true, "metadata": map[string]string{billing.MetaFlat: "1"}})
+	if to := o.submit("/billing/flat/cancel"); to != "/billing" {
+		t.Errorf("cancel led to %q", to)
+	}
+	if n := env.Count(t, "SELECT count(*) FROM tenants WHERE flat_cancel_at_period_end"); n != 1 {
+		t.Error("the suspended owner's cancellation was not recorded")
+	}
+	// Anything else stays refused.
+	_, page := o.get("/billing")
+	m := csrfField.FindStringSubmatch(page)
+	res, err := o.client.PostForm(env.URL+"/billing/flat/resume", url.Values{"_csrf": {m[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden || len(mock.Calls("POST", "/v1/subscriptions/sub_susp")) != 1 {
+		t.Errorf("resume while suspended: %d", res.StatusCode)
+	}
 }

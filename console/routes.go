@@ -60,7 +60,7 @@ func (con *Console) registerPages(r fiber.Router) {
 
 	get("/billing", con.billingPage)
 	post("/billing/connect", con.connectStripe)
-	get("/billing/connect/refresh", con.connectStripe)
+	get("/billing/connect/refresh", con.connectRefresh)
 	get("/billing/connect/return", con.connectReturn)
 	post("/billing/flat", con.subscribeFlat)
 	post("/billing/flat/cancel", con.cancelFlat(false))

@@ -12,9 +12,10 @@ const suspendedText = "Your Gatekey account is suspended, so the console is read
 
 // writable refuses a change (any request but GET and HEAD) from a
 // suspended tenant: a suspended console is read-only, and so is its API.
-// Signing out still works.
+// Signing out still works, and so does cancelling the flat plan: a
+// suspended owner must still be able to stop paying for it.
 func (con *Console) writable(c *fiber.Ctx) error {
-	if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead || c.Path() == "/logout" {
+	if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead || c.Path() == "/logout" || c.Path() == "/billing/flat/cancel" {
 		return c.Next()
 	}
 	tenantID := apiKey(c).TenantID

@@ -13,14 +13,16 @@ import (
 )
 
 // Billing's jobs: the Stripe Checkout Session a member's Pay button asks
-// for, and the owners' invoices at the end of each billing period. Every
-// Stripe call is made here, outside any transaction.
+// for, the owners' invoices at the end of each billing period, and the
+// flat plan's subscription read back from Stripe. Every Stripe call is
+// made here, outside any transaction.
 
 // addBilling registers billing's workers and returns its periodic job.
 func addBilling(workers *river.Workers, deps Deps, cfg Config) []*river.PeriodicJob {
 	river.AddWorker(workers, &CreateCheckoutWorker{deps: deps})
 	river.AddWorker(workers, &InvoiceSweepWorker{deps: deps})
 	river.AddWorker(workers, &InvoiceTenantWorker{deps: deps})
+	river.AddWorker(workers, &SyncFlatWorker{deps: deps})
 	interval := cfg.InvoiceInterval
 	if interval <= 0 {
 		interval = time.Hour
@@ -151,5 +153,42 @@ type InvoiceTenantWorker struct {
 
 func (w *InvoiceTenantWorker) Work(ctx context.Context, job *river.Job[InvoiceTenantArgs]) error {
 	_, err := w.deps.Billing.InvoiceTenant(ctx, job.Args.TenantID, job.Args.Before)
+	return err
+}
+
+// SyncFlatArgs reads an owner's flat-plan subscription from Stripe after
+// an event about it, and puts the tenant on the plan it means.
+type SyncFlatArgs struct {
+	TenantID       int64  `json:"tenant_id"`
+	SubscriptionID string `json:"subscription_id"`
+}
+
+func (SyncFlatArgs) Kind() string { return "billing.sync_flat" }
+
+func (SyncFlatArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 20}
+}
+
+// SyncFlat is the insert for SyncFlatArgs. Each event gets its own job:
+// each reads the subscription as it is when it runs, so extra ones only
+// read it again.
+func SyncFlat(tenantID int64, subscriptionID string) river.InsertManyParams {
+	return river.InsertManyParams{Args: SyncFlatArgs{TenantID: tenantID, SubscriptionID: subscriptionID}}
+}
+
+// SyncFlatWorker works SyncFlatArgs.
+type SyncFlatWorker struct {
+	river.WorkerDefaults[SyncFlatArgs]
+	deps Deps
+}
+
+func (w *SyncFlatWorker) Work(ctx context.Context, job *river.Job[SyncFlatArgs]) error {
+	err := w.deps.Billing.SyncFlat(ctx, job.Args.TenantID, job.Args.SubscriptionID)
+	if billing.IsRefusal(err) {
+		// Stripe does not know the subscription (deleted in test mode, or
+		// another account's): nothing to follow.
+		w.deps.Log.WarnContext(ctx, "billing: flat subscription refused by Stripe", "tenant", job.Args.TenantID, "err", err)
+		return river.JobCancel(err)
+	}
 	return err
 }

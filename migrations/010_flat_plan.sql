@@ -3,13 +3,18 @@
 -- Stripe page expired unpaid.
 
 -- The owner's flat-plan subscription on Gatekey's own Stripe account, as
--- its events last told it. billing_plan follows it: 'flat' while it is
--- live (active, trialing, past_due), 'payg' once it ends.
+-- Stripe last said it was. billing_plan follows it: 'flat' while it is
+-- live (active, trialing, past_due), 'payg' once it ends. The Checkout
+-- page where the owner subscribes is kept while it is open, so asking
+-- twice gives the same page.
 ALTER TABLE tenants
   ADD COLUMN flat_subscription_id      text UNIQUE CHECK (flat_subscription_id ~ '^sub_'),
   ADD COLUMN flat_status               text NOT NULL DEFAULT '',
   ADD COLUMN flat_cancel_at_period_end boolean NOT NULL DEFAULT false,
-  ADD COLUMN flat_period_end           timestamptz;
+  ADD COLUMN flat_period_end           timestamptz,
+  ADD COLUMN flat_checkout_id          text,
+  ADD COLUMN flat_checkout_url         text,
+  ADD COLUMN flat_checkout_expires_at  timestamptz;
 
 -- Stripe does not promise the order of events: a full refund may come
 -- before the checkout.session.completed of its payment. It waits here, so

@@ -94,9 +94,28 @@ func TestSetBillingPlanFeeRateAndFairUse(t *testing.T) {
 		t.Errorf("the other tenant changed: %s", got)
 	}
 
+	// A flat plan the owner pays for with a live Stripe subscription
+	// follows the subscription: staff cannot take it away here.
+	if _, err := w.Owner(t).Exec(ctx, "UPDATE tenants SET flat_subscription_id = 'sub_live', flat_status = 'past_due' WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	w.admin.refused("PATCH", path, map[string]any{"plan": "payg"}, 409, "conflict")
+	if got := terms(id); got != "flat 250 200 150 f" {
+		t.Errorf("stored terms after the refused change: %s", got)
+	}
+	if _, err := w.Owner(t).Exec(ctx, "UPDATE tenants SET flat_status = 'canceled' WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	if status := w.admin.call("PATCH", path, map[string]any{"plan": "payg"}, &res); status != 200 || res.Billing.Plan != "payg" {
+		t.Errorf("set plan after the subscription ended: %d %+v", status, res)
+	}
+	if status := w.admin.call("PATCH", path, map[string]any{"plan": "flat"}, &res); status != 200 || res.Billing.Plan != "flat" {
+		t.Errorf("set plan back: %d %+v", status, res)
+	}
+
 	// Each change is in the tenant's audit log, before and after.
-	if n := w.Count(t, `SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND action = 'billing.changed' AND actor = 'staff:alice@gatekey.dev'`, id); n != 3 {
-		t.Errorf("%d billing entries in the tenant's audit log, want 3", n)
+	if n := w.Count(t, `SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND action = 'billing.changed' AND actor = 'staff:alice@gatekey.dev'`, id); n != 5 {
+		t.Errorf("%d billing entries in the tenant's audit log, want 5", n)
 	}
 	if n := w.Count(t, `SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND details->'before'->>'fee_basis_points' = '500'
 		AND details->'after'->>'fee_basis_points' = '250' AND details->'change'->>'fairuse_floor' = '200'`, id); n != 1 {

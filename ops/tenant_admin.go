@@ -153,6 +153,12 @@ func (s *Server) setBilling(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
+		if s := before.FlatSubscription; req.Plan != nil && *req.Plan == billing.PlanPayAsYouGo && s != nil && (billing.Subscription{Status: s.Status}).Live() {
+			// The owner would go on paying Stripe every month for a plan
+			// they no longer have; the plan follows the subscription.
+			return fail(fiber.StatusConflict, codeConflict, fmt.Sprintf(
+				"the tenant pays for the flat plan with Stripe subscription %s (%s): cancel it in Stripe and the plan goes back to pay-as-you-go when it ends", s.ID, s.Status))
+		}
 		_, err = tx.Exec(ctx, `UPDATE tenants SET
 				billing_plan = coalesce($1, billing_plan),
 				fee_basis_points = coalesce($2, fee_basis_points),

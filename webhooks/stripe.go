@@ -91,9 +91,12 @@ func (h *Stripe) handle(c *fiber.Ctx) int {
 }
 
 // followUp is what the member and the owner are sent after a payment or
-// a refund, queued in the event's transaction.
+// a refund, and the flat plan's subscription to read back from Stripe,
+// queued in the event's transaction.
 func followUp(ctx context.Context, tx pgx.Tx, tenantID int64, e billing.Effect) ([]river.InsertManyParams, error) {
 	switch {
+	case e.SyncFlat != "":
+		return []river.InsertManyParams{jobs.SyncFlat(tenantID, e.SyncFlat)}, nil
 	case e.Payment != nil:
 		return paid(ctx, tx, tenantID, e.Payment)
 	case e.Refund != nil:

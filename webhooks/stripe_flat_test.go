@@ -83,27 +83,27 @@ func TestExpiredCheckoutIsNotOfferedAgain(t *testing.T) {
 // from Gatekey's own Stripe account (account "") or, forged, from the
 // owner's connected account.
 func (w payWorld) flatEvent(id string, typ stripe.EventType, account string, obj map[string]any) []byte {
-	meta := map[string]string{billing.MetaTenant: strconv.FormatInt(w.demo.TenantID, 10), billing.MetaFlat: "1"}
-	obj["metadata"] = meta
+	obj["metadata"] = map[string]string{billing.MetaTenant: strconv.FormatInt(w.demo.TenantID, 10), billing.MetaFlat: "1"}
 	return stripetest.Event(id, typ, account, obj)
 }
 
+// plan is the demo tenant's billing plan and flat-plan subscription.
 func (w payWorld) plan(t *testing.T) string {
 	t.Helper()
-	var plan, status string
-	var cancel bool
-	err := w.Owner(t).QueryRow(context.Background(), "SELECT billing_plan, flat_status, flat_cancel_at_period_end FROM tenants WHERE id = $1",
-		w.demo.TenantID).Scan(&plan, &status, &cancel)
+	var s string
+	err := w.Owner(t).QueryRow(context.Background(), `SELECT concat_ws(' ', billing_plan, flat_subscription_id, flat_status,
+		flat_cancel_at_period_end, flat_period_end IS NOT NULL) FROM tenants WHERE id = $1`, w.demo.TenantID).Scan(&s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return plan + " " + status + " " + strconv.FormatBool(cancel)
+	return s
 }
 
-// The flat plan is a Stripe subscription on Gatekey's own account: its
-// checkout starts it, its events follow it, its end puts the tenant back
-// on pay-as-you-go. Events from an owner's connected account, for another
-// customer, or out of order change nothing.
+// The flat plan is a Stripe subscription on Gatekey's own account. Its
+// events only say that something changed: Gatekey reads the subscription
+// from Stripe and follows that, so events from an owner's connected
+// account or for another customer, late or out of order, change nothing
+// they should not, and a second subscription is cancelled.
 func TestFlatPlanFollowsItsSubscription(t *testing.T) {
 	w := newPayWorld(t, nil)
 	ctx := context.Background()
@@ -134,72 +134,89 @@ func TestFlatPlanFollowsItsSubscription(t *testing.T) {
 	if calls[0].StripeAccount != "" {
 		t.Error("the flat plan was sold on a connected account")
 	}
+	// Asking again while the page is open gives the same page.
+	if again, err := w.App.Billing.SubscribeFlat(ctx, w.demo.TenantID, w.URL+"/billing?flat=started", w.URL+"/billing"); err != nil || again != url {
+		t.Errorf("second subscribe: %q %v, want the same page", again, err)
+	}
+	if n := len(w.mock.Calls("POST", "/v1/checkout/sessions")); n != 1 {
+		t.Errorf("%d checkout sessions after asking twice, want 1", n)
+	}
 
-	session := func(cus string) map[string]any {
-		return map[string]any{"id": "cs_flat", "object": "checkout.session", "mode": "subscription", "status": "complete",
-			"payment_status": "paid", "customer": cus, "subscription": "sub_flat1"}
+	// Stripe's subscription, as a test moves it along.
+	stripeHas := func(id, status string, cancel bool) {
+		w.mock.Answer("GET", "/v1/subscriptions/"+id, map[string]any{"id": id, "object": "subscription", "status": status,
+			"customer": customer, "cancel_at_period_end": cancel, "current_period_end": time.Now().Add(30 * 24 * time.Hour).Unix(),
+			"metadata": map[string]string{billing.MetaTenant: strconv.FormatInt(w.demo.TenantID, 10), billing.MetaFlat: "1"}})
 	}
-	// Forged: the owner's own connected account, or someone else's customer.
-	for _, ev := range [][]byte{
-		w.flatEvent("evt_flat_forged", stripe.EventTypeCheckoutSessionCompleted, w.acct, session(customer)),
-		w.flatEvent("evt_flat_other", stripe.EventTypeCheckoutSessionCompleted, "", session("cus_someone_else")),
-	} {
+	completed := func(id, sub, cus string) map[string]any {
+		return map[string]any{"id": id, "object": "checkout.session", "mode": "subscription", "status": "complete",
+			"payment_status": "paid", "customer": cus, "subscription": sub}
+	}
+	updated := func(sub, status string) map[string]any {
+		return map[string]any{"id": sub, "object": "subscription", "status": status, "customer": customer}
+	}
+	deliver := func(ev []byte) {
+		t.Helper()
 		if status := w.deliver(t, ev); status != 200 {
-			t.Fatalf("forged flat event: %d", status)
+			t.Fatalf("delivery: %d", status)
 		}
+		w.Idle(t)
 	}
-	if got := w.plan(t); got != "payg  false" {
+
+	// Forged: the owner's own connected account, or someone else's customer.
+	stripeHas("sub_flat1", "active", false)
+	deliver(w.flatEvent("evt_flat_forged", stripe.EventTypeCheckoutSessionCompleted, w.acct, completed("cs_1", "sub_flat1", customer)))
+	deliver(w.flatEvent("evt_flat_other", stripe.EventTypeCheckoutSessionCompleted, "", completed("cs_1", "sub_flat1", "cus_someone_else")))
+	if got := w.plan(t); got != "payg  f f" || len(w.mock.Calls("GET", "/v1/subscriptions/sub_flat1")) != 0 {
 		t.Fatalf("after forged events: %q", got)
 	}
 
-	started := w.flatEvent("evt_flat_started", stripe.EventTypeCheckoutSessionCompleted, "", session(customer))
-	for i := 0; i < 2; i++ {
-		if status := w.deliver(t, started); status != 200 {
-			t.Fatal(status)
-		}
-	}
-	if got := w.plan(t); got != "flat active false" {
-		t.Fatalf("after checkout: %q", got)
-	}
-	if n := w.Count(t, "SELECT count(*) FROM audit_log WHERE action = 'billing.flat_active'"); n != 1 {
-		t.Errorf("%d audit entries for the start, want 1", n)
-	}
-
-	sub := func(status string, cancel bool) map[string]any {
-		return map[string]any{"id": "sub_flat1", "object": "subscription", "status": status, "customer": customer,
-			"cancel_at_period_end": cancel, "current_period_end": time.Now().Add(30 * 24 * time.Hour).Unix()}
-	}
 	steps := []struct {
-		id   string
-		typ  stripe.EventType
-		obj  map[string]any
-		want string
+		what   string
+		stripe func()
+		event  []byte
+		want   string
 	}{
-		{"evt_sub_cancel", stripe.EventTypeCustomerSubscriptionUpdated, sub("active", true), "flat active true"},
-		{"evt_sub_past_due", stripe.EventTypeCustomerSubscriptionUpdated, sub("past_due", true), "flat past_due true"},
-		{"evt_sub_deleted", stripe.EventTypeCustomerSubscriptionDeleted, sub("canceled", true), "payg canceled true"},
-		// An update Stripe sent before the deletion, delivered after it.
-		{"evt_sub_late", stripe.EventTypeCustomerSubscriptionUpdated, sub("active", false), "payg canceled true"},
+		{"the checkout completes", func() {},
+			w.flatEvent("evt_flat_started", stripe.EventTypeCheckoutSessionCompleted, "", completed("cs_1", "sub_flat1", customer)),
+			"flat sub_flat1 active f t"},
+		{"the owner cancels in Stripe", func() { stripeHas("sub_flat1", "active", true) },
+			w.flatEvent("evt_sub_cancel", stripe.EventTypeCustomerSubscriptionUpdated, "", updated("sub_flat1", "active")),
+			"flat sub_flat1 active t t"},
+		{"a payment fails", func() { stripeHas("sub_flat1", "past_due", true) },
+			w.flatEvent("evt_sub_past_due", stripe.EventTypeCustomerSubscriptionUpdated, "", updated("sub_flat1", "past_due")),
+			"flat sub_flat1 past_due t t"},
+		{"it ends", func() { stripeHas("sub_flat1", "canceled", true) },
+			w.flatEvent("evt_sub_deleted", stripe.EventTypeCustomerSubscriptionDeleted, "", updated("sub_flat1", "canceled")),
+			"payg sub_flat1 canceled t t"},
+		{"an earlier event comes late", func() {},
+			w.flatEvent("evt_sub_late", stripe.EventTypeCustomerSubscriptionCreated, "", updated("sub_flat1", "active")),
+			"payg sub_flat1 canceled t t"},
+		{"the owner subscribes again", func() { stripeHas("sub_flat2", "active", false) },
+			w.flatEvent("evt_flat_again", stripe.EventTypeCheckoutSessionCompleted, "", completed("cs_2", "sub_flat2", customer)),
+			"flat sub_flat2 active f t"},
+		{"the old one's event comes again", func() {},
+			w.flatEvent("evt_sub_old", stripe.EventTypeCustomerSubscriptionUpdated, "", updated("sub_flat1", "active")),
+			"flat sub_flat2 active f t"},
+		{"a second live subscription", func() { stripeHas("sub_flat3", "active", false) },
+			w.flatEvent("evt_sub_dup", stripe.EventTypeCustomerSubscriptionCreated, "", updated("sub_flat3", "active")),
+			"flat sub_flat2 active f t"},
 	}
 	for _, s := range steps {
-		if status := w.deliver(t, w.flatEvent(s.id, s.typ, "", s.obj)); status != 200 {
-			t.Fatalf("%s: %d", s.id, status)
-		}
+		s.stripe()
+		deliver(s.event)
+		deliver(s.event) // Stripe may deliver any event twice
 		if got := w.plan(t); got != s.want {
-			t.Errorf("after %s: %q, want %q", s.id, got, s.want)
+			t.Errorf("after %s: %q, want %q", s.what, got, s.want)
 		}
 	}
-
-	// Subscribing again later starts a new subscription.
-	again := session(customer)
-	again["id"], again["subscription"] = "cs_flat2", "sub_flat2"
-	if status := w.deliver(t, w.flatEvent("evt_flat_again", stripe.EventTypeCheckoutSessionCompleted, "", again)); status != 200 {
-		t.Fatal(status)
+	if n := len(w.mock.Calls("DELETE", "/v1/subscriptions/sub_flat3")); n != 1 {
+		t.Errorf("the second subscription was cancelled %d times, want 1", n)
 	}
-	if got := w.plan(t); got != "flat active false" {
-		t.Errorf("after subscribing again: %q", got)
-	}
-	if n := w.Count(t, "SELECT count(*) FROM tenants WHERE flat_subscription_id = 'sub_flat2'"); n != 1 {
-		t.Error("the new subscription was not recorded")
+	for action, want := range map[string]int{"billing.flat_active": 2, "billing.flat_past_due": 1, "billing.flat_canceled": 1,
+		"billing.flat_duplicate_cancelled": 1} {
+		if n := w.Count(t, "SELECT count(*) FROM audit_log WHERE action = $1", action); n != want {
+			t.Errorf("%d audit entries %s, want %d", n, action, want)
+		}
 	}
 }

@@ -108,8 +108,11 @@ func loadConfig() (config, error) {
 	if c.BillingPeriod, err = billing.ParsePeriod(env("GATEKEY_BILLING_PERIOD")); err != nil {
 		errs = append(errs, fmt.Errorf("GATEKEY_BILLING_PERIOD=%q: want month, or a duration of at least 1s such as 24h", env("GATEKEY_BILLING_PERIOD")))
 	}
-	amount, currency, _ := strings.Cut(strings.TrimSpace(env("GATEKEY_FLAT_PRICE")), " ")
-	if c.FlatPrice, err = membership.ParseMoney(amount, currency); err != nil || c.FlatPrice.Minor <= 0 {
+	price := strings.Fields(env("GATEKEY_FLAT_PRICE"))
+	if len(price) != 2 {
+		price = []string{"", ""}
+	}
+	if c.FlatPrice, err = membership.ParseMoney(price[0], price[1]); err != nil || c.FlatPrice.Minor <= 0 {
 		errs = append(errs, fmt.Errorf("GATEKEY_FLAT_PRICE=%q: want an amount and a currency, such as 29.00 USD", env("GATEKEY_FLAT_PRICE")))
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {

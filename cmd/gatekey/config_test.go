@@ -30,6 +30,7 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		"GATEKEY_RECONCILE_INTERVAL": "soon",
 		"GATEKEY_LOG_LEVEL":          "loud",
 		"GATEKEY_LOG_FORMAT":         "xml",
+		"GATEKEY_FLAT_PRICE":         "29 dollars",
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Setenv(name, value)
@@ -41,5 +42,9 @@ func TestBadSettingsAreNamed(t *testing.T) {
 	}
 	if _, err := loadConfig(); err != nil {
 		t.Errorf("defaults: %v", err)
+	}
+	t.Setenv("GATEKEY_FLAT_PRICE", " 49.50  eur ")
+	if c, err := loadConfig(); err != nil || c.FlatPrice.Minor != 4950 || c.FlatPrice.Currency != "EUR" {
+		t.Errorf("GATEKEY_FLAT_PRICE: %+v %v", c.FlatPrice, err)
 	}
 }

@@ -55,6 +55,7 @@ type Mock struct {
 	mu       sync.Mutex
 	calls    []Call
 	failures []failure
+	answers  map[string][]byte // "GET /v1/subscriptions/sub_1" → the body to answer
 }
 
 type failure struct {
@@ -72,7 +73,24 @@ func (m *Mock) Fail(method, path string, status, n int) {
 	m.failures = append(m.failures, failure{method, path, status, n})
 }
 
-// injected answers r with a planned failure, if one is due.
+// Answer makes every later request to method and path get obj as its
+// JSON answer, without reaching stripe-mock: for an object whose state a
+// test moves along (stripe-mock's answers are fixtures that never change).
+// A later Answer for the same request replaces it.
+func (m *Mock) Answer(method, path string, obj any) {
+	b, err := json.Marshal(obj)
+	if err != nil {
+		panic(err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.answers == nil {
+		m.answers = map[string][]byte{}
+	}
+	m.answers[method+" "+path] = b
+}
+
+// injected answers r with a planned failure or answer, if one is due.
 func (m *Mock) injected(w http.ResponseWriter, r *http.Request, i int) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -90,6 +108,12 @@ func (m *Mock) injected(w http.ResponseWriter, r *http.Request, i int) bool {
 			fmt.Fprintf(w, `{"error": {"type": %q, "message": "stripetest: a failure the test asked for"}}`, kind)
 			return true
 		}
+	}
+	if b, ok := m.answers[r.Method+" "+r.URL.Path]; ok {
+		m.calls[i].Status = http.StatusOK
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(b)
+		return true
 	}
 	return false
 }
