@@ -255,7 +255,7 @@ func loadBilling(ctx context.Context, tx pgx.Tx) (billingView, fairUseView, erro
 		return b, fairUseView{}, err
 	}
 	if sub.ID != "" {
-		b.FlatSubscription = &flatView{ID: sub.ID, Status: sub.Status, CancelAtPeriodEnd: sub.CancelAtPeriodEnd, PeriodEnd: sub.PeriodEnd}
+		b.FlatSubscription = &flatView{ID: sub.ID, Status: sub.Status, CancelAtPeriodEnd: sub.Cancelled, PeriodEnd: sub.PeriodEnd}
 	}
 	f, err := billing.GetFairUse(ctx, tx)
 	return b, newFairUseView(f), err
