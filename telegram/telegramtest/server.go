@@ -72,12 +72,23 @@ func NewServer() *Server {
 	return s
 }
 
+// webhookTransport keeps connections to the webhooks open, as Telegram
+// does (up to a bot's max_connections). With the default two idle
+// connections per host, and every bot's webhook on one host, deliveries
+// made at once would mostly dial a new connection each.
+func webhookTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 0 // no limit overall; per host below
+	t.MaxIdleConnsPerHost = 256
+	return t
+}
+
 // NewHandlerServer makes the fake without a listener, for mounting its
 // Handler inside another server (the dev mode). URL returns "" for it.
 func NewHandlerServer() *Server {
 	return &Server{
 		spec:          mustSpec(),
-		client:        &http.Client{Timeout: 10 * time.Second},
+		client:        &http.Client{Timeout: 10 * time.Second, Transport: webhookTransport()},
 		now:           time.Now,
 		bots:          map[int64]*botState{},
 		byToken:       map[string]*botState{},
