@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatekey/gatekey/jobs"
 	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/tenant"
 )
 
 // onMyChatMember records the bot being added to, promoted in, or removed
@@ -27,14 +28,33 @@ func (t *turn) onMyChatMember(u *telego.ChatMemberUpdated) error {
 	return err
 }
 
+// Ignores reports whether Handle does nothing with u, whatever the
+// database holds, so that the webhook need not even record it: a
+// redelivery would do nothing again. These are chat_member updates about
+// bots, about people who neither came in nor went out (an unban), and
+// about the bot's own removals, which the removal recorded when it was
+// decided: four updates for every member of a two-chat plan whose
+// membership ends.
+func Ignores(b tenant.Bot, u telego.Update) bool {
+	if u.ChatMember == nil || u.Message != nil || u.CallbackQuery != nil {
+		return false
+	}
+	return uneventful(b, u.ChatMember)
+}
+
+func uneventful(b tenant.Bot, u *telego.ChatMemberUpdated) bool {
+	was, is := inChat(u.OldChatMember), inChat(u.NewChatMember)
+	return u.NewChatMember.MemberUser().IsBot || !was && !is || !is && u.From.ID == b.TelegramID
+}
+
 // onChatMember watches people join and leave the bot's chats. Someone who
 // joins through a link made for another member is removed at once, and the
 // link revoked; the rightful member gets a new one with /start.
 func (t *turn) onChatMember(u *telego.ChatMemberUpdated) error {
-	user := u.NewChatMember.MemberUser()
-	if user.IsBot {
+	if uneventful(t.bot, u) {
 		return nil
 	}
+	user := u.NewChatMember.MemberUser()
 	was, is := inChat(u.OldChatMember), inChat(u.NewChatMember)
 	switch {
 	case !was && is:

@@ -164,6 +164,9 @@ func (h *Telegram) owner(ctx context.Context, botID int64) (int64, error) {
 // bot decide, and queues what it decided, all in tx.
 func (h *Telegram) apply(c *fiber.Ctx, tx pgx.Tx, b tenant.Bot, u telego.Update) error {
 	ctx := c.UserContext()
+	if bot.Ignores(b, u) {
+		return nil // nothing to do, now or on a redelivery: nothing written, no commit to wait for
+	}
 	// The tenant's status comes back with the insert, to cost no round trip.
 	var status string
 	err := tx.QueryRow(ctx, `INSERT INTO processed_updates (tenant_id, bot_id, update_id)

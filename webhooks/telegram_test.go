@@ -205,3 +205,62 @@ func TestDatabaseFailureAnswers500AndLeavesNothing(t *testing.T) {
 	}
 	env.Wait(t, "the second welcome", func() bool { return len(env.Fake.Messages(demo.Bot.TelegramID, dave.ID)) == 2 })
 }
+
+// The chat_member updates that Telegram sends about the bot's own removals
+// (and about unbans, which change nothing) are answered 200 without being
+// recorded: nothing is written for them. A member who leaves by themselves
+// is recorded as before.
+func TestOwnRemovalUpdatesAreNotRecorded(t *testing.T) {
+	env, demo, owner := startDemo(t)
+	mia := env.Fake.AddUser("Mia", "mia")
+	if status, err := env.Fake.Start(demo.Bot.TelegramID, mia.ID, ""); err != nil || status != http.StatusOK {
+		t.Fatalf("/start: %d %v", status, err)
+	}
+	chat := demo.Chats[0]
+	self := telego.User{ID: demo.Bot.TelegramID, IsBot: true, FirstName: "Demo"}
+	user := telego.User{ID: mia.ID, FirstName: mia.FirstName}
+	member := &telego.ChatMemberMember{Status: telego.MemberStatusMember, User: user}
+	kicked := &telego.ChatMemberBanned{Status: telego.MemberStatusBanned, User: user}
+	left := &telego.ChatMemberLeft{Status: telego.MemberStatusLeft, User: user}
+	change := func(id int, from telego.User, old, new telego.ChatMember) telego.Update {
+		return telego.Update{UpdateID: id, ChatMember: &telego.ChatMemberUpdated{
+			Chat: telego.Chat{ID: chat.TelegramChatID, Type: telego.ChatTypeChannel}, From: from, Date: 1,
+			OldChatMember: old, NewChatMember: new,
+		}}
+	}
+	recorded := func(id int) bool {
+		return count(t, owner, "SELECT count(*) FROM processed_updates WHERE update_id = $1", id) == 1
+	}
+	status := func() string {
+		var s string
+		err := owner.QueryRow(context.Background(), `SELECT coalesce(max(mc.status), 'none') FROM member_chats mc
+			JOIN members m ON m.tenant_id = mc.tenant_id AND m.id = mc.member_id
+			WHERE m.telegram_user_id = $1 AND mc.chat_id = $2`, mia.ID, chat.ID).Scan(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+
+	for _, u := range []telego.Update{change(9001, self, member, kicked), change(9002, self, kicked, left)} {
+		if s, err := env.Fake.Deliver(demo.Bot.TelegramID, u); err != nil || s != http.StatusOK {
+			t.Fatalf("update %d: %d %v", u.UpdateID, s, err)
+		}
+		if recorded(u.UpdateID) {
+			t.Errorf("update %d, about the bot's own removal, was recorded", u.UpdateID)
+		}
+	}
+	if s := status(); s != "none" {
+		t.Errorf("the bot's own removal wrote %q for Mia", s)
+	}
+
+	if s, err := env.Fake.Deliver(demo.Bot.TelegramID, change(9003, user, member, left)); err != nil || s != http.StatusOK {
+		t.Fatalf("Mia leaving: %d %v", s, err)
+	}
+	if !recorded(9003) {
+		t.Error("Mia leaving by herself was not recorded")
+	}
+	if s := status(); s != "left" {
+		t.Errorf("Mia is %q after leaving, want left", s)
+	}
+}
