@@ -123,7 +123,7 @@ type RemoveMemberArgs struct {
 func (RemoveMemberArgs) Kind() string { return "telegram.remove_member" }
 
 func (RemoveMemberArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueTelegram, MaxAttempts: 25}
+	return river.InsertOpts{Queue: QueueTelegram, MaxAttempts: 25, Priority: PriorityBulk}
 }
 
 // RemoveMemberWorker works RemoveMemberArgs.

@@ -28,6 +28,13 @@ const (
 	QueueDefault  = river.QueueDefault
 )
 
+// PriorityBulk is the priority of what Gatekey does for many members at
+// once when their time comes (removals and the message that goes with
+// them, reminders). It yields to conversations, which keep River's default
+// priority (1): a member who presses a button while a sweep has queued a
+// thousand removals is answered first, not after them.
+const PriorityBulk = 2
+
 // Deps are what the workers need.
 type Deps struct {
 	DB       *tenant.DB

@@ -104,7 +104,9 @@ func Removal(tenantID, botID int64, e membership.Ending, text string) []river.In
 
 func reminderMessage(tenantID int64, r membership.Reminder) river.InsertManyParams {
 	text := fmt.Sprintf("Your access to %s ends on %s.\n\n%s", r.Plan.Name, membership.FormatDate(*r.Membership.EndsAt), renewText(r.Plan))
-	return SendMessage(SendMessageArgs{TenantID: tenantID, BotID: r.Plan.BotID, ChatID: r.TelegramUserID, Text: text})
+	msg := SendMessage(SendMessageArgs{TenantID: tenantID, BotID: r.Plan.BotID, ChatID: r.TelegramUserID, Text: text})
+	msg.InsertOpts = &river.InsertOpts{Priority: PriorityBulk}
+	return msg
 }
 
 func endedText(p membership.Plan) string {

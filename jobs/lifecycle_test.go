@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"github.com/gatekey/gatekey/internal/app"
 	"github.com/gatekey/gatekey/internal/apptest"
@@ -197,6 +198,69 @@ func TestRemovalGoesOnWhereItStopped(t *testing.T) {
 	}
 	if !w.Fake.IsMember(first, u.ID) {
 		t.Error("out of the chat the bot may not remove anyone from")
+	}
+}
+
+// TestEndingsYieldToConversations queues the ends of 200 memberships and
+// then a reply to someone talking to the bot, all while the Telegram queue
+// is paused: once it runs again, the reply goes out among the first, not
+// after the removals queued before it.
+func TestEndingsYieldToConversations(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	ctx := context.Background()
+	const n = 200
+	users := make([]int64, n)
+	for i := range users {
+		users[i] = w.Fake.AddUser(fmt.Sprintf("E%d", i), "").ID
+		w.Fake.SetStarted(w.demo.Bot.TelegramID, users[i])
+	}
+	var ids []int64
+	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `WITH m AS (
+			INSERT INTO members (tenant_id, bot_id, telegram_user_id) SELECT gatekey_tenant(), $1, u FROM unnest($2::bigint[]) u RETURNING id)
+			INSERT INTO memberships (tenant_id, member_id, plan_id, starts_at, ends_at)
+			SELECT gatekey_tenant(), id, $3, now() - interval '30 days', now() - interval '1 second' FROM m RETURNING id`,
+			w.demo.Bot.ID, users, w.demo.Plan.ID)
+		if err == nil {
+			ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		}
+		return err
+	})
+	if err := w.App.River.QueuePause(ctx, jobs.QueueTelegram, nil); err != nil {
+		t.Fatal(err)
+	}
+	expiries := make([]river.InsertManyParams, len(ids))
+	for i, id := range ids {
+		expiries[i] = river.InsertManyParams{Args: jobs.ExpireMembershipArgs{TenantID: w.demo.TenantID, BotID: w.demo.Bot.ID, MembershipID: id}}
+	}
+	if _, err := w.App.River.InsertMany(ctx, expiries); err != nil {
+		t.Fatal(err)
+	}
+	w.Wait(t, "the removals to be queued", func() bool {
+		return w.Count(t, "SELECT count(*) FROM river_job WHERE kind = 'telegram.remove_member'") == n
+	})
+	talker := w.Fake.AddUser("Tess", "tess")
+	w.Fake.SetStarted(w.demo.Bot.TelegramID, talker.ID)
+	reply := jobs.SendMessageArgs{TenantID: w.demo.TenantID, BotID: w.demo.Bot.ID, ChatID: talker.ID, Text: "Here is your answer."}
+	if _, err := w.App.River.Insert(ctx, reply, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.App.River.QueueResume(ctx, jobs.QueueTelegram, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.Wait(t, "every message", func() bool { return len(w.Fake.CallsTo("sendMessage")) >= n+1 })
+	after := -1
+	for _, c := range w.Fake.CallsTo("sendMessage") {
+		if c.Params["chat_id"] == talker.ID {
+			after = 0
+		} else if after >= 0 {
+			after++
+		}
+	}
+	// Queued last, the reply would follow all but the few removals still
+	// running when it was fetched (a worker takes at most 64 at once).
+	if after < n/2 {
+		t.Errorf("the reply went out before only %d of the %d end-of-access messages queued before it", after, n)
 	}
 }
 
