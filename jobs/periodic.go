@@ -53,25 +53,29 @@ func (w *ReconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs])
 	return nil
 }
 
-// reconcileTenant works through one tenant in batches until nothing is due.
+// reconcileTenant works through one tenant in batches until nothing is
+// due, each batch going on from the latest end of the one before.
 func (w *ReconcileWorker) reconcileTenant(ctx context.Context, tenantID int64, pace *pacer) error {
+	var ended, reminded time.Time
 	for {
 		n := 0
 		err := w.deps.DB.Tx(ctx, tenantID, func(tx pgx.Tx) error {
-			endings, err := membership.ExpireDue(ctx, tx, sweepBatch)
+			endings, err := membership.ExpireDue(ctx, tx, ended, sweepBatch)
 			if err != nil {
 				return err
 			}
-			reminders, err := membership.DueReminders(ctx, tx, sweepBatch)
+			reminders, err := membership.DueReminders(ctx, tx, reminded, sweepBatch)
 			if err != nil {
 				return err
 			}
 			n = len(endings) + len(reminders)
 			var out []river.InsertManyParams
 			for _, e := range endings {
+				ended = membership.LatestEnd(ended, e.Membership)
 				out = append(out, pace.messages(e.Plan.BotID, Removal(tenantID, e.Plan.BotID, e, endedText(e.Plan)))...)
 			}
 			for _, r := range reminders {
+				reminded = membership.LatestEnd(reminded, r.Membership)
 				out = append(out, pace.messages(r.Plan.BotID, []river.InsertManyParams{reminderMessage(tenantID, r)})...)
 			}
 			return insertTx(ctx, tx, out...)

@@ -46,11 +46,11 @@ func TestFastForward(t *testing.T) {
 		if !got.EndsAt.Equal(soon) || got.EndsAt.Sub(got.StartsAt) != length {
 			t.Errorf("after fast-forward: %v .. %v, want the end at %v and the length %v kept", got.StartsAt, got.EndsAt, soon, length)
 		}
-		due, err := membership.DueReminders(ctx, tx, 10)
+		due, err := membership.DueReminders(ctx, tx, time.Time{}, 10)
 		if err != nil || len(due) != 1 || due[0].Membership.ID != m.ID {
 			t.Errorf("due reminders = %+v, %v; want membership %d", due, err, m.ID)
 		}
-		ended, err := membership.ExpireDue(ctx, tx, 10)
+		ended, err := membership.ExpireDue(ctx, tx, time.Time{}, 10)
 		if err != nil || len(ended) != 0 {
 			t.Errorf("expired = %+v, %v; want none yet", ended, err)
 		}
@@ -62,7 +62,7 @@ func TestFastForward(t *testing.T) {
 		if _, err := membership.FastForward(ctx, tx, m.ID, soon.Add(-time.Hour)); err != nil {
 			return err
 		}
-		due, err := membership.DueReminders(ctx, tx, 10)
+		due, err := membership.DueReminders(ctx, tx, time.Time{}, 10)
 		if err != nil || len(due) != 1 {
 			t.Errorf("due reminders after a second move = %d, %v; want 1", len(due), err)
 		}
@@ -75,7 +75,7 @@ func TestFastForward(t *testing.T) {
 		if err != nil || !got.EndsAt.Equal(soon.Add(-time.Hour)) {
 			t.Errorf("fast-forward to the current end = %v, %v", got.EndsAt, err)
 		}
-		due, _ := membership.DueReminders(ctx, tx, 10)
+		due, _ := membership.DueReminders(ctx, tx, time.Time{}, 10)
 		if len(due) != 0 {
 			t.Errorf("a move to the same end brought the reminder back")
 		}
@@ -91,7 +91,7 @@ func TestFastForward(t *testing.T) {
 		if _, err := membership.FastForward(ctx, tx, m.ID, time.Now().Add(-time.Second)); err != nil {
 			return err
 		}
-		ended, err := membership.ExpireDue(ctx, tx, 10)
+		ended, err := membership.ExpireDue(ctx, tx, time.Time{}, 10)
 		if err != nil || len(ended) != 1 || ended[0].Membership.ID != m.ID {
 			t.Errorf("expired = %+v, %v; want membership %d", ended, err, m.ID)
 		}

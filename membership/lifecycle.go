@@ -34,9 +34,27 @@ func Revoke(ctx context.Context, tx pgx.Tx, membershipID int64) (e Ending, ok bo
 // ExpireDue ends up to limit memberships whose time is up, oldest end
 // first, in one pass: the sweep that catches what a lost or late expiry
 // job left behind. Rows another transaction holds are skipped, not waited for.
-func ExpireDue(ctx context.Context, tx pgx.Tx, limit int) ([]Ending, error) {
+//
+// Only memberships ending at or after from are looked at. A sweep through
+// a backlog, batch after batch, passes the latest end of its last batch
+// (LatestEnd): the index on active memberships' ends, which every tenant
+// shares, still holds the entries of those just ended (until a vacuum)
+// and other tenants' earlier ones, and each batch would otherwise walk
+// them all again from the start.
+func ExpireDue(ctx context.Context, tx pgx.Tx, from time.Time, limit int) ([]Ending, error) {
 	return endMemberships(ctx, tx, "expired", `SELECT id FROM memberships
-		WHERE status = 'active' AND ends_at <= now() ORDER BY ends_at LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+		WHERE status = 'active' AND ends_at <= now() AND ends_at >= $2 ORDER BY ends_at LIMIT $1 FOR UPDATE SKIP LOCKED`, limit, from)
+}
+
+// LatestEnd is the latest end among ms, or from if there is none later:
+// where a sweep goes on from.
+func LatestEnd(from time.Time, ms ...Membership) time.Time {
+	for _, m := range ms {
+		if m.EndsAt != nil && m.EndsAt.After(from) {
+			from = *m.EndsAt
+		}
+	}
+	return from
 }
 
 func endOne(ctx context.Context, tx pgx.Tx, status, pick string, id int64) (Ending, bool, error) {
@@ -49,11 +67,11 @@ func endOne(ctx context.Context, tx pgx.Tx, status, pick string, id int64) (Endi
 
 // endMemberships ends the memberships pick selects (locking them) with
 // status, and works out which chats each member must now leave.
-func endMemberships(ctx context.Context, tx pgx.Tx, status, pick string, arg any) ([]Ending, error) {
+func endMemberships(ctx context.Context, tx pgx.Tx, status, pick string, args ...any) ([]Ending, error) {
 	rows, err := tx.Query(ctx, `WITH picked AS (`+pick+`)
 		UPDATE memberships m SET status = '`+status+`', ended_at = now()
 		FROM picked, members mb WHERE m.id = picked.id AND mb.tenant_id = m.tenant_id AND mb.id = m.member_id
-		RETURNING m.id, m.member_id, m.plan_id, m.status, m.starts_at, m.ends_at, mb.telegram_user_id`, arg)
+		RETURNING m.id, m.member_id, m.plan_id, m.status, m.starts_at, m.ends_at, mb.telegram_user_id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("membership: end memberships: %w", err)
 	}
@@ -157,14 +175,15 @@ func TakeReminder(ctx context.Context, tx pgx.Tx, membershipID int64, endsAt tim
 }
 
 // DueReminders marks and returns up to limit reminders that are due and
-// were not sent: the sweep behind the scheduled reminder jobs.
-func DueReminders(ctx context.Context, tx pgx.Tx, limit int) ([]Reminder, error) {
+// were not sent: the sweep behind the scheduled reminder jobs. Like
+// ExpireDue, it looks only at memberships ending at or after from.
+func DueReminders(ctx context.Context, tx pgx.Tx, from time.Time, limit int) ([]Reminder, error) {
 	rows, err := tx.Query(ctx, `WITH picked AS (
 			SELECT id FROM memberships WHERE status = 'active' AND reminded_at IS NULL
-			AND ends_at - $2::interval <= now() AND ends_at > now() ORDER BY ends_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+			AND ends_at - $2::interval <= now() AND ends_at > now() AND ends_at >= $3 ORDER BY ends_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 		UPDATE memberships m SET reminded_at = now() FROM picked, members mb
 		WHERE m.id = picked.id AND mb.tenant_id = m.tenant_id AND mb.id = m.member_id
-		RETURNING m.id, m.member_id, m.plan_id, m.status, m.starts_at, m.ends_at, mb.telegram_user_id`, limit, ReminderLead)
+		RETURNING m.id, m.member_id, m.plan_id, m.status, m.starts_at, m.ends_at, mb.telegram_user_id`, limit, ReminderLead, from)
 	if err != nil {
 		return nil, fmt.Errorf("membership: due reminders: %w", err)
 	}
