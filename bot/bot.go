@@ -116,56 +116,45 @@ func (t *turn) onCallback(q *telego.CallbackQuery) error {
 	return nil
 }
 
+// welcome answers /start: the plans, the member's access, and buttons to
+// pay or to enter a code. Every /start comes here, so what it shows is
+// read in one statement (membership.GetOffer).
 func (t *turn) welcome(member membership.Member) error {
-	plans, err := membership.ListPlans(t.ctx, t.tx, t.bot.ID)
+	offer, err := membership.GetOffer(t.ctx, t.tx, t.bot.ID, member.ID)
 	if err != nil {
 		return err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Welcome! This is @%s.\n", t.bot.Username)
-	if len(plans) == 0 {
+	if len(offer.Plans) == 0 {
 		b.WriteString("\nThere is nothing on offer yet.")
 	} else {
 		b.WriteString("\nPlans:\n")
-		for _, p := range plans {
+		for _, p := range offer.Plans {
 			fmt.Fprintf(&b, "• %s: %s, %s\n", p.Name, p.PeriodText(), p.Price)
 		}
 	}
-	if err := t.yourAccess(member, &b); err != nil {
-		return err
-	}
+	t.yourAccess(offer.Access, &b)
 	b.WriteString("\nHave an access code? Send it here, or open the activation link you were given.")
-	pay, err := t.payButtons(plans) // pay.go
-	if err != nil {
-		return err
-	}
+	pay := payButtons(offer) // pay.go
 	t.send(member.TelegramUserID, b.String(), append(pay, []jobs.Button{{Text: "I have a code", Data: cbHaveCode}})...)
 	return nil
 }
 
 // yourAccess adds the member's current memberships to the welcome, and
 // queues fresh Join buttons for chats they have not joined yet.
-func (t *turn) yourAccess(member membership.Member, b *strings.Builder) error {
-	ms, err := membership.ActiveMemberships(t.ctx, t.tx, member.ID)
-	if err != nil || len(ms) == 0 {
-		return err
+func (t *turn) yourAccess(access []membership.Holding, b *strings.Builder) {
+	if len(access) == 0 {
+		return
 	}
 	b.WriteString("\nYour access:\n")
-	for _, m := range ms {
-		acc, err := membership.GetAccess(t.ctx, t.tx, m.ID)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(b, "• %s: %s\n", acc.Plan.Name, untilText(m))
-		for _, c := range acc.Chats {
-			if !c.Joined {
-				t.queue(jobs.SendAccess(t.bot.TenantID, t.bot.ID, m.ID,
-					fmt.Sprintf("You have not joined every chat of %s yet. Tap to join:", acc.Plan.Name)))
-				break
-			}
+	for _, h := range access {
+		fmt.Fprintf(b, "• %s: %s\n", h.PlanName, untilText(h.Membership))
+		if !h.AllJoined {
+			t.queue(jobs.SendAccess(t.bot.TenantID, t.bot.ID, h.Membership.ID,
+				fmt.Sprintf("You have not joined every chat of %s yet. Tap to join:", h.PlanName)))
 		}
 	}
-	return nil
 }
 
 func untilText(m membership.Membership) string {

@@ -18,13 +18,12 @@ const cbPay = "pay:"
 
 // payButtons are the welcome's Pay buttons, one per priced plan, when the
 // owner's Stripe account can take payments.
-func (t *turn) payButtons(plans []membership.Plan) ([][]jobs.Button, error) {
-	acct, err := billing.GetStripeAccount(t.ctx, t.tx)
-	if err != nil || !acct.CanCharge() {
-		return nil, err
+func payButtons(offer membership.Offer) [][]jobs.Button {
+	if !offer.Payable {
+		return nil
 	}
 	var rows [][]jobs.Button
-	for _, p := range plans {
+	for _, p := range offer.Plans {
 		if p.Price.Minor > 0 {
 			rows = append(rows, []jobs.Button{{
 				Text: fmt.Sprintf("Pay %s: %s", p.Price, p.Name),
@@ -32,7 +31,7 @@ func (t *turn) payButtons(plans []membership.Plan) ([][]jobs.Button, error) {
 			}})
 		}
 	}
-	return rows, nil
+	return rows
 }
 
 // pay starts a Stripe checkout for the plan of a Pay button. The page

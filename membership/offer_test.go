@@ -1,0 +1,146 @@
+package membership_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatekey/gatekey/billing"
+	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/tenant"
+)
+
+// GetOffer reads in one statement what the welcome used to read in
+// several: the plans ListPlans lists, the memberships ActiveMemberships
+// lists with their plans' names and whether GetAccess shows every chat
+// joined, and whether billing lets the tenant charge.
+func TestOfferIsWhatTheSeparateReadsSay(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	f := newFixture(t, db, "offer@example.com", "Gold", 7101)
+	var ann, ben membership.Member
+	err := db.Tx(ctx, f.tenant, func(tx pgx.Tx) error {
+		var chats [2]membership.Chat
+		for i := range chats {
+			c, err := membership.UpsertChat(ctx, tx, membership.Chat{BotID: f.bot.ID, TelegramChatID: -100 - int64(i),
+				Kind: "channel", Title: "Chat", BotStatus: "administrator", CanInvite: true, CanRestrict: true})
+			if err != nil {
+				return err
+			}
+			chats[i] = c
+		}
+		other, err := tenant.AddBot(ctx, tx, keys, 7102, "other_bot", "2:x")
+		if err != nil {
+			return err
+		}
+		plan := func(botID int64, name string, days int, chats ...membership.Chat) membership.Plan {
+			in := membership.NewPlan{BotID: botID, Name: name, PeriodDays: days, Price: membership.Money{Minor: 100, Currency: "EUR"}}
+			for _, c := range chats {
+				in.ChatIDs = append(in.ChatIDs, c.ID)
+			}
+			p, perr := membership.CreatePlan(ctx, tx, in)
+			if perr != nil {
+				t.Fatal(perr)
+			}
+			return p
+		}
+		silver := plan(f.bot.ID, "Silver", 7, chats[0], chats[1])
+		life := plan(f.bot.ID, "Life", 0, chats[0])
+		old := plan(f.bot.ID, "Old", 3, chats[1])
+		plan(other.ID, "Elsewhere", 30)
+		if ann, err = membership.UpsertMember(ctx, tx, f.bot.ID, membership.Person{TelegramUserID: 1, Username: "ann"}); err != nil {
+			return err
+		}
+		if ben, err = membership.UpsertMember(ctx, tx, f.bot.ID, membership.Person{TelegramUserID: 2, Username: "ben"}); err != nil {
+			return err
+		}
+		for _, p := range []membership.Plan{f.plan, silver, life, old} {
+			if _, err := membership.Grant(ctx, tx, ann.ID, p); err != nil {
+				return err
+			}
+		}
+		if _, err := membership.ObserveJoin(ctx, tx, f.bot.ID, chats[0].TelegramChatID, 1, ""); err != nil {
+			return err
+		}
+		return membership.ArchivePlan(ctx, tx, old.ID)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	check := func(stripe string) {
+		t.Helper()
+		err := db.Tx(ctx, f.tenant, func(tx pgx.Tx) error {
+			if stripe != "" {
+				if _, err := tx.Exec(ctx, stripe); err != nil {
+					return err
+				}
+			}
+			for _, m := range []membership.Member{ann, ben} {
+				got, err := membership.GetOffer(ctx, tx, f.bot.ID, m.ID)
+				if err != nil {
+					return err
+				}
+				var want membership.Offer
+				if want.Plans, err = membership.ListPlans(ctx, tx, f.bot.ID); err != nil {
+					return err
+				}
+				ms, err := membership.ActiveMemberships(ctx, tx, m.ID)
+				if err != nil {
+					return err
+				}
+				for _, ms := range ms {
+					acc, err := membership.GetAccess(ctx, tx, ms.ID)
+					if err != nil {
+						return err
+					}
+					h := membership.Holding{Membership: ms, PlanName: acc.Plan.Name, AllJoined: true}
+					for _, c := range acc.Chats {
+						h.AllJoined = h.AllJoined && c.Joined
+					}
+					want.Access = append(want.Access, h)
+				}
+				acct, err := billing.GetStripeAccount(ctx, tx)
+				if err != nil {
+					return err
+				}
+				want.Payable = acct.CanCharge()
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s, member %s:\n got  %+v\n want %+v", stripe, m.Username, got, want)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("")
+	check("UPDATE tenants SET stripe_account_id = 'acct_1Offer' WHERE id = gatekey_tenant()")
+	check("UPDATE tenants SET stripe_charges_enabled = true WHERE id = gatekey_tenant()")
+
+	// The memberships come soonest end first, lifetime last; an archived
+	// plan is not on offer but its membership still shows.
+	err = db.Tx(ctx, f.tenant, func(tx pgx.Tx) error {
+		o, err := membership.GetOffer(ctx, tx, f.bot.ID, ann.ID)
+		if err != nil {
+			return err
+		}
+		var names []string
+		for _, h := range o.Access {
+			names = append(names, h.PlanName)
+		}
+		if want := []string{"Old", "Silver", "Gold", "Life"}; !reflect.DeepEqual(names, want) {
+			t.Errorf("access %v, want %v", names, want)
+		}
+		if len(o.Plans) != 3 || !o.Access[3].AllJoined || o.Access[1].AllJoined || !o.Access[2].AllJoined {
+			t.Errorf("offer %+v", o)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
