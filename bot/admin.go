@@ -98,7 +98,7 @@ func (t *turn) onAdminMessage(member membership.Member, conv conversation, comma
 	if command == "/start" && strings.HasPrefix(payload, tenant.OwnerLinkPrefix) {
 		return true, t.linkOwner(member, strings.TrimPrefix(payload, tenant.OwnerLinkPrefix))
 	}
-	isCommand := command == "/newcode" || command == "/members" || command == "/menu" || command == "/codes"
+	isCommand := isAdminCommand(command)
 	if !isCommand && (command != "" || !isAdminFlow(conv.Flow)) {
 		return false, nil
 	}
@@ -136,6 +136,11 @@ func (t *turn) onAdminMessage(member membership.Member, conv conversation, comma
 		return true, t.autoDeleteTyped(p, text)
 	}
 	return true, clearConversation(t.ctx, t.tx, t.bot.ID, userID)
+}
+
+// isAdminCommand reports whether a command is one of the admin side's.
+func isAdminCommand(command string) bool {
+	return command == "/newcode" || command == "/members" || command == "/menu" || command == "/codes"
 }
 
 // linkOwner redeems an owner link for whoever opened it.

@@ -65,11 +65,16 @@ func (t *turn) onPrivateMessage(m *telego.Message) error {
 	if err != nil {
 		return err
 	}
-	conv, err := loadConversation(t.ctx, t.tx, t.bot.ID, m.From.ID)
-	if err != nil {
-		return err
-	}
 	command, payload := splitCommand(m.Text, t.bot.Username)
+	// Only plain text goes on with a flow, and an admin command checks
+	// for an admin flow left open; every other command stands alone, so
+	// a /start, the most common update, reads no conversation.
+	var conv conversation
+	if command == "" || isAdminCommand(command) {
+		if conv, err = loadConversation(t.ctx, t.tx, t.bot.ID, m.From.ID); err != nil {
+			return err
+		}
+	}
 	if done, err := t.onAdminMessage(member, conv, command, payload, m.Text); done || err != nil {
 		return err // an owner link, or an admin's command or flow (admin.go)
 	}
