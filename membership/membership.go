@@ -43,9 +43,24 @@ type Member struct {
 // UpsertMember records the person as a member of the bot (or refreshes
 // their name) and returns the member. Writing to a member also clears
 // "unreachable": they just wrote to the bot, so it can write back.
+//
+// Every private message comes through here, and nearly always the row is
+// already as it should be, so it is read first, and written only when it
+// is missing or differs: a plain read costs PostgreSQL less than an
+// upsert, even one that writes nothing.
 func UpsertMember(ctx context.Context, tx pgx.Tx, botID int64, p Person) (Member, error) {
 	m := Member{BotID: botID, Person: p}
-	err := tx.QueryRow(ctx, `
+	var unchanged bool
+	err := tx.QueryRow(ctx, `SELECT id, username = $3 AND first_name = $4 AND last_name = $5 AND unreachable_at IS NULL
+		FROM members WHERE bot_id = $1 AND telegram_user_id = $2`,
+		botID, p.TelegramUserID, p.Username, p.FirstName, p.LastName).Scan(&m.ID, &unchanged)
+	if err == nil && unchanged {
+		return m, nil
+	}
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return m, fmt.Errorf("membership: upsert member: %w", err)
+	}
+	err = tx.QueryRow(ctx, `
 		INSERT INTO members (tenant_id, bot_id, telegram_user_id, username, first_name, last_name)
 		VALUES (gatekey_tenant(), $1, $2, $3, $4, $5)
 		ON CONFLICT (tenant_id, bot_id, telegram_user_id) DO UPDATE
