@@ -104,14 +104,16 @@ type pacer struct {
 	sent  map[int64]int // bot id → messages queued in this run
 }
 
-// paceFree is how many messages a bot sends at once before pacing starts:
-// as many as the limiter reserves ahead without putting a job back.
-const paceFree = int(telegram.MaxWait / telegram.BotInterval)
-
 func newPacer(start time.Time) *pacer { return &pacer{start: start, sent: map[int64]int{}} }
 
 // messages schedules each message among params, all of botID, for the
-// bot's next turn, and returns params.
+// bot's turn, and returns params: the nth message of a bot in this run at
+// start + n × telegram.BotInterval, the first at once. River's scheduler
+// makes scheduled jobs available some seconds ahead, and they are worked
+// at their time, in time order, so the workers take turns between the
+// bots. (Sending a bot's first fifty at once, as the limiter would allow,
+// put them at the head of the queue bot after bot: the workers slept on
+// the first bots' send slots while a hundred others waited.)
 func (p *pacer) messages(botID int64, params []river.InsertManyParams) []river.InsertManyParams {
 	for i := range params {
 		if !sendsMessage(params[i].Args) {
@@ -119,7 +121,7 @@ func (p *pacer) messages(botID int64, params []river.InsertManyParams) []river.I
 		}
 		n := p.sent[botID]
 		p.sent[botID] = n + 1
-		if n < paceFree {
+		if n == 0 {
 			continue
 		}
 		opts := river.InsertOpts{}
