@@ -55,6 +55,8 @@ var (
 	expiryChats   = flag.Int("expiry.chats", 2, "chats each plan opens (1 or 2)")
 	expiryUpdates = flag.Bool("expiry.updates", false, "deliver to the webhook the chat_member updates Telegram sends the bot "+
 		"for its own bans and unbans (default: the fake drops them, to time the expiry path alone)")
+	expiryFresh = flag.Bool("expiry.freshchats", false, "the send limiter has never spaced a message to the members "+
+		"(default: it has, as it would have for their reminder a day before the end)")
 	expiryLimit   = flag.Duration("expiry.timeout", 10*time.Minute, "give up when the expiry has not finished by then")
 	expiryProfile = flag.String("expiry.cpuprofile", "", "write a CPU profile of the expiry alone (not the set-up) to this file")
 )
@@ -182,6 +184,16 @@ func seedExpiry(b *testing.B, env *apptest.Env, nTenants, nBots, nMembers, nChat
 				w.users[chat] = append(w.users[chat], u.ID)
 			}
 			ids = append(ids, u.ID)
+		}
+		if !*expiryFresh {
+			// Each was reminded a day before the end (reminded_at below)
+			// through the send limiter, which keeps a row for every bot and
+			// chat it has spaced messages to. The key is the limiter's
+			// (telegram.Limiter.Wait); check wants it to make no new row.
+			if _, err := env.Owner(b).Exec(ctx, `INSERT INTO telegram_rate (key, tat)
+				SELECT 'c:' || $1::bigint || ':' || u, now() - interval '1 day' FROM unnest($2::bigint[]) u`, bot.ID, ids); err != nil {
+				b.Fatal(err)
+			}
 		}
 		env.Tx(b, bot.TenantID, func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, `WITH m AS (
@@ -340,6 +352,9 @@ func (w *expiryWorld) check(b *testing.B) {
 	}
 	if n := w.env.Count(b, "SELECT count(*) FROM river_job WHERE state IN ('cancelled', 'discarded')"); n > 0 {
 		b.Fatalf("%d jobs failed for good", n)
+	}
+	if n := w.env.Count(b, "SELECT count(*) FROM telegram_rate WHERE key LIKE 'c:%'"); !*expiryFresh && n != w.members {
+		b.Fatalf("the limiter keeps %d chats' rows, want the %d seeded: its keys are no longer those the seed makes", n, w.members)
 	}
 	var retried int
 	var why string
