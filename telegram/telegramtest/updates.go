@@ -231,6 +231,9 @@ func (s *Server) admitLocked(chat *chatState, link *linkState, user, from User) 
 func (s *Server) memberChangeLocked(chat *chatState, user, from User, old memberState, link *linkState) []outbound {
 	var out []outbound
 	for _, botID := range sortedKeys(chat.adminBots) {
+		if b := s.bots[botID]; b == nil || b.hook.url == "" || !b.hook.accepts("chat_member") {
+			continue // prepareLocked would refuse it: spare building it
+		}
 		upd := &telego.ChatMemberUpdated{
 			Chat: chat.chat, From: from, Date: s.now().Unix(),
 			OldChatMember: chatMember(user, chat, old), NewChatMember: chatMember(user, chat, chat.member(user.ID)),
