@@ -1,6 +1,7 @@
 package webhooks_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -262,5 +263,47 @@ func TestOwnRemovalUpdatesAreNotRecorded(t *testing.T) {
 	}
 	if s := status(); s != "left" {
 		t.Errorf("Mia is %q after leaving, want left", s)
+	}
+}
+
+// A member's update too large to be parsed before its secret is checked
+// goes the long way round, with the same answers: handled once with the
+// secret, refused without it.
+func TestLargeMemberUpdateIsHandledAsAnyOther(t *testing.T) {
+	env, demo, owner := startDemo(t)
+	erin := env.Fake.AddUser("Erin", "erin")
+	if _, err := env.Fake.Start(demo.Bot.TelegramID, erin.ID, ""); err != nil { // opens the chat
+		t.Fatal(err)
+	}
+	env.Wait(t, "the first welcome", func() bool { return len(env.Fake.Messages(demo.Bot.TelegramID, erin.ID)) == 1 })
+	_, secret, _, _ := env.Fake.Webhook(demo.Bot.TelegramID)
+	body := fmt.Appendf(nil, `{"update_id": 900100, "padding": %q, "message": {"message_id": 1, "date": 1,
+		"chat": {"id": %d, "type": "private"}, "from": {"id": %d, "is_bot": false, "first_name": "Erin"}, "text": "/start"}}`,
+		strings.Repeat("x", 20<<10), erin.ID, erin.ID)
+	post := func(secret string) int {
+		req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/telegram/%d", env.URL, demo.Bot.ID), bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := post("not-the-secret"); got != http.StatusUnauthorized {
+		t.Errorf("forged secret: status %d, want 401", got)
+	}
+	if n := count(t, owner, "SELECT count(*) FROM processed_updates WHERE update_id = 900100"); n != 0 {
+		t.Errorf("a forged update was recorded")
+	}
+	for range 2 {
+		if got := post(secret); got != http.StatusOK {
+			t.Errorf("with the secret: status %d, want 200", got)
+		}
+	}
+	env.Wait(t, "the second welcome", func() bool { return len(env.Fake.Messages(demo.Bot.TelegramID, erin.ID)) >= 2 })
+	if n := count(t, owner, "SELECT count(*) FROM processed_updates WHERE update_id = 900100"); n != 1 {
+		t.Errorf("the update was recorded %d times, want once", n)
 	}
 }
