@@ -112,8 +112,9 @@ func (h *Telegram) handle(c *fiber.Ctx) int {
 	body := c.Body()
 
 	status := fiber.StatusOK
+	u, parsed := smallUpdate(body)
 	err = h.DB.Tx(ctx, tenantID, func(tx pgx.Tx) error {
-		if u, ok := memberUpdate(body); ok {
+		if parsed && (u.Message != nil || u.CallbackQuery != nil) {
 			return h.applyChecked(c, tx, botID, secret, u)
 		}
 		b, err := tenant.GetBot(ctx, tx, botID)
@@ -123,14 +124,15 @@ func (h *Telegram) handle(c *fiber.Ctx) int {
 		if subtle.ConstantTimeCompare([]byte(secret), []byte(b.WebhookSecret)) != 1 {
 			return errBadSecret
 		}
-		if len(body) > MaxUpdateBytes {
-			status = fiber.StatusRequestEntityTooLarge
-			return nil
-		}
-		var u telego.Update
-		if err := json.Unmarshal(body, &u); err != nil || u.UpdateID <= 0 {
-			status = fiber.StatusBadRequest
-			return nil
+		if !parsed {
+			if len(body) > MaxUpdateBytes {
+				status = fiber.StatusRequestEntityTooLarge
+				return nil
+			}
+			if u = (telego.Update{}); json.Unmarshal(body, &u) != nil || u.UpdateID <= 0 {
+				status = fiber.StatusBadRequest
+				return nil
+			}
 		}
 		return h.apply(c, tx, b, u)
 	})
@@ -186,30 +188,28 @@ func (h *Telegram) apply(c *fiber.Ctx, tx pgx.Tx, b tenant.Bot, u telego.Update)
 	return h.decide(c, tx, b, u, status)
 }
 
-// memberFastPathBytes bounds the updates parsed before their secret is
-// checked (see memberUpdate): a few times the usual size of a message,
-// and parsed in about the time the database's check of the secret takes,
-// so a stranger's request costs no more than it did.
-const memberFastPathBytes = 16 << 10
+// smallUpdateBytes bounds the bodies parsed before their secret is
+// checked (see smallUpdate): a few times the usual size of an update, and
+// parsed in about the time the database's check of the secret takes, so a
+// stranger's request costs no more than it did.
+const smallUpdateBytes = 16 << 10
 
-// memberUpdate parses what a member sent (a message or a button press),
-// which is most of what arrives, so that applyChecked can check its secret
-// and record it in one statement; ok is false for anything else, which
-// goes the long way (GetBot, the secret, then the body).
-func memberUpdate(body []byte) (u telego.Update, ok bool) {
-	if len(body) > memberFastPathBytes {
+// smallUpdate parses a body of at most smallUpdateBytes, so that a
+// member's message or button press, most of what arrives, can have its
+// secret checked and be recorded in one statement (applyChecked). ok is
+// false for a larger body or one that is not an update: it goes the long
+// way, the secret first, then the body.
+func smallUpdate(body []byte) (u telego.Update, ok bool) {
+	if len(body) > smallUpdateBytes {
 		return u, false
 	}
-	if err := json.Unmarshal(body, &u); err != nil || u.UpdateID <= 0 {
-		return u, false
-	}
-	// bot.Ignores ignores none of these, so recording them is right.
-	return u, u.Message != nil || u.CallbackQuery != nil
+	err := json.Unmarshal(body, &u)
+	return u, err == nil && u.UpdateID > 0
 }
 
-// applyChecked does what GetBot, the secret check and apply do, for an
-// update that bot.Ignores does not ignore, with the bot read and the update
-// recorded in one statement. The update is recorded only if the secret
+// applyChecked does what GetBot, the secret check and apply do, for a
+// member's message or button press (which bot.Ignores never ignores), with
+// the bot read and the update recorded in one statement. The update is recorded only if the secret
 // matches: the statement compares SHA-256 digests (so its plain comparison
 // leaks nothing of the secret), and the constant-time comparison of the
 // secrets themselves decides, rolling everything back when they differ.
