@@ -15,8 +15,11 @@ import (
 // answered 429; Telegram delivers either again later.
 const (
 	// PerBotRate is how many of one bot's updates a process takes a
-	// second, with bursts of PerBotBurst.
-	PerBotRate  = 100
+	// second, with bursts of PerBotBurst: about what one bot can answer
+	// (Telegram lets a bot send some 30 messages a second). Taking more
+	// would only queue replies, and the queue's churn costs every bot;
+	// Telegram keeps the rest and delivers them again.
+	PerBotRate  = 30
 	PerBotBurst = 50
 	// PerBotConcurrency is how many of one bot's updates a process handles at once.
 	PerBotConcurrency = 2
