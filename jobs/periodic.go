@@ -188,8 +188,14 @@ func (w *SweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
 			return fmt.Errorf("jobs: sweep tenant %d: %w", t, err)
 		}
 	}
-	return nil
+	_, err = w.deps.Limiter.Forget(ctx, SendSlotRetention)
+	return err
 }
+
+// SendSlotRetention is how long the send limiter keeps a bot's or chat's
+// slot after its last message: longer than from a reminder to the end it
+// announces, so the end's message finds its row.
+const SendSlotRetention = 48 * time.Hour
 
 // tenantsWith runs a cross-tenant query returning tenant ids.
 func (d Deps) tenantsWith(ctx context.Context, reason, query string) ([]int64, error) {

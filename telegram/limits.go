@@ -45,6 +45,21 @@ func NewLimiterWith(pool *pgxpool.Pool, bot, chat time.Duration) *Limiter {
 	return &Limiter{pool: pool, bot: bot, chat: chat}
 }
 
+// Forget deletes the state of keys idle for longer than idle, so the table
+// keeps the bots and chats messaged lately, not every one ever messaged.
+// A key whose next free slot has passed limits nothing, so forgetting it
+// changes no limit; its next message only takes the first-message path.
+func (l *Limiter) Forget(ctx context.Context, idle time.Duration) (int64, error) {
+	if l == nil {
+		return 0, nil
+	}
+	tag, err := l.pool.Exec(ctx, "DELETE FROM telegram_rate WHERE tat < now() - $1::interval", idle)
+	if err != nil {
+		return 0, fmt.Errorf("telegram: forget idle send slots: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
 // TooSoonError says a slot is further away than MaxWait.
 type TooSoonError struct{ Wait time.Duration }
 

@@ -123,3 +123,32 @@ func TestLimiterSpacesMessagesWithoutAChat(t *testing.T) {
 		t.Errorf("26 messages of one bot took %s, want at least %s", took, want)
 	}
 }
+
+// Forgetting idle keys deletes only those idle for longer than asked, and
+// a forgotten key's next message is limited as before.
+func TestLimiterForgetsIdleKeys(t *testing.T) {
+	l := newLimiter(t)
+	ctx := context.Background()
+	for _, bot := range []int64{1, 2} {
+		if err := l.Wait(ctx, bot, 100+bot); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := l.Forget(ctx, time.Hour); err != nil || n != 0 {
+		t.Fatalf("forgot %d recent keys (%v), want none", n, err)
+	}
+	// A chat's next slot is ChatInterval after its message.
+	time.Sleep(telegram.ChatInterval + 200*time.Millisecond)
+	if n, err := l.Forget(ctx, 100*time.Millisecond); err != nil || n != 4 {
+		t.Fatalf("forgot %d idle keys (%v), want the 2 bots' and 2 chats'", n, err)
+	}
+	start := time.Now()
+	for range 2 {
+		if err := l.Wait(ctx, 1, 101); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if took := time.Since(start); took < telegram.ChatInterval {
+		t.Errorf("two messages to a forgotten chat took %s, want at least %s", took, telegram.ChatInterval)
+	}
+}
