@@ -24,14 +24,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -40,6 +37,7 @@ import (
 	"github.com/gatekey/gatekey/billing"
 	"github.com/gatekey/gatekey/internal/app"
 	"github.com/gatekey/gatekey/internal/apptest"
+	"github.com/gatekey/gatekey/internal/benchtest"
 	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/telegram/telegramtest"
 	"github.com/gatekey/gatekey/tenant"
@@ -70,7 +68,7 @@ func BenchmarkActivation(b *testing.B) {
 		w.mark(b)
 		var firstErr atomic.Pointer[error]
 		var wg sync.WaitGroup
-		cpu := w.cpu(b)
+		cpu := benchtest.ReadCPU(w.env.Owner(b))
 		start := time.Now()
 		for range *actSenders {
 			wg.Add(1)
@@ -89,7 +87,7 @@ func BenchmarkActivation(b *testing.B) {
 			b.Fatal(*err)
 		}
 		w.report(b, start, answered)
-		w.reportCPU(b, cpu)
+		benchtest.Report(b, cpu, benchtest.ReadCPU(w.env.Owner(b)), len(w.answer), "op")
 	}
 }
 
@@ -131,7 +129,7 @@ func BenchmarkActivationRate(b *testing.B) {
 			}()
 		}
 		w.mark(b)
-		cpu := w.cpu(b)
+		cpu := benchtest.ReadCPU(w.env.Owner(b))
 		start := time.Now()
 		for i := range n {
 			t := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
@@ -146,7 +144,7 @@ func BenchmarkActivationRate(b *testing.B) {
 		}
 		b.ReportMetric(rate, "offered/s")
 		w.report(b, start, answered)
-		w.reportCPU(b, cpu)
+		benchtest.Report(b, cpu, benchtest.ReadCPU(w.env.Owner(b)), len(w.answer), "op")
 	}
 }
 
@@ -364,8 +362,8 @@ func (w *activationWorld) report(b *testing.B, start time.Time, answered time.Du
 	}
 	slices.Sort(w.answer)
 	b.ReportMetric(float64(n)/answered.Seconds(), "activations/s")
-	b.ReportMetric(ms(percentile(w.answer, 0.50)), "webhook-p50-ms")
-	b.ReportMetric(ms(percentile(w.answer, 0.99)), "webhook-p99-ms")
+	b.ReportMetric(benchtest.Ms(benchtest.Percentile(w.answer, 0.50)), "webhook-p50-ms")
+	b.ReportMetric(benchtest.Ms(benchtest.Percentile(w.answer, 0.99)), "webhook-p99-ms")
 	if !*actWork {
 		return
 	}
@@ -388,9 +386,9 @@ func (w *activationWorld) report(b *testing.B, start time.Time, answered time.Du
 	}
 	slices.Sort(e2e)
 	b.ReportMetric(float64(n)/last.Sub(start).Seconds(), "confirmations/s")
-	b.ReportMetric(ms(percentile(e2e, 0.50)), "e2e-p50-ms")
-	b.ReportMetric(ms(percentile(e2e, 0.99)), "e2e-p99-ms")
-	b.ReportMetric(ms(percentile(e2e, 1)), "e2e-max-ms")
+	b.ReportMetric(benchtest.Ms(benchtest.Percentile(e2e, 0.50)), "e2e-p50-ms")
+	b.ReportMetric(benchtest.Ms(benchtest.Percentile(e2e, 0.99)), "e2e-p99-ms")
+	b.ReportMetric(benchtest.Ms(benchtest.Percentile(e2e, 1)), "e2e-max-ms")
 }
 
 // waitConfirmations waits until n confirmations have reached the fake
@@ -419,85 +417,3 @@ func (w *activationWorld) waitConfirmations(b *testing.B, start time.Time, n int
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
-// cpuUse is CPU time used so far by this process (Gatekey, its workers,
-// the fake Telegram and the senders together), by the PostgreSQL backends
-// of the test's database (by pid, read from /proc: the server runs on this
-// machine), and by the whole machine.
-type cpuUse struct {
-	at       time.Time
-	self     time.Duration
-	backends map[int]time.Duration
-	machine  time.Duration
-}
-
-func (w *activationWorld) cpu(b *testing.B) cpuUse {
-	u := cpuUse{at: time.Now(), backends: map[int]time.Duration{}, machine: machineBusy()}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		u.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	rows, err := w.env.Owner(b).Query(context.Background(), "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-	if err != nil {
-		b.Fatal(err)
-	}
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int])
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, pid := range pids {
-		if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-			_, rest, _ := strings.Cut(string(stat), ") ")
-			if f := strings.Fields(rest); len(f) > 12 {
-				ut, _ := strconv.ParseInt(f[11], 10, 64)
-				st, _ := strconv.ParseInt(f[12], 10, 64)
-				u.backends[pid] = time.Duration(ut+st) * time.Second / 100 // USER_HZ
-			}
-		}
-	}
-	return u
-}
-
-// machineBusy is the whole machine's busy CPU time, from /proc/stat.
-func machineBusy() time.Duration {
-	stat, _ := os.ReadFile("/proc/stat")
-	line, _, _ := strings.Cut(string(stat), "\n")
-	f := strings.Fields(line)
-	var busy int64
-	for i := 1; i < len(f) && i <= 7; i++ {
-		if i != 4 && i != 5 { // idle, iowait
-			n, _ := strconv.ParseInt(f[i], 10, 64)
-			busy += n
-		}
-	}
-	return time.Duration(busy) * time.Second / 100
-}
-
-// reportCPU gives the CPU time one activation cost, its confirmation
-// included (call it once every confirmation arrived), in this process and
-// in the database; and the share of the machine that others took
-// meanwhile, which makes every figure above noisy when it is high.
-func (w *activationWorld) reportCPU(b *testing.B, before cpuUse) {
-	now := w.cpu(b)
-	n := float64(len(w.answer))
-	var pg time.Duration
-	for pid, d := range now.backends {
-		pg += d - before.backends[pid]
-	}
-	self := now.self - before.self
-	b.ReportMetric(float64(self.Microseconds())/n, "app-cpu-us/op")
-	b.ReportMetric(float64(pg.Microseconds())/n, "pg-cpu-us/op")
-	wall := now.at.Sub(before.at) * time.Duration(runtime.NumCPU())
-	other := now.machine - before.machine - self - pg
-	b.ReportMetric(max(0, 100*float64(other)/float64(wall)), "other-cpu-%")
-}
-
-func percentile(sorted []time.Duration, q float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(q*float64(len(sorted))+0.5) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

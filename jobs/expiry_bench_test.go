@@ -30,12 +30,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"runtime"
 	"runtime/pprof"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -43,6 +40,7 @@ import (
 	"github.com/mymmrac/telego"
 
 	"github.com/gatekey/gatekey/internal/apptest"
+	"github.com/gatekey/gatekey/internal/benchtest"
 	"github.com/gatekey/gatekey/jobs"
 	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/tenant"
@@ -79,7 +77,7 @@ func benchExpiry(b *testing.B, realLimits bool) {
 			b.Fatalf("%d memberships to expire, want %d: run with -benchtime 1x", n, nMembers)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), *expiryLimit)
-		cpu := w.cpu(b)
+		cpu := benchtest.ReadCPU(w.env.Owner(b))
 		stopProfile := startProfile(b, *expiryProfile)
 		start := time.Now()
 		if _, err := env.App.River.Insert(ctx, jobs.ReconcileArgs{}, nil); err != nil {
@@ -91,7 +89,7 @@ func benchExpiry(b *testing.B, realLimits bool) {
 		cancel()
 		w.check(b)
 		w.report(b, start, dbDone, telegramDone)
-		w.reportCPU(b, cpu)
+		benchtest.Report(b, cpu, benchtest.ReadCPU(w.env.Owner(b)), w.members, "member")
 	}
 }
 
@@ -398,76 +396,4 @@ func (w *expiryWorld) report(b *testing.B, start, dbDone, telegramDone time.Time
 	b.ReportMetric(rates[len(rates)/2], "median-bot-msgs/s")
 	b.ReportMetric(float64(busiest), "max-bot-msgs-in-1s")
 	b.ReportMetric(float64(w.members)/dbDone.Sub(start).Seconds(), "expired/s")
-}
-
-// cpuUse is CPU time used so far by this process (Gatekey, its workers and
-// the fake Telegram together), by the PostgreSQL backends of the test's
-// database (by pid, from /proc: the server runs on this machine), and by
-// the whole machine.
-type cpuUse struct {
-	at       time.Time
-	self     time.Duration
-	backends map[int]time.Duration
-	machine  time.Duration
-}
-
-func (w *expiryWorld) cpu(b *testing.B) cpuUse {
-	u := cpuUse{at: time.Now(), backends: map[int]time.Duration{}, machine: machineBusy()}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		u.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	rows, err := w.env.Owner(b).Query(context.Background(), "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-	if err != nil {
-		b.Fatal(err)
-	}
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int])
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, pid := range pids {
-		if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-			_, rest, _ := strings.Cut(string(stat), ") ")
-			if f := strings.Fields(rest); len(f) > 12 {
-				ut, _ := strconv.ParseInt(f[11], 10, 64)
-				st, _ := strconv.ParseInt(f[12], 10, 64)
-				u.backends[pid] = time.Duration(ut+st) * time.Second / 100 // USER_HZ
-			}
-		}
-	}
-	return u
-}
-
-// machineBusy is the whole machine's busy CPU time, from /proc/stat.
-func machineBusy() time.Duration {
-	stat, _ := os.ReadFile("/proc/stat")
-	line, _, _ := strings.Cut(string(stat), "\n")
-	f := strings.Fields(line)
-	var busy int64
-	for i := 1; i < len(f) && i <= 7; i++ {
-		if i != 4 && i != 5 { // idle, iowait
-			n, _ := strconv.ParseInt(f[i], 10, 64)
-			busy += n
-		}
-	}
-	return time.Duration(busy) * time.Second / 100
-}
-
-// reportCPU gives the CPU time one expiry cost, its Telegram calls
-// included, in this process and in the database; and the share of the
-// machine that others took meanwhile, which makes every figure noisy when
-// it is high.
-func (w *expiryWorld) reportCPU(b *testing.B, before cpuUse) {
-	now := w.cpu(b)
-	n := float64(w.members)
-	var pg time.Duration
-	for pid, d := range now.backends {
-		pg += d - before.backends[pid]
-	}
-	self := now.self - before.self
-	b.ReportMetric(float64(self.Microseconds())/n, "app-cpu-us/member")
-	b.ReportMetric(float64(pg.Microseconds())/n, "pg-cpu-us/member")
-	wall := now.at.Sub(before.at) * time.Duration(runtime.NumCPU())
-	other := now.machine - before.machine - self - pg
-	b.ReportMetric(max(0, 100*float64(other)/float64(wall)), "other-cpu-%")
 }

@@ -21,14 +21,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +32,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/gatekey/gatekey/internal/apptest"
+	"github.com/gatekey/gatekey/internal/benchtest"
 	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/telegram/telegramtest"
 	"github.com/gatekey/gatekey/tenant"
@@ -92,7 +89,7 @@ func BenchmarkWebhookStart(b *testing.B) {
 	all := slices.Concat(lat...)
 	w.report(b, all, elapsed)
 	w.drain(b)
-	w.reportCPU(b, len(all))
+	benchtest.Report(b, w.cpuBefore, benchtest.ReadCPU(w.owner), len(all), "update")
 }
 
 // BenchmarkWebhookStartRate is the open loop: updates are offered at
@@ -151,7 +148,7 @@ func BenchmarkWebhookStartRate(b *testing.B) {
 		b.ReportMetric(rate, "offered/s")
 		w.report(b, all, elapsed)
 		w.drain(b)
-		w.reportCPU(b, len(all))
+		benchtest.Report(b, w.cpuBefore, benchtest.ReadCPU(w.owner), len(all), "update")
 	}
 }
 
@@ -166,7 +163,7 @@ type benchWorld struct {
 	update atomic.Int64 // update ids, fresh for every request
 
 	sentBefore int // sendMessage calls when the timed part began
-	cpuBefore  cpuUse
+	cpuBefore  benchtest.CPU
 }
 
 type benchPair struct {
@@ -317,86 +314,8 @@ func (w *benchWorld) sendNext() error {
 // mark notes where the timed part begins.
 func (w *benchWorld) mark() {
 	w.sentBefore = len(w.env.Fake.CallsTo("sendMessage"))
-	w.cpuBefore = w.cpu()
+	w.cpuBefore = benchtest.ReadCPU(w.owner)
 }
-
-// cpuUse is CPU time used so far: by this process (Gatekey, its workers,
-// the fake Telegram and the senders, all in one), and by the PostgreSQL
-// backends serving the test's database, per backend (when the server runs
-// on this machine, so that /proc shows them).
-type cpuUse struct {
-	at       time.Time
-	self     time.Duration
-	backends map[int]time.Duration
-	machine  time.Duration // busy time of the whole machine, all CPUs
-}
-
-func (w *benchWorld) cpu() cpuUse {
-	u := cpuUse{at: time.Now(), backends: map[int]time.Duration{}, machine: machineBusy()}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		u.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	rows, err := w.owner.Query(context.Background(), "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-	if err != nil {
-		return u
-	}
-	pids, _ := pgx.CollectRows(rows, pgx.RowTo[int])
-	for _, pid := range pids {
-		if d, ok := procCPU(pid); ok {
-			u.backends[pid] = d
-		}
-	}
-	return u
-}
-
-// procCPU reads a postgres process's CPU time from /proc.
-func procCPU(pid int) (time.Duration, bool) {
-	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	if err != nil || !strings.HasPrefix(string(comm), "postgres") {
-		return 0, false
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, false
-	}
-	_, rest, ok := strings.Cut(string(stat), ") ")
-	f := strings.Fields(rest)
-	if !ok || len(f) < 13 {
-		return 0, false
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, false
-	}
-	return time.Duration(utime+stime) * time.Second / clockTicks, true
-}
-
-// machineBusy reads the machine's busy CPU time from /proc/stat (0 where
-// there is none).
-func machineBusy() time.Duration {
-	stat, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	line, _, _ := strings.Cut(string(stat), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0
-	}
-	var busy int64
-	for i, v := range f[1:8] { // user nice system idle iowait irq softirq
-		n, _ := strconv.ParseInt(v, 10, 64)
-		if i != 3 && i != 4 {
-			busy += n
-		}
-	}
-	return time.Duration(busy) * time.Second / clockTicks
-}
-
-// clockTicks is USER_HZ, the unit of /proc/<pid>/stat times: 100 on Linux.
-const clockTicks = 100
 
 // report gives the rate and latency of the timed part, and how far the
 // workers kept up with it: replies sent per second while it ran, and the
@@ -411,38 +330,11 @@ func (w *benchWorld) report(b *testing.B, lat []time.Duration, elapsed time.Dura
 	}
 	slices.Sort(lat)
 	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "updates/s")
-	b.ReportMetric(ms(percentile(lat, 0.50)), "p50-ms")
-	b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
-	b.ReportMetric(ms(percentile(lat, 1)), "max-ms")
+	b.ReportMetric(benchtest.Ms(benchtest.Percentile(lat, 0.50)), "p50-ms")
+	b.ReportMetric(benchtest.Ms(benchtest.Percentile(lat, 0.99)), "p99-ms")
+	b.ReportMetric(benchtest.Ms(benchtest.Percentile(lat, 1)), "max-ms")
 	b.ReportMetric(float64(sent)/elapsed.Seconds(), "replies/s")
 	b.ReportMetric(float64(backlog), "backlog-jobs")
-}
-
-// reportCPU gives the CPU time that n updates cost, from mark until now
-// (call it once the workers have drained, so that sending every reply is
-// counted): in this process, and in the database's backends.
-func (w *benchWorld) reportCPU(b *testing.B, n int) {
-	now := w.cpu()
-	var pg time.Duration
-	for pid, d := range now.backends {
-		pg += d - w.cpuBefore.backends[pid]
-	}
-	if n == 0 {
-		return
-	}
-	self := now.self - w.cpuBefore.self
-	b.ReportMetric(float64(self.Microseconds())/float64(n), "app-cpu-us/update")
-	if len(now.backends) > 0 {
-		b.ReportMetric(float64(pg.Microseconds())/float64(n), "pg-cpu-us/update")
-	}
-	// What else kept the machine busy meanwhile (other programs, and
-	// PostgreSQL's own background processes), as a share of all its CPUs:
-	// anything much above zero makes the figures above noisy.
-	if now.machine > 0 && len(now.backends) > 0 {
-		wall := now.at.Sub(w.cpuBefore.at) * time.Duration(runtime.NumCPU())
-		other := now.machine - w.cpuBefore.machine - self - pg
-		b.ReportMetric(max(0, 100*float64(other)/float64(wall)), "other-cpu-%")
-	}
 }
 
 // drain waits for the workers to finish every job, and wants every reply
@@ -479,13 +371,3 @@ func (w *benchWorld) drain(b *testing.B) {
 		}
 	}
 }
-
-func percentile(sorted []time.Duration, q float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(q*float64(len(sorted))+0.5) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatekey/gatekey/internal/apptest"
+	"github.com/gatekey/gatekey/internal/benchtest"
 	"github.com/gatekey/gatekey/telegram/telegramtest"
 )
 
@@ -138,11 +139,11 @@ func BenchmarkNoisyBot(b *testing.B) {
 		}
 		slices.Sort(calm)
 		slices.Sort(stormy)
-		calmP99, stormyP99 := percentile(calm, 0.99), percentile(stormy, 0.99)
-		b.ReportMetric(ms(percentile(calm, 0.50)), "quiet-p50-ms")
-		b.ReportMetric(ms(calmP99), "quiet-p99-ms")
-		b.ReportMetric(ms(percentile(stormy, 0.50)), "flood-p50-ms")
-		b.ReportMetric(ms(stormyP99), "flood-p99-ms")
+		calmP99, stormyP99 := benchtest.Percentile(calm, 0.99), benchtest.Percentile(stormy, 0.99)
+		b.ReportMetric(benchtest.Ms(benchtest.Percentile(calm, 0.50)), "quiet-p50-ms")
+		b.ReportMetric(benchtest.Ms(calmP99), "quiet-p99-ms")
+		b.ReportMetric(benchtest.Ms(benchtest.Percentile(stormy, 0.50)), "flood-p50-ms")
+		b.ReportMetric(benchtest.Ms(stormyP99), "flood-p99-ms")
 		b.ReportMetric(float64(stormyP99)/float64(calmP99), "p99-ratio")
 		b.ReportMetric(float64(ok200.Load())/flooded.Seconds(), "noisy-200/s")
 		b.ReportMetric(float64(ok429.Load())/flooded.Seconds(), "noisy-429/s")
