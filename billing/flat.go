@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -52,9 +53,14 @@ func liveStatus(status string) bool {
 
 // GetSubscription reads the tenant's flat-plan subscription.
 func GetSubscription(ctx context.Context, tx pgx.Tx) (Subscription, error) {
+	return readSubscription(ctx, tx, "")
+}
+
+// readSubscription reads it with a locking clause ("FOR UPDATE") or none.
+func readSubscription(ctx context.Context, tx pgx.Tx, lock string) (Subscription, error) {
 	var s Subscription
 	err := tx.QueryRow(ctx, `SELECT coalesce(flat_subscription_id, ''), flat_status, flat_cancel_at_period_end, flat_period_end
-		FROM tenants WHERE id = gatekey_tenant()`).Scan(&s.ID, &s.Status, &s.Cancelled, &s.PeriodEnd)
+		FROM tenants WHERE id = gatekey_tenant() `+lock).Scan(&s.ID, &s.Status, &s.Cancelled, &s.PeriodEnd)
 	if err != nil {
 		return s, fmt.Errorf("billing: flat subscription: %w", err)
 	}
@@ -116,7 +122,7 @@ func (s *Service) SubscribeFlat(ctx context.Context, tenantID int64, successURL,
 	expires := time.Now().Truncate(time.Hour).Add(23 * time.Hour)
 	p := s.flatSessionParams(ctx, tenantID, cus, successURL, cancelURL)
 	p.ExpiresAt = stripe.Int64(expires.Unix())
-	p.SetIdempotencyKey(fmt.Sprintf("gatekey-flat-%d-after-%s", tenantID, cmpOr(open.ID, "none")))
+	p.SetIdempotencyKey(fmt.Sprintf("gatekey-flat-%d-after-%s", tenantID, cmp.Or(open.ID, "none")))
 	sess, err := s.sessions.New(p)
 	if err != nil {
 		return "", fmt.Errorf("billing: flat plan checkout: %w", err)
@@ -158,13 +164,6 @@ func (s *Service) flatSessionParams(ctx context.Context, tenantID int64, custome
 	}
 	p.Context = ctx
 	return p
-}
-
-func cmpOr(s, fallback string) string {
-	if s == "" {
-		return fallback
-	}
-	return s
 }
 
 // CancelFlat asks Stripe to end the tenant's flat-plan subscription at
@@ -271,11 +270,9 @@ func recordSubscription(ctx context.Context, tx pgx.Tx, got *stripe.Subscription
 	if ok, err := isOwnCustomer(ctx, tx, got.Customer); err != nil || !ok {
 		return false, err
 	}
-	var cur Subscription
-	err = tx.QueryRow(ctx, `SELECT coalesce(flat_subscription_id, ''), flat_status, flat_cancel_at_period_end, flat_period_end
-		FROM tenants WHERE id = gatekey_tenant() FOR UPDATE`).Scan(&cur.ID, &cur.Status, &cur.Cancelled, &cur.PeriodEnd)
+	cur, err := readSubscription(ctx, tx, "FOR UPDATE")
 	if err != nil {
-		return false, fmt.Errorf("billing: flat subscription: %w", err)
+		return false, err
 	}
 	next := subscriptionOf(got)
 	switch {
@@ -320,7 +317,7 @@ func flatEvent(ctx context.Context, tx pgx.Tx, ev stripe.Event) (string, error) 
 		Metadata     map[string]string    `json:"metadata"`
 	}
 	if err := json.Unmarshal(ev.Data.Raw, &obj); err != nil {
-		return "", fmt.Errorf("parse %s: %w", obj.Object, err)
+		return "", fmt.Errorf("parse %s: %w", ev.Type, err)
 	}
 	if obj.Metadata[MetaFlat] == "" {
 		return "", nil

@@ -52,12 +52,19 @@ func AddBot(ctx context.Context, tx pgx.Tx, keys *Keyring, telegramID int64, use
 	return b, nil
 }
 
+// BotColumns are the bots columns GetBot and ListBots read, in the order of
+// Bot.Fields, for a query that reads a bot with more.
+const BotColumns = "tenant_id, id, telegram_id, username, webhook_secret, status"
+
+// Fields are b's fields in the order of BotColumns, to Scan into.
+func (b *Bot) Fields() []any {
+	return []any{&b.TenantID, &b.ID, &b.TelegramID, &b.Username, &b.WebhookSecret, &b.Status}
+}
+
 // GetBot reads one of the tenant's bots.
 func GetBot(ctx context.Context, tx pgx.Tx, botID int64) (Bot, error) {
 	var b Bot
-	err := tx.QueryRow(ctx, `SELECT tenant_id, id, telegram_id, username, webhook_secret, status
-		FROM bots WHERE id = $1`, botID).
-		Scan(&b.TenantID, &b.ID, &b.TelegramID, &b.Username, &b.WebhookSecret, &b.Status)
+	err := tx.QueryRow(ctx, "SELECT "+BotColumns+" FROM bots WHERE id = $1", botID).Scan(b.Fields()...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return b, ErrNotFound
 	}

@@ -9,14 +9,13 @@ import (
 
 // ListBots lists the tenant's bots, oldest first.
 func ListBots(ctx context.Context, tx pgx.Tx) ([]Bot, error) {
-	rows, err := tx.Query(ctx, "SELECT tenant_id, id, telegram_id, username, webhook_secret, status FROM bots ORDER BY id")
+	rows, err := tx.Query(ctx, "SELECT "+BotColumns+" FROM bots ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("tenant: list bots: %w", err)
 	}
 	bots, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Bot, error) {
 		var b Bot
-		err := r.Scan(&b.TenantID, &b.ID, &b.TelegramID, &b.Username, &b.WebhookSecret, &b.Status)
-		return b, err
+		return b, r.Scan(b.Fields()...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tenant: list bots: %w", err)

@@ -220,16 +220,16 @@ func (h *Telegram) applyChecked(c *fiber.Ctx, tx pgx.Tx, botID int64, secret str
 	var recorded bool
 	var status string
 	err := tx.QueryRow(ctx, `WITH bot AS (
-			SELECT tenant_id, id, telegram_id, username, webhook_secret, status FROM bots WHERE id = $1
+			SELECT `+tenant.BotColumns+` FROM bots WHERE id = $1
 		), recorded AS (
 			INSERT INTO processed_updates (tenant_id, bot_id, update_id)
 			SELECT gatekey_tenant(), id, $2 FROM bot WHERE sha256(convert_to(webhook_secret, 'UTF8')) = $3
 			ON CONFLICT DO NOTHING RETURNING 1
 		)
-		SELECT tenant_id, id, telegram_id, username, webhook_secret, status,
+		SELECT `+tenant.BotColumns+`,
 			EXISTS (SELECT FROM recorded), (SELECT status FROM tenants WHERE id = gatekey_tenant())
 		FROM bot`, botID, u.UpdateID, digest[:]).
-		Scan(&b.TenantID, &b.ID, &b.TelegramID, &b.Username, &b.WebhookSecret, &b.Status, &recorded, &status)
+		Scan(append(b.Fields(), &recorded, &status)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return tenant.ErrNotFound
 	}
