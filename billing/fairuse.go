@@ -1,6 +1,7 @@
 // Package billing decides what Gatekey charges owners and what owners'
-// members pay: pay-as-you-go fees, the fair-use limit on free codes, and
-// Stripe (member checkout, owner invoices, webhooks).
+// members pay: pay-as-you-go fees, the flat plan's subscription, the
+// fair-use limit on free codes, and Stripe (member checkout, owner
+// invoices, Connect onboarding, webhooks).
 package billing
 
 import (

@@ -220,3 +220,52 @@ func TestFlatPlanFollowsItsSubscription(t *testing.T) {
 		}
 	}
 }
+
+// A refund kept for a payment that never came is forgotten after a week,
+// when the next one is kept.
+func TestRefundsKeptAheadAreForgotten(t *testing.T) {
+	w := newPayWorld(t, nil)
+	if status := w.deliver(t, w.refunded("evt_refund_old", "pi_never", true)); status != 200 {
+		t.Fatal(status)
+	}
+	if _, err := w.Owner(t).Exec(context.Background(), "UPDATE refunds_ahead SET received_at = now() - interval '8 days'"); err != nil {
+		t.Fatal(err)
+	}
+	if status := w.deliver(t, w.refunded("evt_refund_new", "pi_later", true)); status != 200 {
+		t.Fatal(status)
+	}
+	if n := w.Count(t, "SELECT count(*) FROM refunds_ahead WHERE payment_intent_id = 'pi_later'"); n != 1 {
+		t.Error("the new refund was not kept")
+	}
+	if n := w.Count(t, "SELECT count(*) FROM refunds_ahead"); n != 1 {
+		t.Errorf("%d refunds kept, want only the new one", n)
+	}
+}
+
+// A subscription Stripe does not know (a 404) cancels its sync job for
+// good, and changes nothing.
+func TestFlatSyncOfAnUnknownSubscriptionStops(t *testing.T) {
+	w := newPayWorld(t, nil)
+	if _, err := w.App.Billing.SubscribeFlat(context.Background(), w.demo.TenantID, w.URL+"/billing", w.URL+"/billing"); err != nil {
+		t.Fatal(err)
+	}
+	var customer string
+	if err := w.Owner(t).QueryRow(context.Background(), "SELECT stripe_customer_id FROM tenants").Scan(&customer); err != nil {
+		t.Fatal(err)
+	}
+	w.mock.Fail("GET", "/v1/subscriptions/sub_gone", 404, 1)
+	ev := w.flatEvent("evt_gone", stripe.EventTypeCustomerSubscriptionUpdated, "", map[string]any{
+		"id": "sub_gone", "object": "subscription", "status": "active", "customer": customer})
+	if status := w.deliver(t, ev); status != 200 {
+		t.Fatal(status)
+	}
+	w.Wait(t, "the sync job to stop", func() bool {
+		return w.Count(t, "SELECT count(*) FROM river_job WHERE kind = 'billing.sync_flat' AND state = 'cancelled'") == 1
+	})
+	if got := w.plan(t); got != "payg  f f" {
+		t.Errorf("plan after an unknown subscription: %q", got)
+	}
+	if n := len(w.mock.Calls("GET", "/v1/subscriptions/sub_gone")); n != 1 {
+		t.Errorf("Stripe asked %d times, want once", n)
+	}
+}
