@@ -61,11 +61,14 @@ func person(u *telego.User) membership.Person {
 }
 
 func (t *turn) onPrivateMessage(m *telego.Message) error {
+	command, payload := splitCommand(m.Text, t.bot.Username)
+	if command == "/start" && payload == "" {
+		return t.welcome(person(m.From)) // records the member too
+	}
 	member, err := membership.UpsertMember(t.ctx, t.tx, t.bot.ID, person(m.From))
 	if err != nil {
 		return err
 	}
-	command, payload := splitCommand(m.Text, t.bot.Username)
 	// Only plain text goes on with a flow, and an admin command checks
 	// for an admin flow left open; every other command stands alone, so
 	// a /start, the most common update, reads no conversation.
@@ -79,8 +82,6 @@ func (t *turn) onPrivateMessage(m *telego.Message) error {
 		return err // an owner link, or an admin's command or flow (admin.go)
 	}
 	switch {
-	case command == "/start" && payload == "":
-		return t.welcome(member)
 	case command == "/start":
 		return t.activate(member, payload)
 	case command == "/cancel":
@@ -122,10 +123,10 @@ func (t *turn) onCallback(q *telego.CallbackQuery) error {
 }
 
 // welcome answers /start: the plans, the member's access, and buttons to
-// pay or to enter a code. Every /start comes here, so what it shows is
-// read in one statement (membership.GetOffer).
-func (t *turn) welcome(member membership.Member) error {
-	offer, err := membership.GetOffer(t.ctx, t.tx, t.bot.ID, member.ID)
+// pay or to enter a code. Every /start comes here, so the member's row and
+// what the welcome shows are read in one round trip (membership.Welcome).
+func (t *turn) welcome(from membership.Person) error {
+	_, offer, err := membership.Welcome(t.ctx, t.tx, t.bot.ID, from)
 	if err != nil {
 		return err
 	}
@@ -142,7 +143,7 @@ func (t *turn) welcome(member membership.Member) error {
 	t.yourAccess(offer.Access, &b)
 	b.WriteString("\nHave an access code? Send it here, or open the activation link you were given.")
 	pay := payButtons(offer) // pay.go
-	t.send(member.TelegramUserID, b.String(), append(pay, []jobs.Button{{Text: "I have a code", Data: cbHaveCode}})...)
+	t.send(from.TelegramUserID, b.String(), append(pay, []jobs.Button{{Text: "I have a code", Data: cbHaveCode}})...)
 	return nil
 }
 

@@ -51,27 +51,37 @@ type Member struct {
 func UpsertMember(ctx context.Context, tx pgx.Tx, botID int64, p Person) (Member, error) {
 	m := Member{BotID: botID, Person: p}
 	var unchanged bool
-	err := tx.QueryRow(ctx, `SELECT id, username = $3 AND first_name = $4 AND last_name = $5 AND unreachable_at IS NULL
-		FROM members WHERE bot_id = $1 AND telegram_user_id = $2`,
-		botID, p.TelegramUserID, p.Username, p.FirstName, p.LastName).Scan(&m.ID, &unchanged)
+	err := tx.QueryRow(ctx, memberQuery, botID, p.TelegramUserID, p.Username, p.FirstName, p.LastName).Scan(&m.ID, &unchanged)
 	if err == nil && unchanged {
 		return m, nil
 	}
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return m, fmt.Errorf("membership: upsert member: %w", err)
 	}
-	err = tx.QueryRow(ctx, `
+	m.ID, err = writeMember(ctx, tx, botID, p)
+	return m, err
+}
+
+// memberQuery reads the member's id, and whether their row is as the
+// person ($3-$5) shows them and reachable.
+const memberQuery = `SELECT id, username = $3 AND first_name = $4 AND last_name = $5 AND unreachable_at IS NULL
+	FROM members WHERE bot_id = $1 AND telegram_user_id = $2`
+
+// writeMember inserts or refreshes the member's row and returns its id.
+func writeMember(ctx context.Context, tx pgx.Tx, botID int64, p Person) (int64, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `
 		INSERT INTO members (tenant_id, bot_id, telegram_user_id, username, first_name, last_name)
 		VALUES (gatekey_tenant(), $1, $2, $3, $4, $5)
 		ON CONFLICT (tenant_id, bot_id, telegram_user_id) DO UPDATE
 		SET username = excluded.username, first_name = excluded.first_name,
 		    last_name = excluded.last_name, unreachable_at = NULL
 		RETURNING id`,
-		botID, p.TelegramUserID, p.Username, p.FirstName, p.LastName).Scan(&m.ID)
+		botID, p.TelegramUserID, p.Username, p.FirstName, p.LastName).Scan(&id)
 	if err != nil {
-		return m, fmt.Errorf("membership: upsert member: %w", err)
+		return 0, fmt.Errorf("membership: upsert member: %w", err)
 	}
-	return m, nil
+	return id, nil
 }
 
 // MarkUnreachable notes that a member blocked the bot, so nothing more is

@@ -3,6 +3,7 @@ package membership
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -30,28 +31,71 @@ type Holding struct {
 	AllJoined bool
 }
 
-// GetOffer reads a member's Offer in one statement, since every /start
-// reads it: the plans are those ListPlans returns, the memberships those
-// ActiveMemberships returns, with their plans' names (archived plans too)
-// and whether the member has joined each of their chats (as GetAccess
-// tells it).
+// GetOffer reads a member's Offer in one statement: the plans are those
+// ListPlans returns, the memberships those ActiveMemberships returns, with
+// their plans' names (archived plans too) and whether the member has
+// joined each of their chats (as GetAccess tells it).
 func GetOffer(ctx context.Context, tx pgx.Tx, botID, memberID int64) (Offer, error) {
-	rows, err := tx.Query(ctx, `WITH access AS (
+	rows, err := tx.Query(ctx, offerQuery("$2"), botID, memberID)
+	if err != nil {
+		return Offer{}, fmt.Errorf("membership: get offer: %w", err)
+	}
+	return scanOffer(rows, memberID)
+}
+
+// Welcome does what UpsertMember and GetOffer do, for a /start, the most
+// common update: the member's row and their Offer are read in one round
+// trip, and the row is written only when it is missing or differs (a new
+// member then has no memberships, so the Offer read with it holds).
+func Welcome(ctx context.Context, tx pgx.Tx, botID int64, p Person) (Member, Offer, error) {
+	m := Member{BotID: botID, Person: p}
+	var batch pgx.Batch
+	batch.Queue(memberQuery, botID, p.TelegramUserID, p.Username, p.FirstName, p.LastName)
+	batch.Queue(offerQuery("(SELECT id FROM members WHERE bot_id = $1 AND telegram_user_id = $2)"), botID, p.TelegramUserID)
+	results := tx.SendBatch(ctx, &batch)
+	var unchanged bool
+	err := results.QueryRow().Scan(&m.ID, &unchanged)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		_ = results.Close()
+		return m, Offer{}, fmt.Errorf("membership: welcome: %w", err)
+	}
+	rows, err := results.Query()
+	if err != nil {
+		_ = results.Close()
+		return m, Offer{}, fmt.Errorf("membership: welcome: %w", err)
+	}
+	o, err := scanOffer(rows, m.ID)
+	if err := cmp.Or(err, results.Close()); err != nil {
+		return m, Offer{}, err
+	}
+	if m.ID == 0 || !unchanged {
+		if m.ID, err = writeMember(ctx, tx, botID, p); err != nil {
+			return m, Offer{}, err
+		}
+	}
+	return m, o, nil
+}
+
+// offerQuery reads an Offer, for bot $1 and the member whose id memberID
+// (an SQL expression) gives.
+func offerQuery(memberID string) string {
+	return `WITH access AS (
 			SELECT ms.id, ms.plan_id, ms.starts_at, ms.ends_at,
 				NOT EXISTS (SELECT FROM plan_chats pc WHERE pc.plan_id = ms.plan_id AND NOT EXISTS (
 					SELECT FROM member_chats mc WHERE mc.member_id = ms.member_id AND mc.chat_id = pc.chat_id
 					AND mc.status = 'joined')) AS all_joined
-			FROM memberships ms WHERE ms.member_id = $2 AND ms.status = 'active'
+			FROM memberships ms WHERE ms.member_id = ` + memberID + ` AND ms.status = 'active'
 		)
-		SELECT `+planColumns+`, p.bot_id = $1 AND p.archived_at IS NULL,
+		SELECT ` + planColumns + `, p.bot_id = $1 AND p.archived_at IS NULL,
 			a.id, a.starts_at, a.ends_at, a.all_joined,
 			(SELECT coalesce(stripe_account_id, '') <> '' AND stripe_charges_enabled FROM tenants WHERE id = gatekey_tenant())
 		FROM plans p LEFT JOIN access a ON a.plan_id = p.id
 		WHERE (p.bot_id = $1 AND p.archived_at IS NULL) OR p.id IN (SELECT plan_id FROM access)
-		ORDER BY p.id`, botID, memberID)
-	if err != nil {
-		return Offer{}, fmt.Errorf("membership: get offer: %w", err)
-	}
+		ORDER BY p.id`
+}
+
+// scanOffer reads offerQuery's rows, and closes them.
+func scanOffer(rows pgx.Rows, memberID int64) (Offer, error) {
 	defer rows.Close()
 	var o Offer
 	for rows.Next() {

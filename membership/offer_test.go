@@ -110,6 +110,14 @@ func TestOfferIsWhatTheSeparateReadsSay(t *testing.T) {
 				if !reflect.DeepEqual(got, want) {
 					t.Errorf("%s, member %s:\n got  %+v\n want %+v", stripe, m.Username, got, want)
 				}
+				// Welcome, a /start's one round trip, reads the same.
+				wm, wo, err := membership.Welcome(ctx, tx, f.bot.ID, m.Person)
+				if err != nil {
+					return err
+				}
+				if wm != m || !reflect.DeepEqual(wo, want) {
+					t.Errorf("%s, Welcome for %s:\n got  %+v %+v\n want %+v %+v", stripe, m.Username, wm, wo, m, want)
+				}
 			}
 			return nil
 		})
@@ -142,5 +150,75 @@ func TestOfferIsWhatTheSeparateReadsSay(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Welcome records the member as UpsertMember does: a newcomer's row is
+// made, a changed name is written, and an unreachable member who writes
+// again is reachable; a row as it should be is not written at all.
+func TestWelcomeRecordsTheMember(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	f := newFixture(t, db, "welcome@example.com", "Gold", 7201)
+	type row struct {
+		id          int64
+		username    string
+		unreachable bool
+		xmin        string // the transaction that last wrote the row
+	}
+	welcome := func(p membership.Person, before string) row {
+		t.Helper()
+		var r row
+		err := db.Tx(ctx, f.tenant, func(tx pgx.Tx) error {
+			if before != "" {
+				if _, err := tx.Exec(ctx, before); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.Tx(ctx, f.tenant, func(tx pgx.Tx) error {
+			m, o, err := membership.Welcome(ctx, tx, f.bot.ID, p)
+			if err != nil {
+				return err
+			}
+			if len(o.Plans) != 1 || o.Plans[0].Name != "Gold" || len(o.Access) != 0 {
+				t.Errorf("offer %+v", o)
+			}
+			r.id = m.ID
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.Tx(ctx, f.tenant, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT id, username, unreachable_at IS NOT NULL, xmin::text FROM members
+				WHERE bot_id = $1 AND telegram_user_id = $2`, f.bot.ID, p.TelegramUserID).
+				Scan(&r.id, &r.username, &r.unreachable, &r.xmin)
+		})
+		if err != nil {
+			t.Fatalf("the member's row: %v", err)
+		}
+		return r
+	}
+	cara := membership.Person{TelegramUserID: 31, Username: "cara", FirstName: "Cara"}
+	first := welcome(cara, "")
+	if first.username != "cara" || first.unreachable {
+		t.Fatalf("newcomer recorded as %+v", first)
+	}
+	if again := welcome(cara, ""); again != first {
+		t.Errorf("an unchanged member was written: %+v, then %+v", first, again)
+	}
+	cara.Username = "cara_b"
+	renamed := welcome(cara, "")
+	if renamed.id != first.id || renamed.username != "cara_b" || renamed.xmin == first.xmin {
+		t.Errorf("renamed member: %+v after %+v", renamed, first)
+	}
+	back := welcome(cara, "UPDATE members SET unreachable_at = now()")
+	if back.id != first.id || back.unreachable {
+		t.Errorf("a member who wrote again is still unreachable: %+v", back)
 	}
 }
