@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -108,16 +109,21 @@ func (w *SendAccessWorker) link(ctx context.Context, bot *telego.Bot, a SendAcce
 
 // RemoveMemberArgs takes a member out of chats, chat by chat, and then, if
 // Text is set, tells them: one job for everything an ended membership
-// leaves to do on Telegram, however many chats its plan has. Removing is
-// banChatMember then unbanChatMember with only_if_banned, so they may come
-// back later with a new membership; the message goes only once they are
-// out, so it never says they were removed before they were.
+// leaves to do on Telegram, however many chats its plan has. The member
+// is removed so that they may come back later with a new membership (see
+// removeFromChat); the message goes only once they are out, so it never
+// says they were removed before they were.
 type RemoveMemberArgs struct {
 	TenantID        int64   `json:"tenant_id"`
 	BotID           int64   `json:"bot_id"`
 	TelegramUserID  int64   `json:"telegram_user_id"`
 	TelegramChatIDs []int64 `json:"telegram_chat_ids"`
-	Text            string  `json:"text,omitempty"`
+	// KickByUnban lists the chats among TelegramChatIDs that are channels
+	// or supergroups, where one unbanChatMember removes the member. The
+	// others (basic groups, and every chat of a job queued before this
+	// field existed) are removed the long way.
+	KickByUnban []int64 `json:"kick_by_unban,omitempty"`
+	Text        string  `json:"text,omitempty"`
 }
 
 func (RemoveMemberArgs) Kind() string { return "telegram.remove_member" }
@@ -170,7 +176,7 @@ func (w *RemoveMemberWorker) Work(ctx context.Context, job *river.Job[RemoveMemb
 // done (the bot lost its rights, or the chat is gone) is left, with a
 // warning, so that it holds up neither the other chats nor the message.
 func (w *RemoveMemberWorker) remove(ctx context.Context, bot *telego.Bot, a RemoveMemberArgs, chatID int64) error {
-	err := removeFromChat(ctx, bot, chatID, a.TelegramUserID)
+	err := removeFromChat(ctx, bot, chatID, a.TelegramUserID, slices.Contains(a.KickByUnban, chatID))
 	if err == nil {
 		return nil
 	}
@@ -182,10 +188,18 @@ func (w *RemoveMemberWorker) remove(ctx context.Context, bot *telego.Bot, a Remo
 	return w.deps.outcome(ctx, a.TenantID, a.BotID, 0, err)
 }
 
-// removeFromChat bans a person from a chat and lifts the ban at once. Both
-// calls are safe to repeat.
-func removeFromChat(ctx context.Context, bot *telego.Bot, chatID, userID int64) error {
+// removeFromChat takes a person out of a chat and leaves them free to
+// join again. In a channel or supergroup (byUnban) that is one
+// unbanChatMember without only_if_banned, which Telegram documents as
+// removing a member and guaranteeing they may come back: half the calls
+// of a ban and an unban, and half the chat_member updates back. Elsewhere
+// it is banChatMember, then unbanChatMember with only_if_banned. Every
+// call is safe to repeat.
+func removeFromChat(ctx context.Context, bot *telego.Bot, chatID, userID int64, byUnban bool) error {
 	chat := telego.ChatID{ID: chatID}
+	if byUnban {
+		return bot.UnbanChatMember(ctx, &telego.UnbanChatMemberParams{ChatID: chat, UserID: userID})
+	}
 	err := bot.BanChatMember(ctx, &telego.BanChatMemberParams{ChatID: chat, UserID: userID})
 	if err == nil {
 		err = bot.UnbanChatMember(ctx, &telego.UnbanChatMemberParams{ChatID: chat, UserID: userID, OnlyIfBanned: true})
@@ -220,7 +234,7 @@ func (w *RemoveFromChatWorker) Work(ctx context.Context, job *river.Job[RemoveFr
 	if err != nil {
 		return err
 	}
-	err = removeFromChat(ctx, bot, a.TelegramChatID, a.TelegramUserID)
+	err = removeFromChat(ctx, bot, a.TelegramChatID, a.TelegramUserID, false)
 	return w.deps.outcome(ctx, a.TenantID, a.BotID, 0, err)
 }
 

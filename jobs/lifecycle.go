@@ -94,12 +94,15 @@ func (w *ExpireMembershipWorker) Work(ctx context.Context, job *river.Job[Expire
 // Removal is the job that carries out an ended membership: out of each
 // chat it leaves, then a message saying so.
 func Removal(tenantID, botID int64, e membership.Ending, text string) []river.InsertManyParams {
-	chats := make([]int64, len(e.RemoveFrom))
-	for i, c := range e.RemoveFrom {
-		chats[i] = c.TelegramChatID
+	a := RemoveMemberArgs{TenantID: tenantID, BotID: botID, TelegramUserID: e.TelegramUserID,
+		TelegramChatIDs: make([]int64, 0, len(e.RemoveFrom)), Text: text}
+	for _, c := range e.RemoveFrom {
+		a.TelegramChatIDs = append(a.TelegramChatIDs, c.TelegramChatID)
+		if c.Kind == "channel" || c.Kind == "supergroup" {
+			a.KickByUnban = append(a.KickByUnban, c.TelegramChatID)
+		}
 	}
-	return []river.InsertManyParams{{Args: RemoveMemberArgs{TenantID: tenantID, BotID: botID,
-		TelegramUserID: e.TelegramUserID, TelegramChatIDs: chats, Text: text}}}
+	return []river.InsertManyParams{{Args: a}}
 }
 
 func reminderMessage(tenantID int64, r membership.Reminder) river.InsertManyParams {

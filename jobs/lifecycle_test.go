@@ -3,6 +3,8 @@ package jobs_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -161,8 +163,11 @@ func TestRemovalGoesOnWhereItStopped(t *testing.T) {
 	in := func(chat int64) func(map[string]any) bool {
 		return func(p map[string]any) bool { return p["chat_id"] == chat && p["user_id"] == u.ID }
 	}
-	w.Fake.FailWhen("banChatMember", -1, telegramtest.Failure{Code: 400, Description: "Bad Request: not enough rights to restrict/unrestrict chat member"}, in(first))
-	w.Fake.FailWhen("banChatMember", 1, telegramtest.Fail5xx(), in(second))
+	// The demo's chats are a channel and a supergroup: one unbanChatMember
+	// removes a member from each (TestRemovalFromABasicGroupBansFirst
+	// covers the other kind).
+	w.Fake.FailWhen("unbanChatMember", -1, telegramtest.Failure{Code: 400, Description: "Bad Request: not enough rights to restrict/unrestrict chat member"}, in(first))
+	w.Fake.FailWhen("unbanChatMember", 1, telegramtest.Fail5xx(), in(second))
 	w.Fake.Fail("sendMessage", 1, telegramtest.Fail429(1))
 	before := len(w.Fake.Calls())
 
@@ -178,17 +183,14 @@ func TestRemovalGoesOnWhereItStopped(t *testing.T) {
 		}
 	}
 	want := map[string]int{
-		fmt.Sprint("banChatMember ", first, " 400"):    1, // refused for good: left alone after one try
-		fmt.Sprint("banChatMember ", second, " 500"):   1,
-		fmt.Sprint("banChatMember ", second, " 200"):   1,
+		fmt.Sprint("unbanChatMember ", first, " 400"):  1, // refused for good: left alone after one try
+		fmt.Sprint("unbanChatMember ", second, " 500"): 1,
 		fmt.Sprint("unbanChatMember ", second, " 200"): 1,
 		fmt.Sprint("sendMessage ", u.ID, " 429"):       1,
 		fmt.Sprint("sendMessage ", u.ID, " 200"):       1,
 	}
-	for k, n := range want {
-		if calls[k] != n {
-			t.Errorf("%d × %s, want %d (all: %v)", calls[k], k, n, calls)
-		}
+	if !maps.Equal(calls, want) {
+		t.Errorf("calls %v, want %v", calls, want)
 	}
 	if !strings.Contains(lastText(w, t, u), "has ended") {
 		t.Errorf("the member was not told: %q", lastText(w, t, u))
@@ -198,6 +200,46 @@ func TestRemovalGoesOnWhereItStopped(t *testing.T) {
 	}
 	if !w.Fake.IsMember(first, u.ID) {
 		t.Error("out of the chat the bot may not remove anyone from")
+	}
+}
+
+// A basic group has no unban that removes a member, so a member there is
+// banned and then unbanned (only if banned), and is free to come back.
+func TestRemovalFromABasicGroupBansFirst(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	group, err := w.App.AddFakeChat(context.Background(), w.Fake, w.demo.Bot, "group", "Basic Group")
+	if err != nil {
+		t.Fatal(err)
+	}
+	channel := w.demo.Chats[0]
+	u := w.activate(t, "Gus", w.plan(t, "Group and channel", 30, group, channel))
+	w.Idle(t)
+	if !w.Fake.IsMember(group.TelegramChatID, u.ID) || !w.Fake.IsMember(channel.TelegramChatID, u.ID) {
+		t.Fatal("the member did not join both chats")
+	}
+	before := len(w.Fake.Calls())
+	w.owner(t, "UPDATE memberships SET ends_at = now() - interval '1 second'")
+	w.reconcile(t)
+	w.Wait(t, "the removal to finish", func() bool {
+		return w.Count(t, "SELECT count(*) FROM river_job WHERE kind = 'telegram.remove_member' AND state = 'completed'") == 1
+	})
+	var calls []string
+	for _, c := range w.Fake.Calls()[before:] {
+		if c.Params["user_id"] == u.ID {
+			calls = append(calls, fmt.Sprint(c.Method, " ", c.Params["chat_id"], " only_if_banned=", c.Params["only_if_banned"] == true))
+		}
+	}
+	ban := fmt.Sprint("banChatMember ", group.TelegramChatID, " only_if_banned=false")
+	unban := fmt.Sprint("unbanChatMember ", group.TelegramChatID, " only_if_banned=true")
+	kick := fmt.Sprint("unbanChatMember ", channel.TelegramChatID, " only_if_banned=false")
+	got := slices.Sorted(slices.Values(calls))
+	if want := []string{ban, kick, unban}; !slices.Equal(got, want) || slices.Index(calls, ban) > slices.Index(calls, unban) {
+		t.Errorf("calls %v, want %v, the group's ban before its unban", calls, want)
+	}
+	for _, c := range []membership.Chat{group, channel} {
+		if s := w.Fake.MemberStatus(c.TelegramChatID, u.ID); s != "left" {
+			t.Errorf("status in %s = %q, want left (free to come back)", c.Title, s)
+		}
 	}
 }
 

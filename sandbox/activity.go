@@ -35,7 +35,8 @@ func (s *Sandbox) absorbLocked(w *world) {
 		switch {
 		case is == telego.MemberStatusBanned && !inChat(was):
 			continue // a removal that found them gone already changes nothing
-		case is == telego.MemberStatusBanned && cm.From.ID == w.demo.Bot.TelegramID:
+		case !inChat(is) && inChat(was) && cm.From.ID == w.demo.Bot.TelegramID:
+			// A ban, or in a channel or supergroup the one unban that removes.
 			line = fmt.Sprintf("@%s removed %s", w.demo.Bot.Username, who)
 			if p := s.personLocked(user.ID); p != nil {
 				p.log = append(p.log, entry{after: len(s.fake.Messages(w.demo.Bot.TelegramID, p.user.ID)), at: d.At,
