@@ -29,7 +29,7 @@ var settings = []setting{
 	{"GATEKEY_SECRET_KEY", "", "32 bytes, base64 or hex, that encrypt bot tokens at rest (required by serve; dev uses a fixed development key)"},
 	{"GATEKEY_OLD_SECRET_KEYS", "", "comma-separated earlier keys, still accepted for decryption while tokens are re-encrypted"},
 	{"TELEGRAM_API_URL", telegram.DefaultAPIURL, "Bot API server; `fake` runs an in-process fake Telegram with a demo tenant and the sandbox page, as `gatekey dev` does"},
-	{"GATEKEY_DB_MAX_CONNS", "32", "connections in the pool of each process"},
+	{"GATEKEY_DB_MAX_CONNS", "12", "connections in the pool of each process; about six per core of the database server, since more only queue inside PostgreSQL"},
 	{"GATEKEY_TELEGRAM_WORKERS", "64", "Telegram calls a worker process makes at once"},
 	{"GATEKEY_JOB_POLL_INTERVAL", "1s", "how often workers poll for jobs besides LISTEN/NOTIFY"},
 	{"GATEKEY_RECONCILE_INTERVAL", "1m", "how often overdue expiries and reminders are swept up"},

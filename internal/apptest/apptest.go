@@ -83,7 +83,7 @@ func Start(t testing.TB, opts Options) *Env {
 		TelegramAPIURL:     fake.URL(),
 		Web:                true,
 		Work:               opts.Work,
-		DBMaxConns:         32,
+		DBMaxConns:         12, // GATEKEY_DB_MAX_CONNS's default
 		JobPollInterval:    20 * time.Millisecond,
 		ReconcileInterval:  opts.ReconcileInterval,
 		SweepInterval:      opts.SweepInterval,
