@@ -31,10 +31,10 @@ func (t *turn) onMyChatMember(u *telego.ChatMemberUpdated) error {
 // Ignores reports whether Handle does nothing with u, whatever the
 // database holds, so that the webhook need not even record it: a
 // redelivery would do nothing again. These are chat_member updates about
-// bots, about people who neither came in nor went out (an unban), and
-// about the bot's own removals, which the removal recorded when it was
-// decided: four updates for every member of a two-chat plan whose
-// membership ends.
+// bots, about people who neither came in nor went out (the unban after a
+// ban in a basic group), and about the bot's own removals, which the
+// removal recorded when it was decided: an update for each chat of every
+// membership that ends.
 func Ignores(b tenant.Bot, u telego.Update) bool {
 	if u.ChatMember == nil || u.Message != nil || u.CallbackQuery != nil {
 		return false
