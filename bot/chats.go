@@ -70,7 +70,7 @@ func (t *turn) onChatMember(u *telego.ChatMemberUpdated) error {
 			return err
 		}
 		t.queue(
-			river.InsertManyParams{Args: jobs.RemoveFromChatArgs{TenantID: t.bot.TenantID, BotID: t.bot.ID, TelegramChatID: u.Chat.ID, TelegramUserID: user.ID}},
+			jobs.RemoveFromChat(t.bot.TenantID, t.bot.ID, j.Chat, user.ID),
 			river.InsertManyParams{Args: jobs.RevokeLinkArgs{TenantID: t.bot.TenantID, BotID: t.bot.ID, TelegramChatID: u.Chat.ID, Link: j.Link}},
 		)
 	case was && !is:

@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -323,7 +324,18 @@ func TestStrangerWithSomeoneElsesLinkIsRemoved(t *testing.T) {
 	w.Wait(t, "Mallory removed", func() bool { return !w.Fake.IsMember(chat.TelegramChatID, mallory.ID) })
 	w.Idle(t)
 	if s := w.Fake.MemberStatus(chat.TelegramChatID, mallory.ID); s != "left" {
-		t.Errorf("Mallory's status = %q, want left (banned and unbanned, free to come back with her own membership)", s)
+		t.Errorf("Mallory's status = %q, want left (free to come back with her own membership)", s)
+	}
+	// The demo's first chat is a channel: one unban without only_if_banned
+	// takes her out.
+	var calls []string
+	for _, c := range w.Fake.Calls() {
+		if c.Params["user_id"] == mallory.ID && strings.Contains(c.Method, "ban") {
+			calls = append(calls, fmt.Sprint(c.Method, " only_if_banned=", c.Params["only_if_banned"] == true))
+		}
+	}
+	if want := []string{"unbanChatMember only_if_banned=false"}; !slices.Equal(calls, want) {
+		t.Errorf("calls to remove Mallory %v, want %v", calls, want)
 	}
 	revoked := false
 	for _, l := range w.Fake.InviteLinks(chat.TelegramChatID) {

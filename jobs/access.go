@@ -214,6 +214,20 @@ type RemoveFromChatArgs struct {
 	BotID          int64 `json:"bot_id"`
 	TelegramChatID int64 `json:"telegram_chat_id"`
 	TelegramUserID int64 `json:"telegram_user_id"`
+	// KickByUnban is true for a channel or supergroup (see removeFromChat).
+	KickByUnban bool `json:"kick_by_unban,omitempty"`
+}
+
+// RemoveFromChat is the job that takes userID out of chat.
+func RemoveFromChat(tenantID, botID int64, chat membership.Chat, userID int64) river.InsertManyParams {
+	return river.InsertManyParams{Args: RemoveFromChatArgs{TenantID: tenantID, BotID: botID,
+		TelegramChatID: chat.TelegramChatID, TelegramUserID: userID, KickByUnban: kicksByUnban(chat)}}
+}
+
+// kicksByUnban reports whether one unbanChatMember removes a member from
+// chat: Telegram documents it for channels and supergroups.
+func kicksByUnban(chat membership.Chat) bool {
+	return chat.Kind == "channel" || chat.Kind == "supergroup"
 }
 
 func (RemoveFromChatArgs) Kind() string { return "telegram.remove_from_chat" }
@@ -234,7 +248,7 @@ func (w *RemoveFromChatWorker) Work(ctx context.Context, job *river.Job[RemoveFr
 	if err != nil {
 		return err
 	}
-	err = removeFromChat(ctx, bot, a.TelegramChatID, a.TelegramUserID, false)
+	err = removeFromChat(ctx, bot, a.TelegramChatID, a.TelegramUserID, a.KickByUnban)
 	return w.deps.outcome(ctx, a.TenantID, a.BotID, 0, err)
 }
 

@@ -98,7 +98,7 @@ func Removal(tenantID, botID int64, e membership.Ending, text string) []river.In
 		TelegramChatIDs: make([]int64, 0, len(e.RemoveFrom)), Text: text}
 	for _, c := range e.RemoveFrom {
 		a.TelegramChatIDs = append(a.TelegramChatIDs, c.TelegramChatID)
-		if c.Kind == "channel" || c.Kind == "supergroup" {
+		if kicksByUnban(c) {
 			a.KickByUnban = append(a.KickByUnban, c.TelegramChatID)
 		}
 	}
