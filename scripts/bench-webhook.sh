@@ -105,6 +105,10 @@ closed=$out/closed.txt
     printf "  webhook /start, closed loop:      %s updates/s = %.2f of pgbench (target >= 0.50: %s)\n", rate, f, f >= 0.5 ? "met" : "NOT met" }'
   printf '    latency p50 / p99:              %s / %s ms\n' "$(m "$closed" p50-ms)" "$(m "$closed" p99-ms)"
   printf '    replies sent meanwhile:         %s /s; %s jobs still queued at the end\n' "$(m "$closed" replies/s)" "$(m "$closed" backlog-jobs)"
+  # The target is the webhook's rate; say plainly whether the replies, sent
+  # by the workers on the same cores, kept up with it or fell behind.
+  awk -v u="$rate" -v r="$(m "$closed" replies/s)" 'BEGIN { if (r == "n/a" || r == 0) exit
+    printf "    replies kept pace:              %s\n", (r >= 0.95 * u) ? "yes" : "no: the webhook outran the workers, so its rate is not sustainable with both on these cores" }'
   printf '    CPU per update:                 %s us in this process (Gatekey, fake Telegram, senders), %s us in PostgreSQL\n' \
     "$(m "$closed" app-cpu-us/update)" "$(m "$closed" pg-cpu-us/update)"
   printf '    other programs meanwhile:       %s%% of the CPUs (noise)\n' "$(m "$closed" other-cpu-%)"
