@@ -5,9 +5,10 @@ package jobs_test
 // Expiring memberships in bulk (issue 4, performance): 100,000 memberships
 // of 100 bots whose end has passed, swept up by one reconciler run. Each
 // ending takes the member out of their plan's chats (a channel and a
-// supergroup: one unbanChatMember each) and tells them. Target: under 60 s on this machine,
-// bounded by Telegram's limit per bot (30 messages/s) rather than by the
-// database: 100 bots × ~27 messages/s ≈ 2,700 messages/s.
+// supergroup: one unbanChatMember each) and tells them. Target: under 60 s
+// on this machine, bounded by Telegram's limit per bot (30 messages/s)
+// rather than by the database: 100 bots × ~27 messages/s ≈ 2,700
+// messages/s.
 //
 //	go test ./jobs/ -run '^$' -bench '^BenchmarkExpiry' -benchtime 1x -timeout 30m
 //
@@ -52,7 +53,7 @@ var (
 	expiryTenants = flag.Int("expiry.tenants", 10, "tenants; the bots are shared out among them")
 	expiryChats   = flag.Int("expiry.chats", 2, "chats each plan opens (1 or 2)")
 	expiryUpdates = flag.Bool("expiry.updates", false, "deliver to the webhook the chat_member updates Telegram sends the bot "+
-		"for its own bans and unbans (default: the fake drops them, to time the expiry path alone)")
+		"for its own removals (default: the fake drops them, to time the expiry path alone)")
 	expiryFresh = flag.Bool("expiry.freshchats", false, "the send limiter has never spaced a message to the members "+
 		"(default: it has, as it would have for their reminder a day before the end)")
 	expiryLimit   = flag.Duration("expiry.timeout", 10*time.Minute, "give up when the expiry has not finished by then")

@@ -125,7 +125,7 @@ func TestOneDayMembershipIsRemindedThenRemovedAtTheEnd(t *testing.T) {
 	if n := w.Count(t, "SELECT count(*) FROM memberships WHERE status = 'expired'"); n != 1 {
 		t.Errorf("membership not expired")
 	}
-	// Telegram told the bot of its own bans and unbans (chat_member):
+	// Telegram told the bot of its own removals (chat_member):
 	// Gatekey's record stays as the removal made it.
 	if n := w.Count(t, "SELECT count(*) FROM member_chats WHERE status = 'removed'"); n != 2 {
 		t.Errorf("%d chats recorded as removed from, want 2", n)

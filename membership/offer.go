@@ -53,20 +53,9 @@ func Welcome(ctx context.Context, tx pgx.Tx, botID int64, p Person) (Member, Off
 	batch.Queue(memberQuery, botID, p.TelegramUserID, p.Username, p.FirstName, p.LastName)
 	batch.Queue(offerQuery("(SELECT id FROM members WHERE bot_id = $1 AND telegram_user_id = $2)"), botID, p.TelegramUserID)
 	results := tx.SendBatch(ctx, &batch)
-	var unchanged bool
-	err := results.QueryRow().Scan(&m.ID, &unchanged)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		_ = results.Close()
-		return m, Offer{}, fmt.Errorf("membership: welcome: %w", err)
-	}
-	rows, err := results.Query()
-	if err != nil {
-		_ = results.Close()
-		return m, Offer{}, fmt.Errorf("membership: welcome: %w", err)
-	}
-	o, err := scanOffer(rows, m.ID)
+	unchanged, o, err := readWelcome(results, &m)
 	if err := cmp.Or(err, results.Close()); err != nil {
-		return m, Offer{}, err
+		return m, Offer{}, fmt.Errorf("membership: welcome: %w", err)
 	}
 	if m.ID == 0 || !unchanged {
 		if m.ID, err = writeMember(ctx, tx, botID, p); err != nil {
@@ -74,6 +63,21 @@ func Welcome(ctx context.Context, tx pgx.Tx, botID int64, p Person) (Member, Off
 		}
 	}
 	return m, o, nil
+}
+
+// readWelcome reads Welcome's batch: the member's id (0 for a newcomer)
+// and whether their row is as it should be, then their Offer.
+func readWelcome(results pgx.BatchResults, m *Member) (unchanged bool, o Offer, err error) {
+	err = results.QueryRow().Scan(&m.ID, &unchanged)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return false, Offer{}, err
+	}
+	rows, err := results.Query()
+	if err != nil {
+		return false, Offer{}, err
+	}
+	o, err = scanOffer(rows, m.ID)
+	return unchanged, o, err
 }
 
 // offerQuery reads an Offer, for bot $1 and the member whose id memberID
