@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"github.com/gatekey/gatekey/jobs"
 	"github.com/gatekey/gatekey/membership"
@@ -123,7 +124,7 @@ func (con *Console) revoke(ctx context.Context, tenantID, memberID, membershipID
 			}
 			n++
 			text := fmt.Sprintf("Your access to %s was ended by its owner.", e.Plan.Name)
-			if err := jobs.Insert(ctx, con.cfg.River, tx, jobs.Removal(tenantID, d.BotID, e, text)); err != nil {
+			if err := jobs.Insert(ctx, con.cfg.River, tx, []river.InsertManyParams{jobs.RemoveMember(tenantID, d.BotID, e, text)}); err != nil {
 				return err
 			}
 		}

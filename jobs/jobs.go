@@ -98,6 +98,7 @@ func NewClient(deps Deps, cfg Config) (*Client, error) {
 		river.AddWorker(workers, &SendAccessWorker{deps: deps})
 		river.AddWorker(workers, &AnswerCallbackWorker{deps: deps})
 		river.AddWorker(workers, &RemoveMemberWorker{deps: deps})
+		river.AddWorker(workers, &RemoveMembersWorker{deps: deps})
 		river.AddWorker(workers, &RemoveFromChatWorker{deps: deps})
 		river.AddWorker(workers, &RevokeLinkWorker{deps: deps})
 		river.AddWorker(workers, &RemindMembershipWorker{deps: deps})
@@ -109,7 +110,7 @@ func NewClient(deps Deps, cfg Config) (*Client, error) {
 		river.AddWorker(workers, &ReconcileWorker{deps: deps})
 		river.AddWorker(workers, &SweepWorker{deps: deps})
 		if cfg.TelegramWorkers <= 0 {
-			cfg.TelegramWorkers = 64
+			cfg.TelegramWorkers = 256
 		}
 		if cfg.ReconcileInterval <= 0 {
 			cfg.ReconcileInterval = time.Minute

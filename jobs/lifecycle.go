@@ -87,22 +87,8 @@ func (w *ExpireMembershipWorker) Work(ctx context.Context, job *river.Job[Expire
 		if err != nil || !ok {
 			return err
 		}
-		return insertTx(ctx, tx, Removal(a.TenantID, a.BotID, e, endedText(e.Plan))...)
+		return insertTx(ctx, tx, RemoveMember(a.TenantID, a.BotID, e, endedText(e.Plan)))
 	})
-}
-
-// Removal is the job that carries out an ended membership: out of each
-// chat it leaves, then a message saying so.
-func Removal(tenantID, botID int64, e membership.Ending, text string) []river.InsertManyParams {
-	a := RemoveMemberArgs{TenantID: tenantID, BotID: botID, TelegramUserID: e.TelegramUserID,
-		TelegramChatIDs: make([]int64, 0, len(e.RemoveFrom)), Text: text}
-	for _, c := range e.RemoveFrom {
-		a.TelegramChatIDs = append(a.TelegramChatIDs, c.TelegramChatID)
-		if kicksByUnban(c) {
-			a.KickByUnban = append(a.KickByUnban, c.TelegramChatID)
-		}
-	}
-	return []river.InsertManyParams{{Args: a}}
 }
 
 func reminderMessage(tenantID int64, r membership.Reminder) river.InsertManyParams {

@@ -174,7 +174,7 @@ func TestRemovalGoesOnWhereItStopped(t *testing.T) {
 	w.owner(t, "UPDATE memberships SET ends_at = now() - interval '1 second'")
 	w.reconcile(t)
 	w.Wait(t, "the removal to finish", func() bool {
-		return w.Count(t, "SELECT count(*) FROM river_job WHERE kind = 'telegram.remove_member' AND state = 'completed'") == 1
+		return w.Count(t, "SELECT count(*) FROM river_job WHERE kind = 'telegram.remove_members' AND state = 'completed'") == 1
 	})
 	calls := map[string]int{}
 	for _, c := range w.Fake.Calls()[before:] {
@@ -221,7 +221,7 @@ func TestRemovalFromABasicGroupBansFirst(t *testing.T) {
 	w.owner(t, "UPDATE memberships SET ends_at = now() - interval '1 second'")
 	w.reconcile(t)
 	w.Wait(t, "the removal to finish", func() bool {
-		return w.Count(t, "SELECT count(*) FROM river_job WHERE kind = 'telegram.remove_member' AND state = 'completed'") == 1
+		return w.Count(t, "SELECT count(*) FROM river_job WHERE kind = 'telegram.remove_members' AND state = 'completed'") == 1
 	})
 	var calls []string
 	for _, c := range w.Fake.Calls()[before:] {
@@ -243,6 +243,96 @@ func TestRemovalFromABasicGroupBansFirst(t *testing.T) {
 	}
 }
 
+// ended gives n new members of the demo bot, who have started it, a
+// membership of the demo plan that has just ended, and returns their
+// Telegram ids and the memberships' ids, in the same order.
+func (w world) ended(t *testing.T, n int) (users, memberships []int64) {
+	t.Helper()
+	users = make([]int64, n)
+	for i := range users {
+		users[i] = w.Fake.AddUser(fmt.Sprintf("E%d", i), "").ID
+		w.Fake.SetStarted(w.demo.Bot.TelegramID, users[i])
+	}
+	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(context.Background(), `WITH m AS (
+			INSERT INTO members (tenant_id, bot_id, telegram_user_id) SELECT gatekey_tenant(), $1, u FROM unnest($2::bigint[]) WITH ORDINALITY AS x(u, i) ORDER BY i RETURNING id)
+			INSERT INTO memberships (tenant_id, member_id, plan_id, starts_at, ends_at)
+			SELECT gatekey_tenant(), id, $3, now() - interval '30 days', now() - interval '1 second' FROM m ORDER BY id RETURNING id`,
+			w.demo.Bot.ID, users, w.demo.Plan.ID)
+		if err == nil {
+			memberships, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		}
+		return err
+	})
+	return users, memberships
+}
+
+// TestBulkRemovalsGoInBatchesPastTrouble has the reconciler end
+// RemovalBatch + 5 memberships of one bot: they go as two jobs, and
+// trouble with one member holds up no other. One member has blocked the
+// bot, one message meets flood control, one chat fails once with a 5xx;
+// every member is out of both chats, each chat is called once per member
+// (twice for the 5xx), every member but the blocker is told once, and the
+// blocker is marked unreachable.
+func TestBulkRemovalsGoInBatchesPastTrouble(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	users, _ := w.ended(t, jobs.RemovalBatch+5)
+	blocker, flooded, failing := users[3], users[7], users[12]
+	channel, group := w.demo.Chats[0].TelegramChatID, w.demo.Chats[1].TelegramChatID
+	for _, u := range users {
+		for _, chat := range []int64{channel, group} {
+			if err := w.Fake.SetMemberStatus(chat, u, "member"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	to := func(user int64) func(map[string]any) bool {
+		return func(p map[string]any) bool { return p["chat_id"] == user }
+	}
+	w.Fake.FailWhen("sendMessage", -1, telegramtest.Fail403Blocked(), to(blocker))
+	w.Fake.FailWhen("sendMessage", 1, telegramtest.Fail429(1), to(flooded))
+	w.Fake.FailWhen("unbanChatMember", 1, telegramtest.Fail5xx(), func(p map[string]any) bool {
+		return p["chat_id"] == group && p["user_id"] == failing
+	})
+	before := len(w.Fake.Calls())
+
+	w.reconcile(t)
+	w.Wait(t, "both batches to finish", func() bool {
+		return w.Count(t, "SELECT count(*) FROM river_job WHERE kind = 'telegram.remove_members' AND state = 'completed'") == 2
+	})
+	if n := w.Count(t, "SELECT count(*) FROM river_job WHERE kind LIKE 'telegram.remove_member%'"); n != 2 {
+		t.Errorf("%d removal jobs, want 2", n)
+	}
+	calls := map[string]int{}
+	for _, c := range w.Fake.Calls()[before:] {
+		if c.Method == "unbanChatMember" && c.Status == 200 {
+			calls[fmt.Sprint("unban ", c.Params["chat_id"], " ", c.Params["user_id"])]++
+		}
+		if c.Method == "sendMessage" && c.Status == 200 {
+			calls[fmt.Sprint("tell ", c.Params["chat_id"])]++
+		}
+	}
+	want := map[string]int{}
+	for _, u := range users {
+		want[fmt.Sprint("unban ", channel, " ", u)] = 1
+		want[fmt.Sprint("unban ", group, " ", u)] = 1
+		if u != blocker {
+			want[fmt.Sprint("tell ", u)] = 1
+		}
+	}
+	if !maps.Equal(calls, want) {
+		t.Errorf("successful calls %v, want %v", calls, want)
+	}
+	for _, u := range users {
+		if w.Fake.IsMember(channel, u) || w.Fake.IsMember(group, u) {
+			t.Errorf("user %d is still in a chat", u)
+		}
+	}
+	if n := w.Count(t, "SELECT count(*) FROM members WHERE telegram_user_id = $1 AND unreachable_at IS NOT NULL", blocker); n != 1 {
+		t.Error("the member who blocked the bot is not marked unreachable")
+	}
+}
+
 // TestEndingsYieldToConversations queues the ends of 200 memberships and
 // then a reply to someone talking to the bot, all while the Telegram queue
 // is paused: once it runs again, the reply goes out among the first, not
@@ -251,23 +341,7 @@ func TestEndingsYieldToConversations(t *testing.T) {
 	w := newWorld(t, apptest.Options{})
 	ctx := context.Background()
 	const n = 200
-	users := make([]int64, n)
-	for i := range users {
-		users[i] = w.Fake.AddUser(fmt.Sprintf("E%d", i), "").ID
-		w.Fake.SetStarted(w.demo.Bot.TelegramID, users[i])
-	}
-	var ids []int64
-	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `WITH m AS (
-			INSERT INTO members (tenant_id, bot_id, telegram_user_id) SELECT gatekey_tenant(), $1, u FROM unnest($2::bigint[]) u RETURNING id)
-			INSERT INTO memberships (tenant_id, member_id, plan_id, starts_at, ends_at)
-			SELECT gatekey_tenant(), id, $3, now() - interval '30 days', now() - interval '1 second' FROM m RETURNING id`,
-			w.demo.Bot.ID, users, w.demo.Plan.ID)
-		if err == nil {
-			ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
-		}
-		return err
-	})
+	_, ids := w.ended(t, n)
 	if err := w.App.River.QueuePause(ctx, jobs.QueueTelegram, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -72,7 +72,9 @@ func (w *ReconcileWorker) reconcileTenant(ctx context.Context, tenantID int64, p
 			var out []river.InsertManyParams
 			for _, e := range endings {
 				ended = membership.LatestEnd(ended, e.Membership)
-				out = append(out, pace.messages(e.Plan.BotID, Removal(tenantID, e.Plan.BotID, e, endedText(e.Plan)))...)
+			}
+			for _, batch := range removalBatches(tenantID, endings) {
+				out = append(out, pace.messages(batch.BotID, []river.InsertManyParams{{Args: batch}})...)
 			}
 			for _, r := range reminders {
 				reminded = membership.LatestEnd(reminded, r.Membership)
@@ -86,6 +88,23 @@ func (w *ReconcileWorker) reconcileTenant(ctx context.Context, tenantID int64, p
 	}
 }
 
+// removalBatches gathers what endings leave to do on Telegram into jobs of
+// up to RemovalBatch members of one bot, in the order of the endings.
+func removalBatches(tenantID int64, endings []membership.Ending) []RemoveMembersArgs {
+	var batches []RemoveMembersArgs
+	open := map[int64]int{} // bot id → index of its batch being filled
+	for _, e := range endings {
+		i, ok := open[e.Plan.BotID]
+		if !ok || len(batches[i].Members) == RemovalBatch {
+			i = len(batches)
+			open[e.Plan.BotID] = i
+			batches = append(batches, RemoveMembersArgs{TenantID: tenantID, BotID: e.Plan.BotID})
+		}
+		batches[i].Members = append(batches[i].Members, removalOf(e, endedText(e.Plan)))
+	}
+	return batches
+}
+
 // pacer spreads the messages of one reconciler run over time, bot by bot,
 // at the pace Telegram lets one bot send. Without it, a run that ends
 // thousands of memberships queues their messages tenant by tenant, and the
@@ -95,10 +114,10 @@ func (w *ReconcileWorker) reconcileTenant(ctx context.Context, tenantID int64, p
 // which River works in scheduled order, takes turns between the bots, and
 // a job inserted meanwhile by other work (an activation's confirmation)
 // waits behind the messages already due, not behind the whole run.
-// A removal travels with its message (one job, RemoveMemberArgs), so it
-// takes the message's turn too: when one run ends a thousand memberships
-// of one bot, the last member is out some 40 s after the first, which
-// also spreads the bot's bans rather than firing them all at once.
+// Removals travel with their messages (RemoveMembersArgs), so they take
+// the messages' turns too: when one run ends a thousand memberships of one
+// bot, the last member is out some 40 s after the first, which also
+// spreads the bot's removals rather than firing them all at once.
 type pacer struct {
 	start time.Time
 	sent  map[int64]int // bot id → messages queued in this run
@@ -106,21 +125,23 @@ type pacer struct {
 
 func newPacer(start time.Time) *pacer { return &pacer{start: start, sent: map[int64]int{}} }
 
-// messages schedules each message among params, all of botID, for the
-// bot's turn, and returns params: the nth message of a bot in this run at
-// start + n × telegram.BotInterval, the first at once. River's scheduler
-// makes scheduled jobs available some seconds ahead, and they are worked
-// at their time, in time order, so the workers take turns between the
-// bots. (Sending a bot's first fifty at once, as the limiter would allow,
-// put them at the head of the queue bot after bot: the workers slept on
-// the first bots' send slots while a hundred others waited.)
+// messages schedules each job among params, all of botID, for the bot's
+// turn, and returns params: a job whose first message is the nth of the
+// bot in this run at start + n × telegram.BotInterval, the first at once.
+// River's scheduler makes scheduled jobs available some seconds ahead, and
+// they are worked at their time, in time order, so the workers take turns
+// between the bots. (Sending a bot's first fifty at once, as the limiter
+// would allow, put them at the head of the queue bot after bot: the
+// workers slept on the first bots' send slots while a hundred others
+// waited.)
 func (p *pacer) messages(botID int64, params []river.InsertManyParams) []river.InsertManyParams {
 	for i := range params {
-		if !sendsMessage(params[i].Args) {
+		count := messagesIn(params[i].Args)
+		if count == 0 {
 			continue
 		}
 		n := p.sent[botID]
-		p.sent[botID] = n + 1
+		p.sent[botID] = n + count
 		if n == 0 {
 			continue
 		}
@@ -134,16 +155,21 @@ func (p *pacer) messages(botID int64, params []river.InsertManyParams) []river.I
 	return params
 }
 
-// sendsMessage reports whether a job sends a message, which the pacer
-// spaces.
-func sendsMessage(args river.JobArgs) bool {
+// messagesIn counts the messages a job sends, which the pacer spaces.
+func messagesIn(args river.JobArgs) int {
 	switch a := args.(type) {
 	case SendMessageArgs:
-		return true
-	case RemoveMemberArgs:
-		return a.Text != ""
+		return 1
+	case RemoveMembersArgs:
+		n := 0
+		for _, r := range a.Members {
+			if r.Text != "" {
+				n++
+			}
+		}
+		return n
 	}
-	return false
+	return 0
 }
 
 // SweepArgs is the periodic clean-up: unused codes past the tenant's

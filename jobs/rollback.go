@@ -65,8 +65,8 @@ func (w *RollbackCodeWorker) chunk(ctx context.Context, a RollbackCodeArgs) (don
 		}
 		var out []river.InsertManyParams
 		for _, e := range step.Ended {
-			out = append(out, Removal(a.TenantID, a.BotID, e, fmt.Sprintf(
-				"Your access to %s was withdrawn by its owner, because the code that granted it was cancelled.", e.Plan.Name))...)
+			out = append(out, RemoveMember(a.TenantID, a.BotID, e, fmt.Sprintf(
+				"Your access to %s was withdrawn by its owner, because the code that granted it was cancelled.", e.Plan.Name)))
 		}
 		for _, m := range step.Shortened {
 			out = append(out, ScheduleMembership(a.TenantID, a.BotID, m)...)

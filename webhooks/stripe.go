@@ -148,8 +148,8 @@ func refunded(ctx context.Context, tx pgx.Tx, tenantID int64, r *billing.Refund)
 	case r.Partial:
 		owner = fmt.Sprintf("Part of %s's payment for %s was refunded. Their access is unchanged.", who, r.Plan.Name)
 	case r.Ended != nil:
-		out = append(out, jobs.Removal(tenantID, botID, *r.Ended,
-			fmt.Sprintf("Your payment for %s was refunded, so your access to it has ended.", r.Plan.Name))...)
+		out = append(out, jobs.RemoveMember(tenantID, botID, *r.Ended,
+			fmt.Sprintf("Your payment for %s was refunded, so your access to it has ended.", r.Plan.Name)))
 		owner = fmt.Sprintf("%s's payment for %s was refunded: their access has ended.", who, r.Plan.Name)
 	case r.Shortened != nil:
 		out = append(out, jobs.SendMessage(jobs.SendMessageArgs{TenantID: tenantID, BotID: botID, ChatID: r.Member.TelegramUserID,

@@ -30,7 +30,7 @@ var settings = []setting{
 	{"GATEKEY_OLD_SECRET_KEYS", "", "comma-separated earlier keys, still accepted for decryption while tokens are re-encrypted"},
 	{"TELEGRAM_API_URL", telegram.DefaultAPIURL, "Bot API server; `fake` runs an in-process fake Telegram with a demo tenant and the sandbox page, as `gatekey dev` does"},
 	{"GATEKEY_DB_MAX_CONNS", "12", "connections in the pool of each process; about six per core of the database server, since more only queue inside PostgreSQL"},
-	{"GATEKEY_TELEGRAM_WORKERS", "64", "Telegram calls a worker process makes at once"},
+	{"GATEKEY_TELEGRAM_WORKERS", "256", "Telegram jobs a worker process runs at once"},
 	{"GATEKEY_JOB_POLL_INTERVAL", "1s", "how often workers poll for jobs besides LISTEN/NOTIFY"},
 	{"GATEKEY_RECONCILE_INTERVAL", "1m", "how often overdue expiries and reminders are swept up"},
 	{"GATEKEY_SWEEP_INTERVAL", "15m", "how often unused codes are auto-deleted and old update ids forgotten"},

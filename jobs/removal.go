@@ -1,0 +1,231 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/mymmrac/telego"
+	"github.com/riverqueue/river"
+
+	"github.com/gatekey/gatekey/membership"
+)
+
+// Removal is what an ended membership leaves to do on Telegram: take the
+// member out of each chat no other membership of theirs opens, chat by
+// chat, and then, if Text is set, tell them. The member is removed so that
+// they may come back later with a new membership (see removeFromChat); the
+// message goes only once they are out, so it never says they were removed
+// before they were.
+type Removal struct {
+	TelegramUserID  int64   `json:"telegram_user_id"`
+	TelegramChatIDs []int64 `json:"telegram_chat_ids"`
+	// KickByUnban lists the chats among TelegramChatIDs that are channels
+	// or supergroups, where one unbanChatMember removes the member. The
+	// others (basic groups, and every chat of a job queued before this
+	// field existed) are removed the long way.
+	KickByUnban []int64 `json:"kick_by_unban,omitempty"`
+	Text        string  `json:"text,omitempty"`
+}
+
+// removalOf is the Removal an ending leaves, told with text.
+func removalOf(e membership.Ending, text string) Removal {
+	r := Removal{TelegramUserID: e.TelegramUserID, TelegramChatIDs: make([]int64, 0, len(e.RemoveFrom)), Text: text}
+	for _, c := range e.RemoveFrom {
+		r.TelegramChatIDs = append(r.TelegramChatIDs, c.TelegramChatID)
+		if kicksByUnban(c) {
+			r.KickByUnban = append(r.KickByUnban, c.TelegramChatID)
+		}
+	}
+	return r
+}
+
+// steps is how many resumable steps carrying r out takes: one a chat, and
+// the message.
+func (r Removal) steps() int { return len(r.TelegramChatIDs) + 1 }
+
+// RemoveMemberArgs carries out one Removal: an ending one at a time (its
+// own expiry job, an owner ending it, a refund).
+type RemoveMemberArgs struct {
+	TenantID int64 `json:"tenant_id"`
+	BotID    int64 `json:"bot_id"`
+	Removal
+}
+
+func (RemoveMemberArgs) Kind() string { return "telegram.remove_member" }
+
+func (RemoveMemberArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueTelegram, MaxAttempts: 25, Priority: PriorityBulk}
+}
+
+// RemoveMember is the job that carries out what ending e leaves to do,
+// telling the member text.
+func RemoveMember(tenantID, botID int64, e membership.Ending, text string) river.InsertManyParams {
+	return river.InsertManyParams{Args: RemoveMemberArgs{TenantID: tenantID, BotID: botID, Removal: removalOf(e, text)}}
+}
+
+// RemoveMemberWorker works RemoveMemberArgs.
+type RemoveMemberWorker struct {
+	river.WorkerDefaults[RemoveMemberArgs]
+	deps Deps
+}
+
+func (w *RemoveMemberWorker) Work(ctx context.Context, job *river.Job[RemoveMemberArgs]) error {
+	return w.deps.carryOut(ctx, job.Args.TenantID, job.Args.BotID, []Removal{job.Args.Removal})
+}
+
+// RemoveMembersArgs carries out many Removals of one bot, one after the
+// other: what the reconciler queues when it ends memberships in bulk.
+// Each job costs River an insert and three updates of its row, about as
+// much database work as the removal itself, so a thousand endings go as
+// forty jobs rather than a thousand. The bot sends one message at a time
+// anyway (telegram.BotInterval apart), so working a bot's removals in turn
+// loses nothing.
+type RemoveMembersArgs struct {
+	TenantID int64     `json:"tenant_id"`
+	BotID    int64     `json:"bot_id"`
+	Members  []Removal `json:"members"`
+}
+
+func (RemoveMembersArgs) Kind() string { return "telegram.remove_members" }
+
+func (RemoveMembersArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueTelegram, MaxAttempts: 25, Priority: PriorityBulk}
+}
+
+// RemovalBatch is how many members one RemoveMembersArgs carries: a
+// second of one bot's messages. A job killed midway (its process died)
+// is run again from its last recorded step, which may repeat up to a
+// batch's messages; a batch this small keeps that rare repeat small.
+const RemovalBatch = 25
+
+// RemoveMembersWorker works RemoveMembersArgs.
+type RemoveMembersWorker struct {
+	river.WorkerDefaults[RemoveMembersArgs]
+	deps Deps
+}
+
+func (w *RemoveMembersWorker) Work(ctx context.Context, job *river.Job[RemoveMembersArgs]) error {
+	return w.deps.carryOut(ctx, job.Args.TenantID, job.Args.BotID, job.Args.Members)
+}
+
+// carryOut works the steps of removals in order, numbered across all of
+// them. It records each step done in the job's metadata as a resumable
+// cursor, and an attempt that ends early (a 5xx, a 429, the message's turn
+// not yet come) goes on next time from where it stopped: chats already
+// done are not called again, and no message is sent twice.
+func (d Deps) carryOut(ctx context.Context, tenantID, botID int64, removals []Removal) error {
+	bot, err := d.Telegram.Bot(ctx, tenantID, botID)
+	if err != nil {
+		return err
+	}
+	river.ResumableStepCursor(ctx, "removals", nil, func(ctx context.Context, done int) error {
+		step := 0
+		for _, r := range removals {
+			for s := range r.steps() {
+				if step >= done {
+					if err := d.removalStep(ctx, bot, tenantID, botID, r, s); err != nil {
+						return err
+					}
+					if err := river.ResumableSetCursor(ctx, step+1); err != nil {
+						return err
+					}
+				}
+				step++
+			}
+		}
+		return nil
+	})
+	return nil
+}
+
+// removalStep does step s of r: a chat, or, after the last chat, the
+// message. Telegram's refusal for good (the member blocked the bot, the
+// bot lost its rights, the chat is gone) ends that step with a warning, so
+// that it holds up neither the rest of this member's removal nor the
+// other members of the job.
+func (d Deps) removalStep(ctx context.Context, bot *telego.Bot, tenantID, botID int64, r Removal, s int) error {
+	var err error
+	if s < len(r.TelegramChatIDs) {
+		chatID := r.TelegramChatIDs[s]
+		err = removeFromChat(ctx, bot, chatID, r.TelegramUserID, slices.Contains(r.KickByUnban, chatID))
+		err = d.outcome(ctx, tenantID, botID, 0, err)
+	} else if r.Text != "" {
+		if err := d.limit(ctx, botID, r.TelegramUserID); err != nil {
+			return err
+		}
+		_, err = bot.SendMessage(ctx, textMessage(r.TelegramUserID, r.Text, nil))
+		err = d.outcome(ctx, tenantID, botID, r.TelegramUserID, err)
+	}
+	var refused *river.JobCancelError
+	if errors.As(err, &refused) {
+		d.Log.WarnContext(ctx, "cannot carry out a step of a member's removal", "tenant", tenantID, "bot", botID,
+			"user", r.TelegramUserID, "step", s, "error", refused.Unwrap())
+		return nil
+	}
+	return err
+}
+
+// removeFromChat takes a person out of a chat and leaves them free to
+// join again. In a channel or supergroup (byUnban) that is one
+// unbanChatMember without only_if_banned, which Telegram documents as
+// removing a member and guaranteeing they may come back: half the calls
+// of a ban and an unban, and half the chat_member updates back. Elsewhere
+// it is banChatMember, then unbanChatMember with only_if_banned. Every
+// call is safe to repeat.
+func removeFromChat(ctx context.Context, bot *telego.Bot, chatID, userID int64, byUnban bool) error {
+	chat := telego.ChatID{ID: chatID}
+	if byUnban {
+		return bot.UnbanChatMember(ctx, &telego.UnbanChatMemberParams{ChatID: chat, UserID: userID})
+	}
+	err := bot.BanChatMember(ctx, &telego.BanChatMemberParams{ChatID: chat, UserID: userID})
+	if err == nil {
+		err = bot.UnbanChatMember(ctx, &telego.UnbanChatMemberParams{ChatID: chat, UserID: userID, OnlyIfBanned: true})
+	}
+	return err
+}
+
+// RemoveFromChatArgs takes a person out of one chat, without a word: a
+// stranger who came in through someone else's link.
+type RemoveFromChatArgs struct {
+	TenantID       int64 `json:"tenant_id"`
+	BotID          int64 `json:"bot_id"`
+	TelegramChatID int64 `json:"telegram_chat_id"`
+	TelegramUserID int64 `json:"telegram_user_id"`
+	// KickByUnban is true for a channel or supergroup (see removeFromChat).
+	KickByUnban bool `json:"kick_by_unban,omitempty"`
+}
+
+// RemoveFromChat is the job that takes userID out of chat.
+func RemoveFromChat(tenantID, botID int64, chat membership.Chat, userID int64) river.InsertManyParams {
+	return river.InsertManyParams{Args: RemoveFromChatArgs{TenantID: tenantID, BotID: botID,
+		TelegramChatID: chat.TelegramChatID, TelegramUserID: userID, KickByUnban: kicksByUnban(chat)}}
+}
+
+// kicksByUnban reports whether one unbanChatMember removes a member from
+// chat: Telegram documents it for channels and supergroups.
+func kicksByUnban(chat membership.Chat) bool {
+	return chat.Kind == "channel" || chat.Kind == "supergroup"
+}
+
+func (RemoveFromChatArgs) Kind() string { return "telegram.remove_from_chat" }
+
+func (RemoveFromChatArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueTelegram, MaxAttempts: 25}
+}
+
+// RemoveFromChatWorker works RemoveFromChatArgs.
+type RemoveFromChatWorker struct {
+	river.WorkerDefaults[RemoveFromChatArgs]
+	deps Deps
+}
+
+func (w *RemoveFromChatWorker) Work(ctx context.Context, job *river.Job[RemoveFromChatArgs]) error {
+	a := job.Args
+	bot, err := w.deps.Telegram.Bot(ctx, a.TenantID, a.BotID)
+	if err != nil {
+		return err
+	}
+	err = removeFromChat(ctx, bot, a.TelegramChatID, a.TelegramUserID, a.KickByUnban)
+	return w.deps.outcome(ctx, a.TenantID, a.BotID, 0, err)
+}
