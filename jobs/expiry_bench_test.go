@@ -375,6 +375,17 @@ func (w *expiryWorld) report(b *testing.B, start, dbDone, telegramDone time.Time
 			byBot[c.Bot] = append(byBot[c.Bot], c.At)
 		}
 	}
+	var per5s []int // messages in each 5 s since start
+	for _, at := range byBot {
+		for _, t := range at {
+			i := int(t.Sub(start) / (5 * time.Second))
+			for len(per5s) <= i {
+				per5s = append(per5s, 0)
+			}
+			per5s[i]++
+		}
+	}
+	b.Logf("messages in each 5 s from the start: %v", per5s)
 	var rates []float64
 	busiest := 0
 	for _, at := range byBot {

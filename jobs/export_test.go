@@ -8,3 +8,7 @@ import "context"
 func RollbackOneChunk(ctx context.Context, deps Deps, a RollbackCodeArgs) (done bool, err error) {
 	return (&RollbackCodeWorker{deps: deps}).chunk(ctx, a)
 }
+
+// SweepBatch is how many memberships the reconciler handles in one
+// transaction.
+const SweepBatch = sweepBatch

@@ -60,7 +60,7 @@ func (d Deps) limit(ctx context.Context, botID, chatID int64) error {
 type Config struct {
 	// Work runs workers in this process; without it the client only inserts.
 	Work bool
-	// TelegramWorkers is how many Telegram calls run at once.
+	// TelegramWorkers is how many Telegram jobs run at once.
 	TelegramWorkers int
 	// FetchPollInterval bounds how long a new job waits when LISTEN/NOTIFY
 	// is not enough (tests shorten it).

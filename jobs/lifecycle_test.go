@@ -18,6 +18,7 @@ import (
 	"github.com/gatekey/gatekey/jobs"
 	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/telegram/telegramtest"
+	"github.com/gatekey/gatekey/tenant"
 )
 
 type world struct {
@@ -247,24 +248,74 @@ func TestRemovalFromABasicGroupBansFirst(t *testing.T) {
 // membership of the demo plan that has just ended, and returns their
 // Telegram ids and the memberships' ids, in the same order.
 func (w world) ended(t *testing.T, n int) (users, memberships []int64) {
+	return w.endedOf(t, w.demo.TenantID, w.demo.Bot, w.demo.Plan.ID, n)
+}
+
+// endedOf is ended for any tenant's bot and plan.
+func (w world) endedOf(t *testing.T, tenantID int64, bot tenant.Bot, planID int64, n int) (users, memberships []int64) {
 	t.Helper()
 	users = make([]int64, n)
 	for i := range users {
 		users[i] = w.Fake.AddUser(fmt.Sprintf("E%d", i), "").ID
-		w.Fake.SetStarted(w.demo.Bot.TelegramID, users[i])
+		w.Fake.SetStarted(bot.TelegramID, users[i])
 	}
-	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error {
+	w.Tx(t, tenantID, func(tx pgx.Tx) error {
 		rows, err := tx.Query(context.Background(), `WITH m AS (
 			INSERT INTO members (tenant_id, bot_id, telegram_user_id) SELECT gatekey_tenant(), $1, u FROM unnest($2::bigint[]) WITH ORDINALITY AS x(u, i) ORDER BY i RETURNING id)
 			INSERT INTO memberships (tenant_id, member_id, plan_id, starts_at, ends_at)
 			SELECT gatekey_tenant(), id, $3, now() - interval '30 days', now() - interval '1 second' FROM m ORDER BY id RETURNING id`,
-			w.demo.Bot.ID, users, w.demo.Plan.ID)
+			bot.ID, users, planID)
 		if err == nil {
 			memberships, err = pgx.CollectRows(rows, pgx.RowTo[int64])
 		}
 		return err
 	})
 	return users, memberships
+}
+
+// TestReconcilerTakesTenantsInTurn gives one tenant more endings than the
+// reconciler handles in one transaction, and another tenant one: the
+// second tenant's removal is queued before the first tenant's last ones,
+// not after all of them.
+func TestReconcilerTakesTenantsInTurn(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	ctx := context.Background()
+	other, err := w.App.DB.SignUp(ctx, "other@example.com", "correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot, err := w.App.ConnectFakeBot(ctx, w.Fake, other, "other_tenant_bot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chat, err := w.App.AddFakeChat(ctx, w.Fake, bot, "channel", "Other Channel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan membership.Plan
+	w.Tx(t, other, func(tx pgx.Tx) error {
+		plan, err = membership.CreatePlan(ctx, tx, membership.NewPlan{BotID: bot.ID, Name: "Other", PeriodDays: 30,
+			Price: membership.Money{Currency: "USD"}, ChatIDs: []int64{chat.ID}})
+		return err
+	})
+	// The tenant with the lower id comes first in the reconciler's list.
+	big, small := w.demo.TenantID, other
+	if big > small {
+		t.Fatalf("the demo tenant (%d) was made after the other (%d)", big, small)
+	}
+	w.ended(t, jobs.SweepBatch+jobs.RemovalBatch)
+	w.endedOf(t, other, bot, plan.ID, 1)
+
+	w.reconcile(t)
+	var smallJob, bigLastJob int64
+	if err := w.Owner(t).QueryRow(ctx, `SELECT
+		min(id) FILTER (WHERE (args->>'tenant_id')::bigint = $1), max(id) FILTER (WHERE (args->>'tenant_id')::bigint = $2)
+		FROM river_job WHERE kind = 'telegram.remove_members'`, small, big).Scan(&smallJob, &bigLastJob); err != nil {
+		t.Fatal(err)
+	}
+	if smallJob > bigLastJob {
+		t.Errorf("the small tenant's removal (job %d) was queued after all of the big tenant's (last: job %d)", smallJob, bigLastJob)
+	}
 }
 
 // TestBulkRemovalsGoInBatchesPastTrouble has the reconciler end
@@ -374,7 +425,7 @@ func TestEndingsYieldToConversations(t *testing.T) {
 		}
 	}
 	// Queued last, the reply would follow all but the few removals still
-	// running when it was fetched (a worker takes at most 64 at once).
+	// running when it was fetched (a process works at most 256 at once).
 	if after < n/2 {
 		t.Errorf("the reply went out before only %d of the %d end-of-access messages queued before it", after, n)
 	}

@@ -45,47 +45,64 @@ func (w *ReconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs])
 		return err
 	}
 	pace := newPacer(time.Now())
-	for _, t := range tenants {
-		if err := w.reconcileTenant(ctx, t, pace); err != nil {
-			return err
+	sweeps := make([]*tenantSweep, len(tenants))
+	for i, t := range tenants {
+		sweeps[i] = &tenantSweep{tenantID: t}
+	}
+	// One batch of each tenant in turn, so that a tenant with a hundred
+	// thousand endings holds up no other: every tenant's first members are
+	// on their way within the first round.
+	for len(sweeps) > 0 {
+		left := sweeps[:0]
+		for _, sw := range sweeps {
+			more, err := w.reconcileBatch(ctx, sw, pace)
+			if err != nil {
+				return err
+			}
+			if more {
+				left = append(left, sw)
+			}
 		}
+		sweeps = left
 	}
 	return nil
 }
 
-// reconcileTenant works through one tenant in batches until nothing is
-// due, each batch going on from the latest end of the one before.
-func (w *ReconcileWorker) reconcileTenant(ctx context.Context, tenantID int64, pace *pacer) error {
-	var ended, reminded time.Time
-	for {
-		n := 0
-		err := w.deps.DB.Tx(ctx, tenantID, func(tx pgx.Tx) error {
-			endings, err := membership.ExpireDue(ctx, tx, ended, sweepBatch)
-			if err != nil {
-				return err
-			}
-			reminders, err := membership.DueReminders(ctx, tx, reminded, sweepBatch)
-			if err != nil {
-				return err
-			}
-			n = len(endings) + len(reminders)
-			var out []river.InsertManyParams
-			for _, e := range endings {
-				ended = membership.LatestEnd(ended, e.Membership)
-			}
-			for _, batch := range removalBatches(tenantID, endings) {
-				out = append(out, pace.messages(batch.BotID, []river.InsertManyParams{{Args: batch}})...)
-			}
-			for _, r := range reminders {
-				reminded = membership.LatestEnd(reminded, r.Membership)
-				out = append(out, pace.messages(r.Plan.BotID, []river.InsertManyParams{reminderMessage(tenantID, r)})...)
-			}
-			return insertTx(ctx, tx, out...)
-		})
-		if err != nil || n == 0 {
+// tenantSweep is how far a reconciler run has gone through one tenant:
+// the latest end among the memberships expired and among those reminded.
+type tenantSweep struct {
+	tenantID        int64
+	ended, reminded time.Time
+}
+
+// reconcileBatch expires and reminds up to sweepBatch memberships each of
+// sw's tenant, going on from where its last batch stopped, and reports
+// whether there may be more.
+func (w *ReconcileWorker) reconcileBatch(ctx context.Context, sw *tenantSweep, pace *pacer) (more bool, err error) {
+	err = w.deps.DB.Tx(ctx, sw.tenantID, func(tx pgx.Tx) error {
+		endings, err := membership.ExpireDue(ctx, tx, sw.ended, sweepBatch)
+		if err != nil {
 			return err
 		}
-	}
+		reminders, err := membership.DueReminders(ctx, tx, sw.reminded, sweepBatch)
+		if err != nil {
+			return err
+		}
+		more = len(endings) > 0 || len(reminders) > 0
+		var out []river.InsertManyParams
+		for _, e := range endings {
+			sw.ended = membership.LatestEnd(sw.ended, e.Membership)
+		}
+		for _, batch := range removalBatches(sw.tenantID, endings) {
+			out = append(out, pace.messages(batch.BotID, []river.InsertManyParams{{Args: batch}})...)
+		}
+		for _, r := range reminders {
+			sw.reminded = membership.LatestEnd(sw.reminded, r.Membership)
+			out = append(out, pace.messages(r.Plan.BotID, []river.InsertManyParams{reminderMessage(sw.tenantID, r)})...)
+		}
+		return insertTx(ctx, tx, out...)
+	})
+	return more, err
 }
 
 // removalBatches gathers what endings leave to do on Telegram into jobs of
