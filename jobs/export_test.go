@@ -1,12 +1,15 @@
 package jobs
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // RollbackOneChunk works one chunk of a rollback as its worker does, then
 // stops: a worker that dies between two chunks. ctx must carry a River
 // client (rivertest.WorkContext).
 func RollbackOneChunk(ctx context.Context, deps Deps, a RollbackCodeArgs) (done bool, err error) {
-	return (&RollbackCodeWorker{deps: deps}).chunk(ctx, a)
+	return (&RollbackCodeWorker{deps: deps}).chunk(ctx, a, newPacer(time.Now()))
 }
 
 // SweepBatch is how many memberships the reconciler handles in one

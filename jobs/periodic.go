@@ -93,7 +93,7 @@ func (w *ReconcileWorker) reconcileBatch(ctx context.Context, sw *tenantSweep, p
 		for _, e := range endings {
 			sw.ended = membership.LatestEnd(sw.ended, e.Membership)
 		}
-		for _, batch := range removalBatches(sw.tenantID, endings) {
+		for _, batch := range removalBatches(sw.tenantID, endings, endedText) {
 			out = append(out, pace.messages(batch.BotID, []river.InsertManyParams{{Args: batch}})...)
 		}
 		for _, r := range reminders {
@@ -106,8 +106,9 @@ func (w *ReconcileWorker) reconcileBatch(ctx context.Context, sw *tenantSweep, p
 }
 
 // removalBatches gathers what endings leave to do on Telegram into jobs of
-// up to RemovalBatch members of one bot, in the order of the endings.
-func removalBatches(tenantID int64, endings []membership.Ending) []RemoveMembersArgs {
+// up to RemovalBatch members of one bot, in the order of the endings; each
+// member is told text(their plan).
+func removalBatches(tenantID int64, endings []membership.Ending, text func(membership.Plan) string) []RemoveMembersArgs {
 	var batches []RemoveMembersArgs
 	open := map[int64]int{} // bot id → index of its batch being filled
 	for _, e := range endings {
@@ -117,7 +118,7 @@ func removalBatches(tenantID int64, endings []membership.Ending) []RemoveMembers
 			open[e.Plan.BotID] = i
 			batches = append(batches, RemoveMembersArgs{TenantID: tenantID, BotID: e.Plan.BotID})
 		}
-		batches[i].Members = append(batches[i].Members, removalOf(e, endedText(e.Plan)))
+		batches[i].Members = append(batches[i].Members, removalOf(e, text(e.Plan)))
 	}
 	return batches
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -45,8 +46,9 @@ type RollbackCodeWorker struct {
 }
 
 func (w *RollbackCodeWorker) Work(ctx context.Context, job *river.Job[RollbackCodeArgs]) error {
+	pace := newPacer(time.Now())
 	for {
-		done, err := w.chunk(ctx, job.Args)
+		done, err := w.chunk(ctx, job.Args, pace)
 		if err != nil || done {
 			return err
 		}
@@ -56,17 +58,17 @@ func (w *RollbackCodeWorker) Work(ctx context.Context, job *river.Job[RollbackCo
 	}
 }
 
-// chunk undoes one chunk in one transaction, with its follow-up jobs.
-func (w *RollbackCodeWorker) chunk(ctx context.Context, a RollbackCodeArgs) (done bool, err error) {
+// chunk undoes one chunk in one transaction, with its follow-up jobs: the
+// removals in batches, paced as the reconciler paces its own.
+func (w *RollbackCodeWorker) chunk(ctx context.Context, a RollbackCodeArgs, pace *pacer) (done bool, err error) {
 	err = w.deps.DB.Tx(ctx, a.TenantID, func(tx pgx.Tx) error {
 		step, err := membership.RollbackChunk(ctx, tx, a.RollbackID, RollbackChunkSize)
 		if err != nil {
 			return err
 		}
 		var out []river.InsertManyParams
-		for _, e := range step.Ended {
-			out = append(out, RemoveMember(a.TenantID, a.BotID, e, fmt.Sprintf(
-				"Your access to %s was withdrawn by its owner, because the code that granted it was cancelled.", e.Plan.Name)))
+		for _, batch := range removalBatches(a.TenantID, step.Ended, withdrawnText) {
+			out = append(out, pace.messages(batch.BotID, []river.InsertManyParams{{Args: batch}})...)
 		}
 		for _, m := range step.Shortened {
 			out = append(out, ScheduleMembership(a.TenantID, a.BotID, m)...)
@@ -82,6 +84,10 @@ func (w *RollbackCodeWorker) chunk(ctx context.Context, a RollbackCodeArgs) (don
 		return insertTx(ctx, tx, out...)
 	})
 	return done, err
+}
+
+func withdrawnText(p membership.Plan) string {
+	return fmt.Sprintf("Your access to %s was withdrawn by its owner, because the code that granted it was cancelled.", p.Name)
 }
 
 // summary tells the owner what the rollback did, in the console and in
