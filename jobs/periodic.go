@@ -40,7 +40,8 @@ func (w *ReconcileWorker) Timeout(*river.Job[ReconcileArgs]) time.Duration { ret
 func (w *ReconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
 	tenants, err := w.deps.tenantsWith(ctx, "memberships past their end or due a reminder", `
 		SELECT DISTINCT tenant_id FROM memberships
-		WHERE status = 'active' AND ends_at <= now() + interval '1 day' AND (ends_at <= now() OR reminded_at IS NULL)`)
+		WHERE status = 'active' AND ends_at <= now() + interval '1 day' AND (ends_at <= now() OR reminded_at IS NULL)
+		ORDER BY tenant_id`)
 	if err != nil {
 		return err
 	}
@@ -88,7 +89,9 @@ func (w *ReconcileWorker) reconcileBatch(ctx context.Context, sw *tenantSweep, p
 		if err != nil {
 			return err
 		}
-		more = len(endings) > 0 || len(reminders) > 0
+		// A short batch is the last: what it skipped as locked is being
+		// expired or reminded by its own job.
+		more = len(endings) == sweepBatch || len(reminders) == sweepBatch
 		var out []river.InsertManyParams
 		for _, e := range endings {
 			sw.ended = membership.LatestEnd(sw.ended, e.Membership)

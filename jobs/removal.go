@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/mymmrac/telego"
 	"github.com/riverqueue/river"
@@ -70,8 +71,30 @@ type RemoveMemberWorker struct {
 	deps Deps
 }
 
+// Work runs the steps of carryOut under the step names this kind had
+// before batches came, so that a job queued then and retried now goes on
+// from where it stopped: a cursor over the chats, then the message.
 func (w *RemoveMemberWorker) Work(ctx context.Context, job *river.Job[RemoveMemberArgs]) error {
-	return w.deps.carryOut(ctx, job.Args.TenantID, job.Args.BotID, []Removal{job.Args.Removal})
+	a := job.Args
+	bot, err := w.deps.Telegram.Bot(ctx, a.TenantID, a.BotID)
+	if err != nil {
+		return err
+	}
+	river.ResumableStepCursor(ctx, "remove", nil, func(ctx context.Context, done int) error {
+		for s := done; s < len(a.TelegramChatIDs); s++ {
+			if err := w.deps.removalStep(ctx, bot, a.TenantID, a.BotID, a.Removal, s); err != nil {
+				return err
+			}
+			if err := river.ResumableSetCursor(ctx, s+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	river.ResumableStep(ctx, "tell", nil, func(ctx context.Context) error {
+		return w.deps.removalStep(ctx, bot, a.TenantID, a.BotID, a.Removal, len(a.TelegramChatIDs))
+	})
+	return nil
 }
 
 // RemoveMembersArgs carries out many Removals of one bot, one after the
@@ -113,31 +136,46 @@ func (w *RemoveMembersWorker) Work(ctx context.Context, job *river.Job[RemoveMem
 // them. It records each step done in the job's metadata as a resumable
 // cursor, and an attempt that ends early (a 5xx, a 429, the message's turn
 // not yet come) goes on next time from where it stopped: chats already
-// done are not called again, and no message is sent twice.
+// done are not called again, and no message is sent twice. An attempt
+// that got somewhere before it failed is snoozed rather than failed, so
+// that trouble spread over a batch's many calls does not use up the
+// attempts that one member's trouble would be given.
 func (d Deps) carryOut(ctx context.Context, tenantID, botID int64, removals []Removal) error {
 	bot, err := d.Telegram.Bot(ctx, tenantID, botID)
 	if err != nil {
 		return err
 	}
 	river.ResumableStepCursor(ctx, "removals", nil, func(ctx context.Context, done int) error {
-		step := 0
+		first := 0 // number of r's first step
 		for _, r := range removals {
-			for s := range r.steps() {
-				if step >= done {
-					if err := d.removalStep(ctx, bot, tenantID, botID, r, s); err != nil {
-						return err
-					}
-					if err := river.ResumableSetCursor(ctx, step+1); err != nil {
-						return err
-					}
+			for s := max(done-first, 0); s < r.steps(); s++ {
+				if err := d.removalStep(ctx, bot, tenantID, botID, r, s); err != nil {
+					return retryAfterProgress(err, first+s > done)
 				}
-				step++
+				if err := river.ResumableSetCursor(ctx, first+s+1); err != nil {
+					return err
+				}
 			}
+			first += r.steps()
 		}
 		return nil
 	})
 	return nil
 }
+
+// retryAfterProgress turns the failure of an attempt that made progress
+// into a short snooze, which River does not count as an attempt.
+func retryAfterProgress(err error, progressed bool) error {
+	var snooze *river.JobSnoozeError
+	if !progressed || errors.As(err, &snooze) {
+		return err
+	}
+	return river.JobSnooze(progressRetry)
+}
+
+// progressRetry is how soon a batch that failed after some progress runs
+// again.
+const progressRetry = 5 * time.Second
 
 // removalStep does step s of r: a chat, or, after the last chat, the
 // message. Telegram's refusal for good (the member blocked the bot, the
