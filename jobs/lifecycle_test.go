@@ -29,7 +29,14 @@ type world struct {
 func newWorld(t *testing.T, opts apptest.Options) world {
 	opts.Work = true
 	env := apptest.Start(t, opts)
-	return world{Env: env, demo: env.Demo(t)}
+	w := world{Env: env, demo: env.Demo(t)}
+	// River's leader runs the reconciler once when it starts. Run later,
+	// amid a test's set-up, it would end that test's memberships in its
+	// own way: wait until it has run, so that each test chooses the way.
+	w.Wait(t, "the start-up reconcile", func() bool {
+		return w.Count(t, "SELECT count(*) FROM river_job WHERE kind = 'membership.reconcile' AND state = 'completed'") > 0
+	})
+	return w
 }
 
 func (w world) plan(t *testing.T, name string, days int, chats ...membership.Chat) membership.Plan {
