@@ -92,13 +92,10 @@ func (w *ReconcileWorker) reconcileBatch(ctx context.Context, sw *tenantSweep, p
 		// A short batch is the last: what it skipped as locked is being
 		// expired or reminded by its own job.
 		more = len(endings) == sweepBatch || len(reminders) == sweepBatch
-		var out []river.InsertManyParams
 		for _, e := range endings {
 			sw.ended = membership.LatestEnd(sw.ended, e.Membership)
 		}
-		for _, batch := range removalBatches(sw.tenantID, endings, endedText) {
-			out = append(out, pace.messages(batch.BotID, []river.InsertManyParams{{Args: batch}})...)
-		}
+		out := pace.removals(removalBatches(sw.tenantID, endings, endedText))
 		for _, r := range reminders {
 			sw.reminded = membership.LatestEnd(sw.reminded, r.Membership)
 			out = append(out, pace.messages(r.Plan.BotID, []river.InsertManyParams{reminderMessage(sw.tenantID, r)})...)
@@ -126,8 +123,8 @@ func removalBatches(tenantID int64, endings []membership.Ending, text func(membe
 	return batches
 }
 
-// pacer spreads the messages of one reconciler run over time, bot by bot,
-// at the pace Telegram lets one bot send. Without it, a run that ends
+// pacer spreads the messages of one run (of the reconciler, or of a
+// rollback) over time, bot by bot, at the pace Telegram lets one bot send. Without it, a run that ends
 // thousands of memberships queues their messages tenant by tenant, and the
 // Telegram workers all wait on the few bots at the head of the queue (each
 // reserving a send slot up to telegram.MaxWait ahead and sleeping on it)
@@ -174,6 +171,16 @@ func (p *pacer) messages(botID int64, params []river.InsertManyParams) []river.I
 		params[i].InsertOpts = &opts
 	}
 	return params
+}
+
+// removals is the jobs that carry out batches, each scheduled for its
+// bot's turn.
+func (p *pacer) removals(batches []RemoveMembersArgs) []river.InsertManyParams {
+	out := make([]river.InsertManyParams, 0, len(batches))
+	for _, b := range batches {
+		out = append(out, p.messages(b.BotID, []river.InsertManyParams{{Args: b}})...)
+	}
+	return out
 }
 
 // messagesIn counts the messages a job sends, which the pacer spaces.

@@ -66,10 +66,7 @@ func (w *RollbackCodeWorker) chunk(ctx context.Context, a RollbackCodeArgs, pace
 		if err != nil {
 			return err
 		}
-		var out []river.InsertManyParams
-		for _, batch := range removalBatches(a.TenantID, step.Ended, withdrawnText) {
-			out = append(out, pace.messages(batch.BotID, []river.InsertManyParams{{Args: batch}})...)
-		}
+		out := pace.removals(removalBatches(a.TenantID, step.Ended, withdrawnText))
 		for _, m := range step.Shortened {
 			out = append(out, ScheduleMembership(a.TenantID, a.BotID, m)...)
 		}
