@@ -108,6 +108,44 @@ func TestLimiterHoldsOneChatToOneMessageASecond(t *testing.T) {
 	}
 }
 
+// Three first messages to a new chat at the same moment: its row is made
+// once, two messages go at least a chat's interval apart, and the third,
+// whose slot would be further away than MaxWait, is told to come back.
+func TestLimiterSpacesFirstMessagesToANewChat(t *testing.T) {
+	l := newLimiter(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var sent []time.Time
+	tooSoon := 0
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := l.Wait(ctx, 13, 77)
+			mu.Lock()
+			defer mu.Unlock()
+			var soon *telegram.TooSoonError
+			switch {
+			case errors.As(err, &soon):
+				tooSoon++
+			case err != nil:
+				t.Error(err)
+			default:
+				sent = append(sent, time.Now())
+			}
+		}()
+	}
+	wg.Wait()
+	if len(sent) != 2 || tooSoon != 1 {
+		t.Fatalf("%d sent and %d told to come back, want 2 and 1", len(sent), tooSoon)
+	}
+	sort.Slice(sent, func(i, j int) bool { return sent[i].Before(sent[j]) })
+	if gap := sent[1].Sub(sent[0]); gap < telegram.ChatInterval-telegram.LateTolerance {
+		t.Errorf("two messages to one new chat %s apart, want at least %s", gap, telegram.ChatInterval)
+	}
+}
+
 // Messages with no chat (chatID 0) count against the bot's limit alone,
 // both for the bot's first message (its row is made) and afterwards.
 func TestLimiterSpacesMessagesWithoutAChat(t *testing.T) {
