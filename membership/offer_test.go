@@ -165,6 +165,7 @@ func TestWelcomeRecordsTheMember(t *testing.T) {
 		username    string
 		unreachable bool
 		xmin        string // the transaction that last wrote the row
+		returned    int64  // the id Welcome returned
 	}
 	welcome := func(p membership.Person, before string) row {
 		t.Helper()
@@ -188,7 +189,7 @@ func TestWelcomeRecordsTheMember(t *testing.T) {
 			if len(o.Plans) != 1 || o.Plans[0].Name != "Gold" || len(o.Access) != 0 {
 				t.Errorf("offer %+v", o)
 			}
-			r.id = m.ID
+			r.returned = m.ID
 			return nil
 		})
 		if err != nil {
@@ -201,6 +202,9 @@ func TestWelcomeRecordsTheMember(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatalf("the member's row: %v", err)
+		}
+		if r.returned != r.id {
+			t.Errorf("Welcome returned member id %d, the row's is %d", r.returned, r.id)
 		}
 		return r
 	}

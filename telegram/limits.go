@@ -135,14 +135,12 @@ func sleepUntil(ctx context.Context, at time.Time) error {
 	}
 }
 
-// takeKnownSlots does what gatekey_take_slots does when the keys already
-// have their rows, which is nearly always: it locks the rows in key order,
-// takes the latest of their next free times, and moves the bot's ($1) and
-// the chat's ($2, NULL for none) on by their intervals ($3, $4), all or
-// none, and none when the slot is more than $5 away. One plain statement
-// costs PostgreSQL a fraction of the function, whose three statements are
-// planned afresh on every call; the keys are separate parameters rather
-// than an array so that the cached plan expects two rows, and is reused.
+// takeKnownSlots takes a slot when the keys have their rows, which is
+// nearly always: it locks the rows in key order, takes the latest of their
+// next free times, and moves the bot's ($1) and the chat's ($2, NULL for
+// none) on by their intervals ($3, $4), all or none, and none when the
+// slot is more than $5 away. The keys are separate parameters rather than
+// an array so that the cached plan expects two rows, and is reused.
 // The second column is false when a key has no row yet: then nothing was
 // reserved, and addKeys makes the rows.
 const takeKnownSlots = `WITH locked AS (
@@ -159,8 +157,8 @@ const takeKnownSlots = `WITH locked AS (
 // addKeys makes the rows of keys that have none, free at once, in key
 // order. Two first messages to one new chat at the same moment both run
 // it (the second waits for the first's row, then does nothing) and then
-// both take their slot through the row locks, one after the other. The
-// migration's gatekey_take_slots did the same in one round trip, but cost
-// PostgreSQL more: 410 µs a call, against 145 µs for addKeys and the
-// second takeKnownSlots (pg_stat_statements, under the webhook benchmark).
+// both take their slot through the row locks, one after the other.
+// (Migration 003's gatekey_take_slots, no longer called, did this in one
+// round trip but cost PostgreSQL more: 410 µs a call, against 145 µs for
+// addKeys and the second takeKnownSlots, under the webhook benchmark.)
 const addKeys = `INSERT INTO telegram_rate (key, tat) SELECT k, now() FROM unnest($1::text[]) AS k ORDER BY k ON CONFLICT DO NOTHING`
