@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
@@ -45,6 +46,7 @@ var (
 	benchSenders  = flag.Int("webhook.senders", 64, "concurrent senders of BenchmarkWebhookStart (closed loop)")
 	benchRate     = flag.Float64("webhook.rate", 0, "offered rate (updates/s) of BenchmarkWebhookStartRate (open loop); 0 skips it")
 	benchDuration = flag.Duration("webhook.duration", 20*time.Second, "how long BenchmarkWebhookStartRate offers its rate")
+	benchArrivals = flag.String("webhook.arrivals", "poisson", "how BenchmarkWebhookStartRate spaces its updates: poisson (random, as Telegram's users send them and as pgbench --rate does) or uniform")
 	benchWork     = flag.Bool("webhook.work", true, "run the workers, which send the replies (false: the webhook alone, replies left queued)")
 )
 
@@ -109,15 +111,16 @@ func BenchmarkWebhookStartRate(b *testing.B) {
 		// unless the server is falling behind: then updates queue here, and
 		// their wait counts in their latency.
 		workers := min(n, max(64, int(rate/10)))
-		due := make(chan time.Time, n)
+		due := make(chan dueUpdate, n)
 		lat := make([][]time.Duration, workers)
+		byDue := make([]dueUpdate, n) // each update's due time from the start, and its latency
 		var firstErr atomic.Pointer[error]
 		var wg sync.WaitGroup
 		for s := range workers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for t := range due {
+				for u := range due {
 					if firstErr.Load() != nil {
 						continue
 					}
@@ -125,18 +128,21 @@ func BenchmarkWebhookStartRate(b *testing.B) {
 						firstErr.CompareAndSwap(nil, &err)
 						continue
 					}
-					lat[s] = append(lat[s], time.Since(t))
+					u.took = time.Since(u.at)
+					lat[s] = append(lat[s], u.took)
+					byDue[u.i] = u
 				}
 			}()
 		}
 		w.mark()
 		start := time.Now()
+		schedule := arrivals(*benchArrivals, rate)
 		for i := range n {
-			t := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+			t := start.Add(schedule(i))
 			if d := time.Until(t); d > 0 {
 				time.Sleep(d)
 			}
-			due <- t
+			due <- dueUpdate{i: i, at: t, from: t.Sub(start)}
 		}
 		close(due)
 		wg.Wait()
@@ -145,10 +151,64 @@ func BenchmarkWebhookStartRate(b *testing.B) {
 			b.Fatal(*err)
 		}
 		all := slices.Concat(lat...)
+		logSlowSeconds(b, byDue)
 		b.ReportMetric(rate, "offered/s")
 		w.report(b, all, elapsed)
 		w.drain(b)
 		benchtest.Report(b, w.cpuBefore, benchtest.ReadCPU(w.owner), len(all), "update")
+	}
+}
+
+// arrivals gives the open loop's schedule: the time from the start at
+// which update i is due. Poisson arrivals (exponential gaps, from a fixed
+// seed so runs compare) are what independent users produce, and what
+// pgbench --rate offers PostgreSQL, so the two latencies compare; uniform
+// spacing is kinder to both.
+func arrivals(kind string, rate float64) func(i int) time.Duration {
+	if kind == "uniform" {
+		return func(i int) time.Duration { return time.Duration(float64(i) / rate * float64(time.Second)) }
+	}
+	rng := rand.New(rand.NewPCG(2, 11))
+	var at float64 // seconds
+	return func(int) time.Duration {
+		at += rng.ExpFloat64() / rate
+		return time.Duration(at * float64(time.Second))
+	}
+}
+
+// dueUpdate is one update of the open loop: its place in the schedule,
+// when it was due (also as time from the start), and how long it took.
+type dueUpdate struct {
+	i    int
+	at   time.Time
+	from time.Duration
+	took time.Duration
+}
+
+// logSlowSeconds logs (with -v), for each second of the open loop, how
+// many updates due in it took over 20 ms and the slowest, so a tail shows
+// as steady queueing (slow updates in every second) or as stalls (a few
+// bad seconds).
+func logSlowSeconds(b *testing.B, updates []dueUpdate) {
+	b.Helper()
+	type second struct {
+		all, slow int
+		slowest   time.Duration
+	}
+	var secs []second
+	for _, u := range updates {
+		s := int(u.from / time.Second)
+		for len(secs) <= s {
+			secs = append(secs, second{})
+		}
+		secs[s].all++
+		if u.took > 20*time.Millisecond {
+			secs[s].slow++
+		}
+		secs[s].slowest = max(secs[s].slowest, u.took)
+	}
+	for i, s := range secs {
+		b.Logf("second %2d: %4d of %4d over 20 ms, slowest %6.1f ms", i, s.slow, s.all, benchtest.Ms(s.slowest))
 	}
 }
 
@@ -254,6 +314,15 @@ func newBenchWorld(b *testing.B) *benchWorld {
 	if _, err := owner.Exec(ctx, "VACUUM ANALYZE"); err != nil {
 		b.Fatal(err)
 	}
+	// PostgreSQL plans a prepared statement afresh for its first five
+	// runs on a connection, then keeps a generic plan unless that looks
+	// dearer than the fresh plans did on average. The warm-up made those
+	// fresh plans while the tables were empty, so they looked cheap, and a
+	// connection could go on planning the offer query at every /start
+	// (~560 µs of PostgreSQL's CPU each, seen in pg_stat_statements) in
+	// some runs and not in others. New connections, made once the tables
+	// have their statistics, plan as a running Gatekey's do.
+	env.App.DB.Pool().Reset()
 	w.sendMany(b, 2000)
 	w.drain(b)
 	return w
