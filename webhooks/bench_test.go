@@ -104,6 +104,9 @@ func BenchmarkWebhookStartRate(b *testing.B) {
 	if rate <= 0 {
 		b.Skip("set -webhook.rate=N (updates per second) to run the open-loop benchmark")
 	}
+	if _, err := arrivals(*benchArrivals, rate); err != nil {
+		b.Fatal(err)
+	}
 	w := newBenchWorld(b)
 	n := max(1, int(rate*benchDuration.Seconds()))
 	for b.Loop() {
@@ -111,16 +114,13 @@ func BenchmarkWebhookStartRate(b *testing.B) {
 		// unless the server is falling behind: then updates queue here, and
 		// their wait counts in their latency.
 		workers := min(n, max(64, int(rate/10)))
-		due := make(chan dueUpdate, n)
-		lat := make([][]time.Duration, workers)
-		byDue := make([]dueUpdate, n) // each update's due time from the start, and its latency
+		due := make(chan int, n)
+		updates := make([]dueUpdate, n) // the schedule, and each update's latency
 		var firstErr atomic.Pointer[error]
 		var wg sync.WaitGroup
-		for s := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for u := range due {
+		for range workers {
+			wg.Go(func() {
+				for i := range due {
 					if firstErr.Load() != nil {
 						continue
 					}
@@ -128,21 +128,19 @@ func BenchmarkWebhookStartRate(b *testing.B) {
 						firstErr.CompareAndSwap(nil, &err)
 						continue
 					}
-					u.took = time.Since(u.at)
-					lat[s] = append(lat[s], u.took)
-					byDue[u.i] = u
+					updates[i].took = time.Since(updates[i].at)
 				}
-			}()
+			})
 		}
 		w.mark()
 		start := time.Now()
-		schedule := arrivals(*benchArrivals, rate)
-		for i := range n {
-			t := start.Add(schedule(i))
-			if d := time.Until(t); d > 0 {
+		schedule, _ := arrivals(*benchArrivals, rate) // checked above
+		for i := range updates {
+			updates[i].at = start.Add(schedule())
+			if d := time.Until(updates[i].at); d > 0 {
 				time.Sleep(d)
 			}
-			due <- dueUpdate{i: i, at: t, from: t.Sub(start)}
+			due <- i
 		}
 		close(due)
 		wg.Wait()
@@ -150,8 +148,11 @@ func BenchmarkWebhookStartRate(b *testing.B) {
 		if err := firstErr.Load(); err != nil {
 			b.Fatal(*err)
 		}
-		all := slices.Concat(lat...)
-		logSlowSeconds(b, byDue)
+		all := make([]time.Duration, n)
+		for i, u := range updates {
+			all[i] = u.took
+		}
+		logSlowSeconds(b, updates, start)
 		b.ReportMetric(rate, "offered/s")
 		w.report(b, all, elapsed)
 		w.drain(b)
@@ -159,29 +160,33 @@ func BenchmarkWebhookStartRate(b *testing.B) {
 	}
 }
 
-// arrivals gives the open loop's schedule: the time from the start at
-// which update i is due. Poisson arrivals (exponential gaps, from a fixed
-// seed so runs compare) are what independent users produce, and what
-// pgbench --rate offers PostgreSQL, so the two latencies compare; uniform
-// spacing is kinder to both.
-func arrivals(kind string, rate float64) func(i int) time.Duration {
-	if kind == "uniform" {
-		return func(i int) time.Duration { return time.Duration(float64(i) / rate * float64(time.Second)) }
-	}
-	rng := rand.New(rand.NewPCG(2, 11))
+// arrivals gives the open loop's schedule: each call, the time from the
+// start at which the next update is due. Poisson arrivals (exponential
+// gaps, from a fixed seed so runs compare) are what independent users
+// produce, and what pgbench --rate offers PostgreSQL, so the two
+// latencies compare; uniform spacing is kinder to both.
+func arrivals(kind string, rate float64) (func() time.Duration, error) {
 	var at float64 // seconds
-	return func(int) time.Duration {
-		at += rng.ExpFloat64() / rate
-		return time.Duration(at * float64(time.Second))
+	gap := func() float64 { return 1 / rate }
+	switch kind {
+	case "uniform":
+	case "poisson":
+		rng := rand.New(rand.NewPCG(2, 11))
+		gap = func() float64 { return rng.ExpFloat64() / rate }
+	default:
+		return nil, fmt.Errorf("-webhook.arrivals=%q: want poisson or uniform", kind)
 	}
+	return func() time.Duration {
+		due := at
+		at += gap()
+		return time.Duration(due * float64(time.Second))
+	}, nil
 }
 
-// dueUpdate is one update of the open loop: its place in the schedule,
-// when it was due (also as time from the start), and how long it took.
+// dueUpdate is one update of the open loop: when it was due, and how long
+// it took from then to its answer.
 type dueUpdate struct {
-	i    int
 	at   time.Time
-	from time.Duration
 	took time.Duration
 }
 
@@ -189,7 +194,7 @@ type dueUpdate struct {
 // many updates due in it took over 20 ms and the slowest, so a tail shows
 // as steady queueing (slow updates in every second) or as stalls (a few
 // bad seconds).
-func logSlowSeconds(b *testing.B, updates []dueUpdate) {
+func logSlowSeconds(b *testing.B, updates []dueUpdate, start time.Time) {
 	b.Helper()
 	type second struct {
 		all, slow int
@@ -197,7 +202,7 @@ func logSlowSeconds(b *testing.B, updates []dueUpdate) {
 	}
 	var secs []second
 	for _, u := range updates {
-		s := int(u.from / time.Second)
+		s := int(u.at.Sub(start) / time.Second)
 		for len(secs) <= s {
 			secs = append(secs, second{})
 		}
