@@ -57,12 +57,15 @@ func (db *DB) Close() { db.pool.Close() }
 // table shows and accepts only that tenant's rows. fn's error rolls back.
 //
 // BEGIN and the setting travel together, as one simple-protocol query, so
-// opening a tenant's transaction costs one round trip rather than two. The
-// tenant id is an integer formatted here, so nothing can be injected; a
-// connection whose BEGIN failed is left in a transaction and the pool
+// opening a tenant's transaction costs one round trip rather than two. SET
+// LOCAL is a utility statement, which PostgreSQL runs without planning; a
+// SELECT set_config(...) in its place was planned at every transaction
+// (31–52 µs of PostgreSQL's time in pg_stat_statements, against 9.5 µs).
+// The tenant id is an integer formatted here, so nothing can be injected;
+// a connection whose BEGIN failed is left in a transaction and the pool
 // discards it rather than reuse it.
 func (db *DB) Tx(ctx context.Context, tenantID int64, fn func(pgx.Tx) error) error {
-	begin := "BEGIN; SELECT set_config('gatekey.tenant_id', '" + strconv.FormatInt(tenantID, 10) + "', true)"
+	begin := "BEGIN; SET LOCAL gatekey.tenant_id = '" + strconv.FormatInt(tenantID, 10) + "'"
 	return pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{BeginQuery: begin}, fn)
 }
 

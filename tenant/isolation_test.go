@@ -131,14 +131,15 @@ func TestQueryWithoutTenantFails(t *testing.T) {
 			t.Errorf("%s with no tenant set returned %d rows, want an error", q, n)
 		}
 	}
-	// After a tenant transaction on the same connection, the setting is
-	// empty again, and a query still fails rather than seeing everything.
+	// After a tenant transaction on the same connection (begun as Tx
+	// begins one), the setting is empty again, and a query still fails
+	// rather than seeing everything.
 	conn, err := db.Pool().Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, "BEGIN; SELECT set_config('gatekey.tenant_id', '1', true); COMMIT"); err != nil {
+	if _, err := conn.Exec(ctx, "BEGIN; SET LOCAL gatekey.tenant_id = '1'; COMMIT"); err != nil {
 		t.Fatal(err)
 	}
 	var n int
