@@ -91,7 +91,13 @@ fi
 # latency, counted (with --rate) from when the transaction was due.
 for r in $levels; do
   say "pgbench: tpcb-like, $PGBENCH_CLIENTS clients, --rate $r for $RATE_DURATION"
-  "$pgbench" -c "$PGBENCH_CLIENTS" -j 2 -T "$(seconds "$RATE_DURATION")" -R "$r" -b tpcb-like -l --log-prefix="$out/pglog-$r" "$scratch_url" 2>&1 | grep -E '^(tps|latency)' >&2
+  if ! "$pgbench" -c "$PGBENCH_CLIENTS" -j 2 -T "$(seconds "$RATE_DURATION")" -R "$r" -b tpcb-like \
+    -l --log-prefix="$out/pglog-$r" "$scratch_url" >"$out/pgbench-$r.txt" 2>&1; then
+    cat "$out/pgbench-$r.txt" >&2
+    echo "bench-webhook: pgbench --rate $r failed" >&2
+    exit 1
+  fi
+  grep -E '^(tps|latency)' "$out/pgbench-$r.txt" >&2 || true
   cat "$out/pglog-$r".* | awk '{ print $3 / 1000 }' | sort -n >"$out/pglat-$r"
 done
 drop_scratch
@@ -117,8 +123,9 @@ done
 
 # m FILE UNIT: a metric as printed by the benchmark, or "n/a".
 m() { local v; v=$(metric "$1" "$2"); echo "${v:-n/a}"; }
-# pct FILE Q: the Q-th quantile of the sorted latencies (ms) in FILE.
-pct() { awk -v q="$2" '{ v[NR] = $1 } END { i = int(NR * q); if (i < 1) i = 1; printf "%.2f", v[i] }' "$1"; }
+# pct FILE Q: the Q-th quantile of the sorted latencies (ms) in FILE, by
+# the rank benchtest.Percentile takes for the webhook's, round(Q × n).
+pct() { awk -v q="$2" '{ v[NR] = $1 } END { if (NR == 0) { printf "n/a"; exit } i = int(NR * q + 0.5); if (i < 1) i = 1; if (i > NR) i = NR; printf "%.2f", v[i] }' "$1"; }
 closed=$out/closed.txt
 {
   printf '\nSummary (%s)\n' "$(date '+%Y-%m-%d %H:%M:%S')"
