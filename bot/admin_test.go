@@ -405,14 +405,7 @@ func (w world) adminState(t *testing.T) string {
 func (w world) otherTenant(t *testing.T) (code membership.Code, membershipID, memberID int64) {
 	t.Helper()
 	ctx := context.Background()
-	id, err := w.App.DB.SignUp(ctx, "other@example.com", "correct horse battery")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := w.App.ConnectFakeBot(ctx, w.Fake, id, "other_bot")
-	if err != nil {
-		t.Fatal(err)
-	}
+	id, b := w.TenantWithBot(t, "other@example.com", "other_bot")
 	w.Tx(t, id, func(tx pgx.Tx) error {
 		plan, err := membership.CreatePlan(ctx, tx, membership.NewPlan{BotID: b.ID, Name: "Other plan", PeriodDays: 7, Price: membership.Money{Currency: "EUR"}})
 		if err != nil {

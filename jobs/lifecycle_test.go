@@ -300,14 +300,7 @@ func (w world) endedOf(t *testing.T, tenantID int64, bot tenant.Bot, planID int6
 func TestReconcilerTakesTenantsInTurn(t *testing.T) {
 	w := newWorld(t, apptest.Options{})
 	ctx := context.Background()
-	other, err := w.App.DB.SignUp(ctx, "other@example.com", "correct horse battery staple")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bot, err := w.App.ConnectFakeBot(ctx, w.Fake, other, "other_tenant_bot")
-	if err != nil {
-		t.Fatal(err)
-	}
+	other, bot := w.TenantWithBot(t, "other@example.com", "other_tenant_bot")
 	chat, err := w.App.AddFakeChat(ctx, w.Fake, bot, "channel", "Other Channel")
 	if err != nil {
 		t.Fatal(err)

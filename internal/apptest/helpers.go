@@ -10,6 +10,7 @@ import (
 	"github.com/gatekey/gatekey/internal/app"
 	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/telegram/telegramtest"
+	"github.com/gatekey/gatekey/tenant"
 )
 
 // Demo seeds the demo tenant (a bot, two chats, a 30-day plan at 9.99 USD).
@@ -20,6 +21,22 @@ func (e *Env) Demo(t testing.TB) app.Demo {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// TenantWithBot signs up a tenant as email and connects a fake bot of
+// that username to it: the usual second tenant of isolation tests.
+func (e *Env) TenantWithBot(t testing.TB, email, botUsername string) (int64, tenant.Bot) {
+	t.Helper()
+	ctx := context.Background()
+	id, err := e.App.DB.SignUp(ctx, email, "correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot, err := e.App.ConnectFakeBot(ctx, e.Fake, id, botUsername)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, bot
 }
 
 // Tx runs fn as the application, for tenantID, failing t on error.
