@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -28,13 +31,39 @@ const (
 
 // Limiter hands out send slots. Its state is in PostgreSQL, so every
 // worker of every process shares one count per bot and per chat: a slot is
-// taken by one UPDATE, which moves the key's next free time (the generic
-// cell rate algorithm). Several processes therefore never exceed the limit
+// the next free time of its keys (the generic cell rate algorithm), moved
+// on under a row lock. Several processes therefore never exceed the limit
 // together, whatever their number.
+//
+// A process takes its workers' slots in batches: the requests that arrive
+// while one batch is with the database go together in the next, in one
+// transaction. Under load that is one transaction for tens of messages
+// instead of one each; a lone request goes at once.
 type Limiter struct {
 	pool      *pgxpool.Pool
 	bot, chat time.Duration
+
+	mu      sync.Mutex
+	queue   []*slotRequest // waiting for the next batch
+	running bool           // a goroutine is taking batches
 }
+
+// slotRequest asks for one message's slot.
+type slotRequest struct {
+	bot, chat string // keys; chat is "" for a message to no chat
+	done      chan slotAnswer
+}
+
+// slotAnswer is how long until the slot; more than MaxWait means no slot
+// was taken.
+type slotAnswer struct {
+	wait time.Duration
+	err  error
+}
+
+// maxBatch bounds the requests taken in one transaction (a process runs
+// 256 Telegram jobs at once by default, so this is rarely reached).
+const maxBatch = 256
 
 // NewLimiter uses pool's telegram_rate table to space each bot's messages
 // by BotInterval and each chat's by ChatInterval.
@@ -73,14 +102,12 @@ func (l *Limiter) Wait(ctx context.Context, botID, chatID int64) error {
 	if l == nil {
 		return nil
 	}
-	keys := []string{fmt.Sprintf("b:%d", botID)}
-	intervals := []time.Duration{l.bot}
+	r := slotRequest{bot: fmt.Sprintf("b:%d", botID)}
 	if chatID != 0 {
-		keys = append(keys, fmt.Sprintf("c:%d:%d", botID, chatID))
-		intervals = append(intervals, l.chat)
+		r.chat = fmt.Sprintf("c:%d:%d", botID, chatID)
 	}
 	for range 5 {
-		slot, err := l.take(ctx, keys, intervals)
+		slot, err := l.take(ctx, r)
 		if err != nil {
 			return err
 		}
@@ -94,30 +121,159 @@ func (l *Limiter) Wait(ctx context.Context, botID, chatID int64) error {
 	return &TooSoonError{Wait: MaxWait} // the process is too busy to keep time
 }
 
-// take reserves the slot and returns its time, or *TooSoonError.
-func (l *Limiter) take(ctx context.Context, keys []string, intervals []time.Duration) (time.Time, error) {
-	var wait time.Duration
-	var all bool
-	botKey, chatKey, chatInterval := keys[0], (*string)(nil), time.Duration(0)
-	if len(keys) > 1 {
-		chatKey, chatInterval = &keys[1], intervals[1]
+// take queues the request for the next batch, and returns its slot's time
+// or *TooSoonError. A caller that gives up (ctx) may still have its slot
+// taken: one slot wasted, which only spaces later messages a little more.
+func (l *Limiter) take(ctx context.Context, r slotRequest) (time.Time, error) {
+	r.done = make(chan slotAnswer, 1)
+	l.mu.Lock()
+	l.queue = append(l.queue, &r)
+	if !l.running {
+		l.running = true
+		go l.takeBatches()
 	}
-	err := l.pool.QueryRow(ctx, takeKnownSlots, botKey, chatKey, intervals[0], chatInterval, MaxWait).Scan(&wait, &all)
-	if err == nil && !all { // a key's first message: make its row, then take as usual
-		if _, err = l.pool.Exec(ctx, addKeys, keys); err == nil {
-			err = l.pool.QueryRow(ctx, takeKnownSlots, botKey, chatKey, intervals[0], chatInterval, MaxWait).Scan(&wait, &all)
+	l.mu.Unlock()
+	select {
+	case a := <-r.done:
+		if a.err != nil {
+			return time.Time{}, a.err
 		}
-		if err == nil && !all {
-			err = errors.New("a key's row vanished as it was made")
+		if a.wait > MaxWait {
+			return time.Time{}, &TooSoonError{Wait: a.wait}
+		}
+		return time.Now().Add(a.wait), nil
+	case <-ctx.Done():
+		return time.Time{}, ctx.Err()
+	}
+}
+
+// takeBatches answers the queued requests, a batch at a time, until none
+// are left.
+func (l *Limiter) takeBatches() {
+	for {
+		l.mu.Lock()
+		batch := l.queue
+		if len(batch) > maxBatch {
+			batch = batch[:maxBatch:maxBatch]
+		}
+		l.queue = l.queue[len(batch):]
+		if len(batch) == 0 {
+			l.queue, l.running = nil, false
+			l.mu.Unlock()
+			return
+		}
+		l.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+		waits, err := l.takeSlots(ctx, batch)
+		cancel()
+		if err != nil {
+			err = fmt.Errorf("telegram: rate limit: %w", err)
+		}
+		for i, r := range batch {
+			var a slotAnswer
+			if a.err = err; err == nil {
+				a.wait = waits[i]
+			}
+			r.done <- a
 		}
 	}
-	if err != nil {
-		return time.Time{}, fmt.Errorf("telegram: rate limit: %w", err)
+}
+
+// batchTimeout bounds one batch's time with the database.
+const batchTimeout = 10 * time.Second
+
+// takeSlots takes the batch's slots, making the rows of keys that have
+// none (a bot's or a chat's first message) first.
+func (l *Limiter) takeSlots(ctx context.Context, batch []*slotRequest) ([]time.Duration, error) {
+	keys := batchKeys(batch)
+	for range 2 {
+		waits, missing, err := l.takeKnownSlots(ctx, batch, keys)
+		if err != nil || len(missing) == 0 {
+			return waits, err
+		}
+		if _, err := l.pool.Exec(ctx, addKeys, missing); err != nil {
+			return nil, err
+		}
 	}
-	if wait > MaxWait {
-		return time.Time{}, &TooSoonError{Wait: wait}
+	return nil, errors.New("a key's row vanished as it was made")
+}
+
+// batchKeys is the batch's keys, each once, in order: the order their rows
+// are locked in, so that two processes' batches never deadlock.
+func batchKeys(batch []*slotRequest) []string {
+	keys := make([]string, 0, 2*len(batch))
+	for _, r := range batch {
+		keys = append(keys, r.bot)
+		if r.chat != "" {
+			keys = append(keys, r.chat)
+		}
 	}
-	return time.Now().Add(wait), nil
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}
+
+// takeKnownSlots locks the keys' rows, gives each request its slot
+// (assignSlots) and stores the keys' new next free times, in one
+// transaction. If some keys have no row it takes nothing and returns them.
+func (l *Limiter) takeKnownSlots(ctx context.Context, batch []*slotRequest, keys []string) (waits []time.Duration, missing []string, err error) {
+	err = pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, "SELECT key, tat, now() FROM telegram_rate WHERE key = ANY($1) ORDER BY key FOR UPDATE", keys)
+		next := make(map[string]time.Time, len(keys))
+		var key string
+		var tat, now time.Time
+		if _, err := pgx.ForEachRow(rows, []any{&key, &tat, &now}, func() error {
+			next[key] = tat
+			return nil
+		}); err != nil {
+			return err
+		}
+		if len(next) < len(keys) {
+			for _, k := range keys {
+				if _, ok := next[k]; !ok {
+					missing = append(missing, k)
+				}
+			}
+			return nil // nothing taken; the locks go with the transaction
+		}
+		waits = l.assignSlots(batch, next, now)
+		moved := make([]time.Time, len(keys))
+		for i, k := range keys {
+			moved[i] = next[k]
+		}
+		_, err := tx.Exec(ctx, `UPDATE telegram_rate r SET tat = v.tat
+			FROM unnest($1::text[], $2::timestamptz[]) AS v(key, tat) WHERE r.key = v.key AND r.tat <> v.tat`, keys, moved)
+		return err
+	})
+	return waits, missing, err
+}
+
+// assignSlots gives each request, in turn, the first time free on all its
+// keys (now at the earliest), and moves those keys' next free times on by
+// their intervals. A request whose slot is more than MaxWait away takes
+// nothing. next holds every key's next free time, and is updated.
+func (l *Limiter) assignSlots(batch []*slotRequest, next map[string]time.Time, now time.Time) []time.Duration {
+	waits := make([]time.Duration, len(batch))
+	for i, r := range batch {
+		at := laterOf(now, next[r.bot])
+		if r.chat != "" {
+			at = laterOf(at, next[r.chat])
+		}
+		if waits[i] = at.Sub(now); waits[i] > MaxWait {
+			continue
+		}
+		next[r.bot] = at.Add(l.bot)
+		if r.chat != "" {
+			next[r.chat] = at.Add(l.chat)
+		}
+	}
+	return waits
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func sleepUntil(ctx context.Context, at time.Time) error {
@@ -135,30 +291,8 @@ func sleepUntil(ctx context.Context, at time.Time) error {
 	}
 }
 
-// takeKnownSlots takes a slot when the keys have their rows, which is
-// nearly always: it locks the rows in key order, takes the latest of their
-// next free times, and moves the bot's ($1) and the chat's ($2, NULL for
-// none) on by their intervals ($3, $4), all or none, and none when the
-// slot is more than $5 away. The keys are separate parameters rather than
-// an array so that the cached plan expects two rows, and is reused.
-// The second column is false when a key has no row yet: then nothing was
-// reserved, and addKeys makes the rows.
-const takeKnownSlots = `WITH locked AS (
-		SELECT tat FROM telegram_rate WHERE key IN ($1, $2) ORDER BY key FOR UPDATE
-	), slot AS (
-		SELECT greatest(max(tat), now()) AS at, count(*) = CASE WHEN $2::text IS NULL THEN 1 ELSE 2 END AS all_keys
-		FROM locked
-	), taken AS (
-		UPDATE telegram_rate r SET tat = slot.at + CASE WHEN r.key = $1 THEN $3::interval ELSE $4::interval END
-		FROM slot WHERE r.key IN ($1, $2) AND slot.all_keys AND slot.at - now() <= $5::interval
-	)
-	SELECT slot.at - now(), slot.all_keys FROM slot`
-
 // addKeys makes the rows of keys that have none, free at once, in key
-// order. Two first messages to one new chat at the same moment both run
-// it (the second waits for the first's row, then does nothing) and then
-// both take their slot through the row locks, one after the other.
-// (Migration 003's gatekey_take_slots, no longer called, did this in one
-// round trip but cost PostgreSQL more: 410 µs a call, against 145 µs for
-// addKeys and the second takeKnownSlots, under the webhook benchmark.)
+// order. Two processes' first messages to one new chat at the same moment
+// both run it (the second waits for the first's row, then does nothing)
+// and then take their slots through the row locks, one after the other.
 const addKeys = `INSERT INTO telegram_rate (key, tat) SELECT k, now() FROM unnest($1::text[]) AS k ORDER BY k ON CONFLICT DO NOTHING`

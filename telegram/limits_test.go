@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -188,5 +189,76 @@ func TestLimiterForgetsIdleKeys(t *testing.T) {
 	}
 	if took := time.Since(start); took < telegram.ChatInterval {
 		t.Errorf("two messages to a forgotten chat took %s, want at least %s", took, telegram.ChatInterval)
+	}
+}
+
+// Two processes (two Limiters on one database) sending for one bot share
+// its limit: together they stay within 30 messages a second.
+func TestLimiterSpacesABotsMessagesAcrossProcesses(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	var limiters []*telegram.Limiter
+	for range 2 {
+		db, err := tenant.Open(context.Background(), url, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(db.Close)
+		limiters = append(limiters, telegram.NewLimiter(db.Pool()))
+	}
+	var mu sync.Mutex
+	var sent []time.Time
+	var wg sync.WaitGroup
+	for w := range 40 {
+		wg.Go(func() {
+			l := limiters[w%2]
+			for i := range 2 {
+				for {
+					err := l.Wait(context.Background(), 5, int64(w*10+i))
+					var soon *telegram.TooSoonError
+					if errors.As(err, &soon) {
+						time.Sleep(soon.Wait - telegram.MaxWait/2)
+						continue
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					break
+				}
+				mu.Lock()
+				sent = append(sent, time.Now())
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(sent) != 80 {
+		t.Fatalf("%d messages sent, want 80", len(sent))
+	}
+	if n := maxInWindow(sent, time.Second); n > 30 {
+		t.Errorf("%d messages within one second, want at most 30", n)
+	}
+}
+
+// When the database fails, every waiting message is told so, and none is
+// let through.
+func TestLimiterReportsADatabaseFailure(t *testing.T) {
+	db, err := tenant.Open(context.Background(), pgtest.NewDatabase(t), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := telegram.NewLimiter(db.Pool())
+	if err := l.Wait(context.Background(), 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() { errs <- l.Wait(context.Background(), 1, int64(10+i)) }()
+	}
+	for range 8 {
+		if err := <-errs; err == nil || !strings.Contains(err.Error(), "telegram: rate limit") {
+			t.Errorf("Wait with the database closed: %v, want a rate limit error", err)
+		}
 	}
 }
