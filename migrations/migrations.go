@@ -1,6 +1,7 @@
 // Package migrations owns Gatekey's database schema: the SQL files beside
 // this one, embedded in the binary and applied in order with tern, followed
-// by River's own tables through River's migrator.
+// by River's own tables through River's migrator, and river_tuning.sql's
+// settings on them.
 package migrations
 
 import (
@@ -56,7 +57,24 @@ func Up(ctx context.Context, pool *pgxpool.Pool, applied func(string)) error {
 	for _, v := range res.Versions {
 		applied(fmt.Sprintf("river %03d %s", v.Version, v.Name))
 	}
+	if err := tuneRiver(ctx, conn.Conn()); err != nil {
+		return err
+	}
 	return grantApp(ctx, conn.Conn())
+}
+
+// tuneRiver applies river_tuning.sql: settings on River's tables, which
+// River's migrations make. It runs at every Up, so a River migration that
+// remakes a table or index gets the settings back.
+func tuneRiver(ctx context.Context, conn *pgx.Conn) error {
+	sql, err := files.ReadFile("river_tuning.sql")
+	if err == nil {
+		_, err = conn.Exec(ctx, string(sql))
+	}
+	if err != nil {
+		return fmt.Errorf("migrations: tune river: %w", err)
+	}
+	return nil
 }
 
 // grantApp gives the application role what it needs on every table,
