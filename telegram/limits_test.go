@@ -36,6 +36,19 @@ func maxInWindow(times []time.Time, window time.Duration) int {
 	return best
 }
 
+// waitUntilSent waits for a slot as a worker does, coming back when told
+// it is too soon, until it may send.
+func waitUntilSent(ctx context.Context, l *telegram.Limiter, botID, chatID int64) error {
+	for {
+		err := l.Wait(ctx, botID, chatID)
+		var soon *telegram.TooSoonError
+		if !errors.As(err, &soon) {
+			return err
+		}
+		time.Sleep(soon.Wait - telegram.MaxWait/2)
+	}
+}
+
 func TestLimiterSpacesABotsMessagesAcrossWorkers(t *testing.T) {
 	l := newLimiter(t)
 	ctx := context.Background()
@@ -48,19 +61,9 @@ func TestLimiterSpacesABotsMessagesAcrossWorkers(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 80/32+1; i++ {
-				chat := int64(w*100 + i)
-				for {
-					err := l.Wait(ctx, 1, chat)
-					var soon *telegram.TooSoonError
-					if errors.As(err, &soon) {
-						time.Sleep(soon.Wait - telegram.MaxWait/2)
-						continue
-					}
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					break
+				if err := waitUntilSent(ctx, l, 1, int64(w*100+i)); err != nil {
+					t.Error(err)
+					return
 				}
 				mu.Lock()
 				sent = append(sent, time.Now())
@@ -212,18 +215,9 @@ func TestLimiterSpacesABotsMessagesAcrossProcesses(t *testing.T) {
 		wg.Go(func() {
 			l := limiters[w%2]
 			for i := range 2 {
-				for {
-					err := l.Wait(context.Background(), 5, int64(w*10+i))
-					var soon *telegram.TooSoonError
-					if errors.As(err, &soon) {
-						time.Sleep(soon.Wait - telegram.MaxWait/2)
-						continue
-					}
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					break
+				if err := waitUntilSent(context.Background(), l, 5, int64(w*10+i)); err != nil {
+					t.Error(err)
+					return
 				}
 				mu.Lock()
 				sent = append(sent, time.Now())
