@@ -92,23 +92,31 @@ func TestLimiterHoldsOneChatToOneMessageASecond(t *testing.T) {
 	if took := time.Since(start); took < 2*time.Second {
 		t.Errorf("3 messages to one chat took %s, want at least 2s", took)
 	}
-	// A slot too far ahead is not taken: the caller is told to come back.
-	for {
-		err := l.Wait(ctx, 7, 42)
+	// Four more at once: the next slot is a chat's interval away, and the
+	// one after it further than MaxWait, so one is sent and three are told
+	// to come back, taking nothing.
+	answers := make(chan error, 4)
+	for range 4 {
+		go func() { answers <- l.Wait(ctx, 7, 42) }()
+	}
+	sent, tooSoon := 0, 0
+	for range 4 {
+		err := <-answers
 		var soon *telegram.TooSoonError
-		if errors.As(err, &soon) {
+		switch {
+		case errors.As(err, &soon):
+			tooSoon++
 			if soon.Wait <= telegram.MaxWait {
 				t.Errorf("TooSoonError with wait %s, want more than %s", soon.Wait, telegram.MaxWait)
 			}
-			return
-		}
-		if err != nil {
+		case err != nil:
 			t.Fatal(err)
+		default:
+			sent++
 		}
-		if time.Since(start) > 10*time.Second {
-			t.Fatal("never told to come back")
-		}
-		go l.Wait(ctx, 7, 42) //nolint:errcheck // pile up reservations
+	}
+	if sent != 1 || tooSoon != 3 {
+		t.Errorf("%d sent and %d told to come back, want 1 and 3", sent, tooSoon)
 	}
 }
 
