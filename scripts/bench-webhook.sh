@@ -161,7 +161,7 @@ closed=$out/closed.txt
     printf '  open loop, offered %s/s:        %s updates/s answered\n' "$r" "$(m "$f" updates/s)"
     printf '    latency p50 / p99:              %s / %s ms (target p99 < 20 ms: %s); other programs %s%% CPU\n' \
       "$(m "$f" p50-ms)" "$p99" "$(awk -v p="$p99" 'BEGIN { print (p != "n/a" && p + 0 < 20) ? "met" : "NOT met" }')" "$(m "$f" other-cpu-%)"
-    printf '    senders took them up late by:   p50 / p99 %s / %s ms (the share of the load generator, on the same cores)\n' \
+    printf '    senders took them up late by:   p50 / p99 %s / %s ms (the load generator on the same cores, or every sender busy as the server falls behind)\n' \
       "$(m "$f" sender-lag-p50-ms)" "$(m "$f" sender-lag-p99-ms)"
     printf '    pgbench tpcb-like at %s/s:      p50 / p99 %s / %s ms (PostgreSQL alone, same rate and arrivals)\n' \
       "$r" "$(pct "$out/pglat-$r" 0.50)" "$(pct "$out/pglat-$r" 0.99)"

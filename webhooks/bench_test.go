@@ -190,12 +190,13 @@ func arrivals(kind string, rate float64) (func() time.Duration, error) {
 type dueUpdate struct {
 	at   time.Time
 	took time.Duration
-	lag  time.Duration // from due to a sender taking it up: the load generator's own share of took
+	lag  time.Duration // from due to a sender taking it up (part of took)
 }
 
 // reportLag gives how late the senders took up their updates
-// (sender-lag-p50-ms, sender-lag-p99-ms): the part of the latency that is
-// the load generator's own, on the same cores as everything else.
+// (sender-lag-p50-ms, sender-lag-p99-ms). While the server keeps up, that
+// is the load generator's own share of the latency (it runs on the same
+// cores); once every sender is busy, it is the server falling behind.
 func reportLag(b *testing.B, updates []dueUpdate) {
 	lags := make([]time.Duration, len(updates))
 	for i, u := range updates {
