@@ -49,19 +49,17 @@ func waitUntilSent(ctx context.Context, l *telegram.Limiter, botID, chatID int64
 	}
 }
 
-func TestLimiterSpacesABotsMessagesAcrossWorkers(t *testing.T) {
-	l := newLimiter(t)
-	ctx := context.Background()
+// sendTimes runs workers goroutines that each send perWorker messages,
+// waiting for each with waitFor(w, i), and returns when each was let go.
+func sendTimes(t *testing.T, workers, perWorker int, waitFor func(w, i int) error) []time.Time {
+	t.Helper()
 	var mu sync.Mutex
 	var sent []time.Time
 	var wg sync.WaitGroup
-	// 32 workers, 80 messages to different chats of one bot: only the bot limit applies.
-	for w := range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < 80/32+1; i++ {
-				if err := waitUntilSent(ctx, l, 1, int64(w*100+i)); err != nil {
+	for w := range workers {
+		wg.Go(func() {
+			for i := range perWorker {
+				if err := waitFor(w, i); err != nil {
 					t.Error(err)
 					return
 				}
@@ -69,9 +67,18 @@ func TestLimiterSpacesABotsMessagesAcrossWorkers(t *testing.T) {
 				sent = append(sent, time.Now())
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
+	return sent
+}
+
+func TestLimiterSpacesABotsMessagesAcrossWorkers(t *testing.T) {
+	l := newLimiter(t)
+	// 32 workers, 96 messages to different chats of one bot: only the bot limit applies.
+	sent := sendTimes(t, 32, 3, func(w, i int) error {
+		return waitUntilSent(context.Background(), l, 1, int64(w*100+i))
+	})
 	if n := maxInWindow(sent, time.Second); n > 30 {
 		t.Errorf("%d messages within one second, want at most 30", n)
 	}
@@ -216,24 +223,9 @@ func TestLimiterSpacesABotsMessagesAcrossProcesses(t *testing.T) {
 		t.Cleanup(db.Close)
 		limiters = append(limiters, telegram.NewLimiter(db.Pool()))
 	}
-	var mu sync.Mutex
-	var sent []time.Time
-	var wg sync.WaitGroup
-	for w := range 40 {
-		wg.Go(func() {
-			l := limiters[w%2]
-			for i := range 2 {
-				if err := waitUntilSent(context.Background(), l, 5, int64(w*10+i)); err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				sent = append(sent, time.Now())
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+	sent := sendTimes(t, 40, 2, func(w, i int) error {
+		return waitUntilSent(context.Background(), limiters[w%2], 5, int64(w*10+i))
+	})
 	if len(sent) != 80 {
 		t.Fatalf("%d messages sent, want 80", len(sent))
 	}
