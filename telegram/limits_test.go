@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -253,6 +254,56 @@ func TestLimiterReportsADatabaseFailure(t *testing.T) {
 	for range 8 {
 		if err := <-errs; err == nil || !strings.Contains(err.Error(), "telegram: rate limit") {
 			t.Errorf("Wait with the database closed: %v, want a rate limit error", err)
+		}
+	}
+}
+
+// BenchmarkLimiterWait is one message's slot, with no limit to wait for:
+// the cost of asking. Sequential is a lone worker (a batch of one each
+// time); parallel is many workers at once, whose requests share batches.
+func BenchmarkLimiterWait(b *testing.B) {
+	db, err := tenant.Open(context.Background(), pgtest.NewDatabase(b), 40)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(db.Close)
+	l := telegram.NewLimiterWith(db.Pool(), 0, 0)
+	ctx := context.Background()
+	b.Run("sequential", func(b *testing.B) {
+		for b.Loop() {
+			if err := l.Wait(ctx, 1, 2); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.SetParallelism(32) // 64 workers on 2 cores
+		var next atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			chat := next.Add(1)
+			for pb.Next() {
+				if err := l.Wait(ctx, 1, chat); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// More requests at once than one batch holds (300 bots' first messages):
+// every one is answered, the last ones in a batch of their own.
+func TestLimiterAnswersMoreRequestsThanOneBatchHolds(t *testing.T) {
+	l := newLimiter(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	errs := make(chan error, 300)
+	for bot := range 300 {
+		go func() { errs <- l.Wait(ctx, int64(1000+bot), 1) }()
+	}
+	for range 300 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
 		}
 	}
 }
