@@ -89,9 +89,10 @@ pgbench_tps() {
 }
 pg_before=$(pgbench_tps before)
 
-# The open loop runs at each fraction of pgbench's tps in RATE_FRACTIONS:
-# 0.5 is "half of pgbench", the target rate itself; 0.25 is half of that
-# target (the issue's "p99 under 20 ms at half that load" reads either way).
+# The open loop runs at each fraction of pgbench's tps in RATE_FRACTIONS
+# (its first run's: the rates are needed before the second): 0.5 is "half
+# of pgbench", the target rate itself; 0.25 is half of that target (the
+# issue's "p99 under 20 ms at half that load" reads either way).
 if [ -n "${RATE:-}" ]; then levels=$RATE; else
   levels=$(for f in ${RATE_FRACTIONS:-0.5 0.25}; do awk -v t="$pg_before" -v f="$f" 'BEGIN { printf "%d ", t * f }'; done)
 fi

@@ -38,7 +38,10 @@ const (
 // A process takes its workers' slots in batches: the requests that arrive
 // while one batch is with the database go together in the next, in one
 // transaction. Under load that is one transaction for tens of messages
-// instead of one each; a lone request goes at once.
+// instead of one each (BenchmarkLimiterWait, 64 workers: 28–32 µs a
+// message, against 460–504 µs one by one). A lone request goes at once,
+// in four round trips instead of one (646–655 µs against 208–217 µs),
+// which is nothing beside the Bot API call that follows it.
 type Limiter struct {
 	pool      *pgxpool.Pool
 	bot, chat time.Duration
