@@ -286,6 +286,44 @@ func TestWebhookDelivery(t *testing.T) {
 	}
 }
 
+func TestRecordOffKeepsOnlyCounts(t *testing.T) {
+	w := newWorld(t)
+	w.fake.Record(false)
+	if _, err := w.fake.Start(w.bot.ID, w.user.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	send := func(text string) {
+		t.Helper()
+		if _, err := w.api.SendMessage(ctx(t), tu.Message(tu.ID(w.user.ID), text)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("not kept")
+	post(t, w.fake, w.token, "sendMessage", map[string]any{"chat_id": w.user.ID}) // refused: no text
+	if n := len(w.fake.CallsTo("sendMessage")); n != 0 {
+		t.Errorf("with Record(false), CallsTo kept %d calls", n)
+	}
+	if n := len(w.fake.Deliveries()); n != 0 {
+		t.Errorf("with Record(false), Deliveries kept %d", n)
+	}
+	if n := w.fake.CallCount("SENDMESSAGE"); n != 2 {
+		t.Errorf("CallCount(sendMessage) = %d, want 2 (one sent, one refused)", n)
+	}
+	if msgs := w.fake.Messages(w.bot.ID, w.user.ID); len(msgs) != 1 || msgs[0].Text != "not kept" {
+		t.Errorf("the chat holds %+v: Record(false) must not change what Telegram keeps", msgs)
+	}
+
+	w.fake.Record(true)
+	send("kept")
+	calls := w.fake.CallsTo("sendMessage")
+	if len(calls) != 1 || calls[0].Params["text"] != "kept" {
+		t.Errorf("after Record(true), CallsTo = %+v, want the one call since", calls)
+	}
+	if n := w.fake.CallCount("sendMessage"); n != 3 {
+		t.Errorf("CallCount(sendMessage) = %d, want 3", n)
+	}
+}
+
 func TestDeliverRefusals(t *testing.T) {
 	fake := NewServer()
 	defer fake.Close()

@@ -400,7 +400,9 @@ func (s *Server) recordDelivery(o outbound, status int, err error) {
 	if err != nil {
 		d.Err = err.Error()
 	}
-	s.deliveries = append(s.deliveries, d)
+	if !s.forget {
+		s.deliveries = append(s.deliveries, d)
+	}
 	if bot := s.bots[o.bot]; bot != nil && (err != nil || status/100 != 2) {
 		bot.hook.lastErrAt = d.At.Unix()
 		bot.hook.lastErrMsg = deliveryError(status, err)
