@@ -8,9 +8,10 @@
 // method list (bot-api.json, embedded): an unknown method answers 404, a
 // missing required parameter 400, and, stricter than Telegram on purpose, an
 // unknown parameter is refused too. Calls are recorded for assertions
-// (Record turns that off, for load benchmarks), failures can be injected, and user actions (messages, button presses,
-// joining by link) are delivered as updates to the webhook each bot set with
-// setWebhook, with the secret header, synchronously.
+// (Record turns that off, for load benchmarks), failures can be injected,
+// and user actions (messages, button presses, joining by link) are
+// delivered as updates to the webhook each bot set with setWebhook, with
+// the secret header, synchronously.
 //
 // Point telego at it with
 //
