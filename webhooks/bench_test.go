@@ -32,6 +32,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/gatekey/gatekey/internal/app"
 	"github.com/gatekey/gatekey/internal/apptest"
 	"github.com/gatekey/gatekey/internal/benchtest"
 	"github.com/gatekey/gatekey/membership"
@@ -262,7 +263,11 @@ func newBenchWorld(b *testing.B) *benchWorld {
 	if nTenants < 1 || nBots < nTenants || nUsers < nBots {
 		b.Fatalf("need 1 <= tenants (%d) <= bots (%d) <= users (%d)", nTenants, nBots, nUsers)
 	}
-	env := apptest.Start(b, apptest.Options{Work: *benchWork})
+	// Workers poll as a deployed Gatekey's do (GATEKEY_JOB_POLL_INTERVAL's
+	// default), not every 20 ms as in tests.
+	env := apptest.Start(b, apptest.Options{Work: *benchWork, Configure: func(c *app.Config) {
+		c.JobPollInterval = time.Second
+	}})
 	// The fake's record of every call would become most of this process's
 	// heap, and the collector's marking of it would slow the Gatekey being
 	// measured: a Gatekey in production shares its process with no fake.
