@@ -26,6 +26,7 @@ import (
 func BenchmarkNoisyBot(b *testing.B) {
 	ctx := context.Background()
 	env := apptest.Start(b, apptest.Options{Work: true, RealTelegramLimits: true})
+	env.Fake.Record(false) // as in newBenchWorld: measure Gatekey, not the fake's record
 	type target struct {
 		url, secret string
 		user        int64
