@@ -23,7 +23,9 @@
 # BENCH_TIME (closed loop, default 20s), RATE_DURATION (open loop and pgbench --rate, 20s),
 # RATE_FRACTIONS (open-loop rates as fractions of pgbench's tps, default "0.5 0.25"),
 # RATE (open-loop rates in updates/s, instead of RATE_FRACTIONS),
-# BENCH_FLAGS (more flags for the Go benchmarks, e.g. "-webhook.users=5000").
+# BENCH_FLAGS (more flags for the Go benchmarks, e.g. "-webhook.users=5000";
+# "-webhook.work=false" measures the webhook alone, as a `serve --web-only`
+# process whose workers run elsewhere, with the replies left queued).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
