@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -91,7 +92,7 @@ type Client = river.Client[pgx.Tx]
 // NewClient makes the River client. With cfg.Work it also registers the
 // workers and queues, and Start will work jobs.
 func NewClient(deps Deps, cfg Config) (*Client, error) {
-	rc := &river.Config{Logger: deps.Log}
+	rc := &river.Config{Logger: deps.Log, ReindexerIndexNames: ReindexedIndexes()}
 	if cfg.Work {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &SendMessageWorker{deps: deps})
@@ -143,6 +144,16 @@ func NewClient(deps Deps, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("jobs: river client: %w", err)
 	}
 	return client, nil
+}
+
+// ReindexedIndexes are the indexes River's nightly reindexer rebuilds:
+// River's default list without the GIN indexes on args and metadata,
+// which migrations/river_tuning.sql drops (River would warn each night
+// that they are missing).
+func ReindexedIndexes() []string {
+	return slices.DeleteFunc(river.ReindexerIndexNamesDefault(), func(name string) bool {
+		return name == "river_job_args_index" || name == "river_job_metadata_index"
+	})
 }
 
 // growTelegramStack gives a Telegram job's goroutine, before anything

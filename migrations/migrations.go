@@ -1,7 +1,7 @@
 // Package migrations owns Gatekey's database schema: the SQL files beside
 // this one, embedded in the binary and applied in order with tern, followed
 // by River's own tables through River's migrator, and river_tuning.sql's
-// settings on them.
+// changes to them.
 package migrations
 
 import (
@@ -63,9 +63,9 @@ func Up(ctx context.Context, pool *pgxpool.Pool, applied func(string)) error {
 	return grantApp(ctx, conn.Conn())
 }
 
-// tuneRiver applies river_tuning.sql: settings on River's tables, which
+// tuneRiver applies river_tuning.sql: changes to River's tables, which
 // River's migrations make. It runs at every Up, so a River migration that
-// remakes a table or index gets the settings back.
+// remakes a table or index has them made again.
 func tuneRiver(ctx context.Context, conn *pgx.Conn) error {
 	sql, err := files.ReadFile("river_tuning.sql")
 	if err == nil {
