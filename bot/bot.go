@@ -21,16 +21,40 @@ import (
 // turn is one update being handled: where it came from and what the bot
 // will send back.
 type turn struct {
-	ctx context.Context
-	tx  pgx.Tx
-	bot tenant.Bot
-	out []river.InsertManyParams
+	ctx   context.Context
+	tx    pgx.Tx
+	bot   tenant.Bot
+	ahead *Ahead
+	out   []river.InsertManyParams
+}
+
+// Ahead holds reads that ReadAhead queued for an update.
+type Ahead struct {
+	welcome *membership.WelcomeReads
+}
+
+// ReadAhead queues on batch the reads that handling u will begin with, so
+// that the caller can send them with its own first statement: today, a
+// plain /start's welcome (membership.QueueWelcome). The batch must run
+// in the transaction that then passes the Ahead to Handle. A nil Ahead
+// means nothing was queued, and costs Handle nothing but a round trip.
+func ReadAhead(batch *pgx.Batch, botID int64, u telego.Update) *Ahead {
+	m := u.Message
+	if m == nil || m.Chat.Type != telego.ChatTypePrivate || m.From == nil {
+		return nil
+	}
+	// Without the bot's username, "/start@name" is not taken for a /start
+	// here; Handle, which has it, then reads the welcome itself.
+	if command, payload := splitCommand(m.Text, ""); command != "/start" || payload != "" {
+		return nil
+	}
+	return &Ahead{welcome: membership.QueueWelcome(batch, botID, person(m.From))}
 }
 
 // Handle decides what the bot does with an update and returns the jobs
-// that carry it out.
-func Handle(ctx context.Context, tx pgx.Tx, b tenant.Bot, u telego.Update) ([]river.InsertManyParams, error) {
-	t := &turn{ctx: ctx, tx: tx, bot: b}
+// that carry it out. ahead, if not nil, holds what ReadAhead read for u.
+func Handle(ctx context.Context, tx pgx.Tx, b tenant.Bot, u telego.Update, ahead *Ahead) ([]river.InsertManyParams, error) {
+	t := &turn{ctx: ctx, tx: tx, bot: b, ahead: ahead}
 	var err error
 	switch {
 	case u.Message != nil && u.Message.Chat.Type == telego.ChatTypePrivate && u.Message.From != nil:
@@ -126,7 +150,13 @@ func (t *turn) onCallback(q *telego.CallbackQuery) error {
 // pay or to enter a code. Every /start comes here, so the member's row and
 // what the welcome shows are read in one round trip (membership.Welcome).
 func (t *turn) welcome(from membership.Person) error {
-	_, offer, err := membership.Welcome(t.ctx, t.tx, t.bot.ID, from)
+	var offer membership.Offer
+	var err error
+	if t.ahead != nil && t.ahead.welcome != nil {
+		_, offer, err = t.ahead.welcome.Finish(t.ctx, t.tx)
+	} else {
+		_, offer, err = membership.Welcome(t.ctx, t.tx, t.bot.ID, from)
+	}
 	if err != nil {
 		return err
 	}

@@ -48,36 +48,53 @@ func GetOffer(ctx context.Context, tx pgx.Tx, botID, memberID int64) (Offer, err
 // trip, and the row is written only when it is missing or differs (a new
 // member then has no memberships, so the Offer read with it holds).
 func Welcome(ctx context.Context, tx pgx.Tx, botID int64, p Person) (Member, Offer, error) {
-	m := Member{BotID: botID, Person: p}
 	var batch pgx.Batch
-	batch.Queue(memberQuery, botID, p.TelegramUserID, p.Username, p.FirstName, p.LastName)
-	batch.Queue(offerQuery("(SELECT id FROM members WHERE bot_id = $1 AND telegram_user_id = $2)"), botID, p.TelegramUserID)
-	results := tx.SendBatch(ctx, &batch)
-	unchanged, o, err := readWelcome(results, &m)
-	if err := cmp.Or(err, results.Close()); err != nil {
-		return m, Offer{}, fmt.Errorf("membership: welcome: %w", err)
+	w := QueueWelcome(&batch, botID, p)
+	if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
+		return w.member, Offer{}, fmt.Errorf("membership: welcome: %w", err)
 	}
-	if m.ID == 0 || !unchanged {
-		if m.ID, err = writeMember(ctx, tx, botID, p); err != nil {
-			return m, Offer{}, err
-		}
-	}
-	return m, o, nil
+	return w.Finish(ctx, tx)
 }
 
-// readWelcome reads Welcome's batch: the member's id (0 for a newcomer)
-// and whether their row is as it should be, then their Offer.
-func readWelcome(results pgx.BatchResults, m *Member) (unchanged bool, o Offer, err error) {
-	err = results.QueryRow().Scan(&m.ID, &unchanged)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return false, Offer{}, err
+// WelcomeReads are Welcome's reads, queued on a batch that may carry
+// other statements before them: the webhook sends them with an update's
+// first statement, so that a /start's welcome costs no round trip of its
+// own. Once the batch has run, Finish completes the welcome.
+type WelcomeReads struct {
+	member    Member
+	unchanged bool // the member's row is as the person shows them
+	offer     Offer
+}
+
+// QueueWelcome queues Welcome's reads for the person on batch.
+func QueueWelcome(batch *pgx.Batch, botID int64, p Person) *WelcomeReads {
+	w := &WelcomeReads{member: Member{BotID: botID, Person: p}}
+	batch.Queue(memberQuery, botID, p.TelegramUserID, p.Username, p.FirstName, p.LastName).QueryRow(func(row pgx.Row) error {
+		err := row.Scan(&w.member.ID, &w.unchanged)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // a newcomer: Finish writes their row
+		}
+		return err
+	})
+	batch.Queue(offerQuery("(SELECT id FROM members WHERE bot_id = $1 AND telegram_user_id = $2)"), botID, p.TelegramUserID).
+		Query(func(rows pgx.Rows) (err error) {
+			w.offer, err = scanOffer(rows, w.member.ID) // the member's id was read just before
+			return err
+		})
+	return w
+}
+
+// Finish writes the member's row when it is missing or differs, and
+// returns the member and their Offer.
+func (w *WelcomeReads) Finish(ctx context.Context, tx pgx.Tx) (Member, Offer, error) {
+	if w.member.ID == 0 || !w.unchanged {
+		id, err := writeMember(ctx, tx, w.member.BotID, w.member.Person)
+		if err != nil {
+			return w.member, Offer{}, err
+		}
+		w.member.ID = id
 	}
-	rows, err := results.Query()
-	if err != nil {
-		return false, Offer{}, err
-	}
-	o, err = scanOffer(rows, m.ID)
-	return unchanged, o, err
+	return w.member, w.offer, nil
 }
 
 // offerQuery reads an Offer, for bot $1 and the member whose id memberID

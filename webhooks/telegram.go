@@ -185,7 +185,7 @@ func (h *Telegram) apply(c *fiber.Ctx, tx pgx.Tx, b tenant.Bot, u telego.Update)
 	if err != nil {
 		return err
 	}
-	return h.decide(c, tx, b, u, status)
+	return h.decide(c, tx, b, u, status, nil)
 }
 
 // smallUpdateBytes bounds the bodies parsed before their secret is
@@ -209,17 +209,21 @@ func smallUpdate(body []byte) (u telego.Update, ok bool) {
 
 // applyChecked does what GetBot, the secret check and apply do, for a
 // member's message or button press (which bot.Ignores never ignores), with
-// the bot read and the update recorded in one statement. The update is recorded only if the secret
-// matches: the statement compares SHA-256 digests (so its plain comparison
-// leaks nothing of the secret), and the constant-time comparison of the
-// secrets themselves decides, rolling everything back when they differ.
+// the bot read and the update recorded in one statement. The update is
+// recorded only if the secret matches: the statement compares SHA-256
+// digests (so its plain comparison leaks nothing of the secret), and the
+// constant-time comparison of the secrets themselves decides, rolling
+// everything back when they differ. The reads the bot will begin with
+// (bot.ReadAhead) travel in the same round trip; they change nothing, and
+// what they read is dropped when the update is refused or seen before.
 func (h *Telegram) applyChecked(c *fiber.Ctx, tx pgx.Tx, botID int64, secret string, u telego.Update) error {
 	ctx := c.UserContext()
 	digest := sha256.Sum256([]byte(secret))
 	var b tenant.Bot
 	var recorded bool
 	var status string
-	err := tx.QueryRow(ctx, `WITH bot AS (
+	var batch pgx.Batch
+	batch.Queue(`WITH bot AS (
 			SELECT `+tenant.BotColumns+` FROM bots WHERE id = $1
 		), recorded AS (
 			INSERT INTO processed_updates (tenant_id, bot_id, update_id)
@@ -229,7 +233,9 @@ func (h *Telegram) applyChecked(c *fiber.Ctx, tx pgx.Tx, botID int64, secret str
 		SELECT `+tenant.BotColumns+`,
 			EXISTS (SELECT FROM recorded), (SELECT status FROM tenants WHERE id = gatekey_tenant())
 		FROM bot`, botID, u.UpdateID, digest[:]).
-		Scan(append(b.Fields(), &recorded, &status)...)
+		QueryRow(func(row pgx.Row) error { return row.Scan(append(b.Fields(), &recorded, &status)...) })
+	ahead := bot.ReadAhead(&batch, botID, u)
+	err := tx.SendBatch(ctx, &batch).Close()
 	if errors.Is(err, pgx.ErrNoRows) {
 		return tenant.ErrNotFound
 	}
@@ -242,16 +248,16 @@ func (h *Telegram) applyChecked(c *fiber.Ctx, tx pgx.Tx, botID int64, secret str
 	if !recorded {
 		return nil // already handled
 	}
-	return h.decide(c, tx, b, u, status)
+	return h.decide(c, tx, b, u, status, ahead)
 }
 
 // decide lets the bot decide what to do with a recorded update, and
-// queues it; status is the tenant's.
-func (h *Telegram) decide(c *fiber.Ctx, tx pgx.Tx, b tenant.Bot, u telego.Update, status string) error {
+// queues it; status is the tenant's, ahead what bot.ReadAhead read (or nil).
+func (h *Telegram) decide(c *fiber.Ctx, tx pgx.Tx, b tenant.Bot, u telego.Update, status string, ahead *bot.Ahead) error {
 	ctx := c.UserContext()
 	out, handled, err := whileSuspended(ctx, tx, b, u, status)
 	if !handled && err == nil {
-		out, err = bot.Handle(ctx, tx, b, u)
+		out, err = bot.Handle(ctx, tx, b, u, ahead)
 	}
 	if err != nil {
 		return err
