@@ -36,7 +36,7 @@ type Holding struct {
 // their plans' names (archived plans too) and whether the member has
 // joined each of their chats (as GetAccess tells it).
 func GetOffer(ctx context.Context, tx pgx.Tx, botID, memberID int64) (Offer, error) {
-	rows, err := tx.Query(ctx, offerQuery("$2"), botID, memberID)
+	rows, err := tx.Query(ctx, offerByMemberID, botID, memberID)
 	if err != nil {
 		return Offer{}, fmt.Errorf("membership: get offer: %w", err)
 	}
@@ -76,7 +76,7 @@ func QueueWelcome(batch *pgx.Batch, botID int64, p Person) *WelcomeReads {
 		}
 		return err
 	})
-	batch.Queue(offerQuery("(SELECT id FROM members WHERE bot_id = $1 AND telegram_user_id = $2)"), botID, p.TelegramUserID).
+	batch.Queue(offerByTelegramUser, botID, p.TelegramUserID).
 		Query(func(rows pgx.Rows) (err error) {
 			w.offer, err = scanOffer(rows, w.member.ID) // the member's id was read just before
 			return err
@@ -96,6 +96,14 @@ func (w *WelcomeReads) Finish(ctx context.Context, tx pgx.Tx) (Member, Offer, er
 	}
 	return w.member, w.offer, nil
 }
+
+// The two ways an Offer is read: bot $1 and member $2, or bot $1 and the
+// member who is Telegram user $2. Built once: a welcome's statement was
+// otherwise a kilobyte to build again at every /start.
+var (
+	offerByMemberID     = offerQuery("$2")
+	offerByTelegramUser = offerQuery("(SELECT id FROM members WHERE bot_id = $1 AND telegram_user_id = $2)")
+)
 
 // offerQuery reads an Offer, for bot $1 and the member whose id memberID
 // (an SQL expression) gives.
