@@ -36,8 +36,8 @@ type Ahead struct {
 // ReadAhead queues on batch the reads that handling u will begin with, so
 // that the caller can send them with its own first statement: today, a
 // plain /start's welcome (membership.QueueWelcome). The batch must run
-// in the transaction that then passes the Ahead to Handle. A nil Ahead
-// means nothing was queued, and costs Handle nothing but a round trip.
+// in the transaction that then passes the Ahead to Handle. Given a nil
+// Ahead, Handle reads what it needs itself.
 func ReadAhead(batch *pgx.Batch, botID int64, u telego.Update) *Ahead {
 	m := u.Message
 	if m == nil || m.Chat.Type != telego.ChatTypePrivate || m.From == nil {
@@ -148,7 +148,8 @@ func (t *turn) onCallback(q *telego.CallbackQuery) error {
 
 // welcome answers /start: the plans, the member's access, and buttons to
 // pay or to enter a code. Every /start comes here, so the member's row and
-// what the welcome shows are read in one round trip (membership.Welcome).
+// what the welcome shows are read in one round trip (membership.Welcome),
+// or in none of their own when the webhook read them ahead (ReadAhead).
 func (t *turn) welcome(from membership.Person) error {
 	var offer membership.Offer
 	var err error

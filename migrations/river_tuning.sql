@@ -9,10 +9,12 @@
 -- ops API filters jobs by args->>'tenant_id', which GIN cannot serve. Yet
 -- every job paid for them three times, at insert, when it was fetched and
 -- when it completed, and all inserters queue on each index's pending
--- list. In the webhook benchmark (two cores, workers on, six paired runs)
--- dropping both took the closed loop from 1,319–1,451 to 1,472–1,649
--- updates/s, PostgreSQL's CPU per update from 789–861 to 676–762 µs, and
--- p99 at 920/s from 32–42 to 23–33 ms. River's reindexer is told to skip
--- them (jobs.NewClient). A River migration that made them again would
--- see them dropped at the next migrate.
+-- list. In the webhook benchmark's closed loop (two cores, workers on),
+-- four runs with them alternated with four without: without was ahead in
+-- three pairs, 1,472–1,649 updates/s against 1,319–1,451 (the fourth:
+-- 1,415 against 1,589), PostgreSQL's CPU per update 676–762 µs against
+-- 789–861; at 920 updates/s, p99 23 and 33 ms against 32 and 42. River's
+-- reindexer is told to skip them (jobs.ReindexedIndexes). A River
+-- migration that made them again would see them dropped at the next
+-- migrate.
 DROP INDEX IF EXISTS river_job_args_index, river_job_metadata_index;
