@@ -6,7 +6,9 @@
 #      database (created, initialised at scale 16, dropped afterwards),
 #      before the webhook's closed loop and again after it;
 #   2. BenchmarkWebhookStart: 64 senders in a closed loop, /start across
-#      100 bots and 10,000 users, with the workers sending every reply;
+#      100 bots and 10,000 users, with the workers sending every reply,
+#      CLOSED_RUNS times (the run with the median rate is the one reported:
+#      on a shared machine one run swings by a tenth either way);
 #   3. BenchmarkWebhookStartRate: the same, offered in an open loop at half
 #      of pgbench's rate and at a quarter of it, for p50/p99 at those loads;
 #   4. pgbench again at each of those rates (--rate, Poisson arrivals, as
@@ -20,7 +22,7 @@
 # DATABASE_URL names the server (default postgres://postgres@127.0.0.1:5432/postgres);
 # `make bench-webhook` runs this through scripts/with-postgres.sh.
 # Knobs: PGBENCH_TIME (s, default 30), PGBENCH_SCALE (16), PGBENCH_CLIENTS (16),
-# BENCH_TIME (closed loop, default 20s), RATE_DURATION (open loop and pgbench --rate, 20s),
+# BENCH_TIME (closed loop, default 20s), CLOSED_RUNS (closed-loop runs, default 3), RATE_DURATION (open loop and pgbench --rate, 20s),
 # RATE_FRACTIONS (open-loop rates as fractions of pgbench's tps, default "0.5 0.25"),
 # RATE (open-loop rates in updates/s, instead of RATE_FRACTIONS),
 # BENCH_FLAGS (more flags for the Go benchmarks, e.g. "-webhook.users=5000";
@@ -35,6 +37,7 @@ PGBENCH_TIME=${PGBENCH_TIME:-30}
 PGBENCH_SCALE=${PGBENCH_SCALE:-16}
 PGBENCH_CLIENTS=${PGBENCH_CLIENTS:-16}
 BENCH_TIME=${BENCH_TIME:-20s}
+CLOSED_RUNS=${CLOSED_RUNS:-3}
 RATE_DURATION=${RATE_DURATION:-20s}
 BENCH_FLAGS=${BENCH_FLAGS:-}
 GO=${GO:-go}
@@ -118,10 +121,17 @@ metric() {
   awk -v unit="$2" '/^Benchmark/ { for (i = 2; i <= NF; i++) if ($i == unit) v = $(i-1) } END { print v }' "$1"
 }
 
-say "webhook, closed loop: BenchmarkWebhookStart, -benchtime $BENCH_TIME"
+say "webhook, closed loop: BenchmarkWebhookStart, -benchtime $BENCH_TIME, $CLOSED_RUNS runs"
 # shellcheck disable=SC2086
-"$GO" test ./webhooks/ -run '^$' -bench '^BenchmarkWebhookStart$' -benchtime "$BENCH_TIME" -count 1 -timeout 30m $BENCH_FLAGS 2>&1 | tee "$out/closed.txt" >&2
-grep -q '^ok' "$out/closed.txt" || { echo "bench-webhook: the closed-loop benchmark failed" >&2; exit 1; }
+"$GO" test ./webhooks/ -run '^$' -bench '^BenchmarkWebhookStart$' -benchtime "$BENCH_TIME" -count "$CLOSED_RUNS" -timeout 30m $BENCH_FLAGS 2>&1 | tee "$out/closed-runs.txt" >&2
+grep -q '^ok' "$out/closed-runs.txt" || { echo "bench-webhook: the closed-loop benchmark failed" >&2; exit 1; }
+# Every run's rate, lowest first; the median run's result line becomes
+# closed.txt, which the summary reads.
+awk '/^Benchmark/ { for (i = 2; i <= NF; i++) if ($i == "updates/s") print $(i-1) "\t" $0 }' "$out/closed-runs.txt" | sort -n >"$out/closed-sorted.txt"
+runs=$(wc -l <"$out/closed-sorted.txt")
+[ "$runs" -gt 0 ] || { echo "bench-webhook: no closed-loop result" >&2; exit 1; }
+sed -n "$(((runs + 1) / 2))p" "$out/closed-sorted.txt" | cut -f 2- >"$out/closed.txt"
+rates=$(cut -f 1 "$out/closed-sorted.txt" | paste -sd ' ')
 rate=$(metric "$out/closed.txt" updates/s)
 # The machine's speed drifts over minutes (pgbench alone has given 1,585
 # and 1,985 tps a few minutes apart), so pgbench runs again after the
@@ -149,6 +159,7 @@ closed=$out/closed.txt
   printf '  pgbench tpcb-like, %s clients:   %s tps before the webhook, %s after: %s on average\n' "$PGBENCH_CLIENTS" "$pg_before" "$pg_after" "$pg_tps"
   awk -v rate="$rate" -v pg="$pg_tps" 'BEGIN { f = rate / pg
     printf "  webhook /start, closed loop:      %s updates/s = %.2f of pgbench (target >= 0.50: %s)\n", rate, f, f >= 0.5 ? "met" : "NOT met" }'
+  printf '    every run, lowest first:        %s updates/s (the median run is reported)\n' "$rates"
   printf '    latency p50 / p99:              %s / %s ms\n' "$(m "$closed" p50-ms)" "$(m "$closed" p99-ms)"
   printf '    replies sent meanwhile:         %s /s; %s jobs still queued at the end\n' "$(m "$closed" replies/s)" "$(m "$closed" backlog-jobs)"
   # The target is the webhook's rate; say plainly whether the replies, sent
