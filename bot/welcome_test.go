@@ -3,6 +3,11 @@ package bot_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/mymmrac/telego"
+
+	"github.com/gatekey/gatekey/bot"
 )
 
 // A plain /start has its welcome read in the webhook's first round trip
@@ -34,5 +39,33 @@ func TestStartAddressedToTheBotGetsTheSameWelcome(t *testing.T) {
 	other := w.say(t, newcomer, "/start@some_other_bot")
 	if strings.HasPrefix(other.Text, "Welcome!") {
 		t.Errorf("/start@some_other_bot answered with the welcome: %q", other.Text)
+	}
+}
+
+// ReadAhead queues the welcome's reads (the member's row and their offer)
+// for a plain /start in a private chat, and nothing for anything else:
+// without it, a /start would still be answered, one round trip later.
+func TestReadAheadQueuesOnlyAPlainStartsWelcome(t *testing.T) {
+	private := telego.Chat{ID: 42, Type: telego.ChatTypePrivate}
+	from := &telego.User{ID: 42, FirstName: "Nina"}
+	for _, c := range []struct {
+		name string
+		msg  *telego.Message
+		want int // statements queued
+	}{
+		{"plain /start", &telego.Message{Chat: private, From: from, Text: "/start"}, 2},
+		{"/START with spaces", &telego.Message{Chat: private, From: from, Text: "  /START "}, 2},
+		{"/start with a payload", &telego.Message{Chat: private, From: from, Text: "/start ABCD-1234"}, 0},
+		{"/start@somebot", &telego.Message{Chat: private, From: from, Text: "/start@somebot"}, 0},
+		{"a code", &telego.Message{Chat: private, From: from, Text: "ABCD-1234"}, 0},
+		{"in a group", &telego.Message{Chat: telego.Chat{ID: -100, Type: telego.ChatTypeGroup}, From: from, Text: "/start"}, 0},
+		{"without a sender", &telego.Message{Chat: private, Text: "/start"}, 0},
+		{"no message", nil, 0},
+	} {
+		var batch pgx.Batch
+		ahead := bot.ReadAhead(&batch, 1, telego.Update{UpdateID: 1, Message: c.msg})
+		if batch.Len() != c.want || (ahead != nil) != (c.want > 0) {
+			t.Errorf("%s: %d statements queued, Ahead %v; want %d", c.name, batch.Len(), ahead, c.want)
+		}
 	}
 }
