@@ -262,6 +262,8 @@ func newBenchWorld(b *testing.B) *benchWorld {
 	if nTenants < 1 || nBots < nTenants || nUsers < nBots {
 		b.Fatalf("need 1 <= tenants (%d) <= bots (%d) <= users (%d)", nTenants, nBots, nUsers)
 	}
+	// The collector's target as serve sets it.
+	app.TuneGC()
 	// Workers poll as a deployed Gatekey's do (GATEKEY_JOB_POLL_INTERVAL's
 	// default), not every 20 ms as in tests.
 	env := apptest.Start(b, apptest.Options{Work: *benchWork, Configure: func(c *app.Config) {

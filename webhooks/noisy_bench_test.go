@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatekey/gatekey/internal/app"
 	"github.com/gatekey/gatekey/internal/apptest"
 	"github.com/gatekey/gatekey/internal/benchtest"
 	"github.com/gatekey/gatekey/telegram/telegramtest"
@@ -25,6 +26,7 @@ import (
 // Run: make bench-noisy (about 2 minutes).
 func BenchmarkNoisyBot(b *testing.B) {
 	ctx := context.Background()
+	app.TuneGC() // as serve sets it
 	env := apptest.Start(b, apptest.Options{Work: true, RealTelegramLimits: true})
 	env.Fake.Record(false) // as in newBenchWorld: measure Gatekey, not the fake's record
 	type target struct {

@@ -59,10 +59,12 @@ func run(args []string, stdout io.Writer) error {
 	defer stop()
 	switch args[0] {
 	case "serve":
+		app.TuneGC()
 		return serve(ctx, args[1:], stdout)
 	case "migrate":
 		return migrate(ctx, stdout)
 	case "dev":
+		app.TuneGC()
 		return dev(ctx, stdout)
 	case "tenant":
 		return tenantCommand(ctx, args[1:], stdout)
