@@ -36,6 +36,7 @@ func dev(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
+	app.TuneGC()
 	if cfg.SecretKey == "" {
 		cfg.SecretKey = devSecretKey
 	}

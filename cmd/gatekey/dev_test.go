@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/gatekey/gatekey/internal/app"
 	"github.com/gatekey/gatekey/internal/pgtest"
 	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/tenant"
@@ -110,6 +112,20 @@ func TestServeHasNoSandboxWithTheRealBotAPI(t *testing.T) {
 		if status, _ := get(base + path); status != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", path, status)
 		}
+	}
+}
+
+// TestServeCollectsAtGCPercent: serve sets the collector's target that
+// internal/app/gc.go measured, unless GOGC is set.
+func TestServeCollectsAtGCPercent(t *testing.T) {
+	t.Cleanup(func() { debug.SetGCPercent(100) })
+	t.Setenv("DATABASE_URL", pgtest.NewDatabase(t))
+	t.Setenv("TELEGRAM_API_URL", "")
+	t.Setenv("GOGC", "")
+	debug.SetGCPercent(100)
+	serveFor(t)
+	if got := debug.SetGCPercent(100); got != app.GCPercent {
+		t.Errorf("GC percent under serve: %d, want %d", got, app.GCPercent)
 	}
 }
 

@@ -59,12 +59,10 @@ func run(args []string, stdout io.Writer) error {
 	defer stop()
 	switch args[0] {
 	case "serve":
-		app.TuneGC()
 		return serve(ctx, args[1:], stdout)
 	case "migrate":
 		return migrate(ctx, stdout)
 	case "dev":
-		app.TuneGC()
 		return dev(ctx, stdout)
 	case "tenant":
 		return tenantCommand(ctx, args[1:], stdout)
@@ -110,6 +108,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
+	app.TuneGC()
 	if cfg.SecretKey == "" {
 		return errors.New("GATEKEY_SECRET_KEY is not set: it encrypts bot tokens at rest. Make one with: openssl rand -base64 32")
 	}
