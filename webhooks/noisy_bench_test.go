@@ -29,6 +29,7 @@ func BenchmarkNoisyBot(b *testing.B) {
 	app.TuneGC() // as serve sets it
 	env := apptest.Start(b, apptest.Options{Work: true, RealTelegramLimits: true})
 	env.Fake.Record(false) // as in newBenchWorld: measure Gatekey, not the fake's record
+	env.Fake.KeepMessages(1)
 	type target struct {
 		url, secret string
 		user        int64

@@ -324,6 +324,47 @@ func TestRecordOffKeepsOnlyCounts(t *testing.T) {
 	}
 }
 
+func TestKeepMessagesKeepsEachChatsLatest(t *testing.T) {
+	w := newWorld(t)
+	if _, err := w.fake.Start(w.bot.ID, w.user.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	w.fake.KeepMessages(2)
+	var ids []int
+	for _, text := range []string{"one", "two", "three"} {
+		m, err := w.api.SendMessage(ctx(t), tu.Message(tu.ID(w.user.ID), text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.MessageID)
+	}
+	var texts []string
+	for _, m := range w.fake.Messages(w.bot.ID, w.user.ID) {
+		texts = append(texts, m.Text)
+	}
+	if fmt.Sprint(texts) != "[two three]" {
+		t.Fatalf("with KeepMessages(2), the chat holds %q, want the latest two", texts)
+	}
+	edit := func(id int) error {
+		_, err := w.api.EditMessageText(ctx(t), &telego.EditMessageTextParams{ChatID: tu.ID(w.user.ID), MessageID: id, Text: "edited"})
+		return err
+	}
+	apiErr(t, edit(ids[0]), 400, "Bad Request: message to edit not found")
+	if err := edit(ids[2]); err != nil {
+		t.Fatalf("editing a kept message: %v", err)
+	}
+
+	w.fake.KeepMessages(0)
+	for _, text := range []string{"four", "five"} {
+		if _, err := w.api.SendMessage(ctx(t), tu.Message(tu.ID(w.user.ID), text)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(w.fake.Messages(w.bot.ID, w.user.ID)); n != 4 {
+		t.Fatalf("after KeepMessages(0), the chat holds %d messages, want 4 (every one since)", n)
+	}
+}
+
 func TestDeliverRefusals(t *testing.T) {
 	fake := NewServer()
 	defer fake.Close()

@@ -453,6 +453,12 @@ func (s *Server) storeMessageLocked(bot *botState, chat Chat, m *Message, now ti
 	m.MessageID = s.nextMessageIDLocked(bot.user.ID, chat.ID)
 	m.Chat, m.From, m.Date = chat, bot.user, now
 	conv := s.convLocked(bot.user.ID, chat.ID)
+	if s.keep > 0 && len(conv.msgs) >= s.keep {
+		delete(conv.byID, conv.msgs[0].MessageID)
+		n := copy(conv.msgs, conv.msgs[1:])
+		conv.msgs[n] = nil
+		conv.msgs = conv.msgs[:n]
+	}
 	conv.msgs = append(conv.msgs, m)
 	conv.byID[m.MessageID] = m
 	return m
