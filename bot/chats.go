@@ -2,6 +2,7 @@ package bot
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/mymmrac/telego"
 	"github.com/riverqueue/river"
@@ -49,7 +50,9 @@ func uneventful(b tenant.Bot, u *telego.ChatMemberUpdated) bool {
 
 // onChatMember watches people join and leave the bot's chats. Someone who
 // joins through a link made for another member is removed at once, and the
-// link revoked; the rightful member gets a new one with /start.
+// link revoked; the rightful member gets a new one with /start. So is a
+// member who comes in through their own link after their access ended,
+// and they are told why.
 func (t *turn) onChatMember(u *telego.ChatMemberUpdated) error {
 	if uneventful(t.bot, u) {
 		return nil
@@ -66,13 +69,16 @@ func (t *turn) onChatMember(u *telego.ChatMemberUpdated) error {
 		if errors.Is(err, membership.ErrNotFound) {
 			return nil // a chat Gatekey does not manage
 		}
-		if err != nil || !j.Stranger {
+		if err != nil || !j.Refused() {
 			return err
 		}
 		t.queue(
 			jobs.RemoveFromChat(t.bot.TenantID, t.bot.ID, j.Chat, user.ID),
 			river.InsertManyParams{Args: jobs.RevokeLinkArgs{TenantID: t.bot.TenantID, BotID: t.bot.ID, TelegramChatID: u.Chat.ID, Link: j.Link}},
 		)
+		if j.Ended {
+			t.send(user.ID, fmt.Sprintf("Your access to %s has ended, so you cannot stay in it. Send /start to see the plans.", j.Chat.Title))
+		}
 	case was && !is:
 		return membership.ObserveLeave(t.ctx, t.tx, t.bot.ID, u.Chat.ID, user.ID, "left")
 	}

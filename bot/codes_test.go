@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"github.com/gatekey/gatekey/internal/app"
 	"github.com/gatekey/gatekey/internal/apptest"
+	"github.com/gatekey/gatekey/jobs"
 	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/telegram/telegramtest"
 	"github.com/gatekey/gatekey/tenant"
@@ -359,6 +361,69 @@ func TestStrangerWithSomeoneElsesLinkIsRemoved(t *testing.T) {
 	}
 	if joined, reason, _ := w.Fake.JoinByLink(alice.ID, again); !joined {
 		t.Errorf("Alice with her fresh link: %s", reason)
+	}
+}
+
+func TestOwnLinkAfterAccessEndedDoesNotLetIn(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	alice, bob := w.member(t, "Alice"), w.member(t, "Bob")
+	code := w.code(t, membership.CodeRequest{})
+	links := joinButtons(w.say(t, alice, code))
+	bobsLinks := joinButtons(w.say(t, bob, w.code(t, membership.CodeRequest{})))
+	chat := w.demo.Chats[0]
+	link := links["Join "+chat.Title]
+	if link == "" || bobsLinks["Join "+chat.Title] == "" {
+		t.Fatalf("no Join buttons: Alice %v, Bob %v", links, bobsLinks)
+	}
+
+	// Alice's code is rolled back before she has used her links.
+	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error {
+		c, err := membership.ListCodes(ctx, tx, membership.CodeFilter{Search: code})
+		if err != nil {
+			return err
+		}
+		r, err := membership.StartRollback(ctx, tx, c[0].ID, "test")
+		if err != nil {
+			return err
+		}
+		return jobs.Insert(ctx, w.App.River, tx, []river.InsertManyParams{jobs.RollbackCode(w.demo.TenantID, w.demo.Bot.ID, r.ID)})
+	})
+	w.Wait(t, "the rollback", func() bool {
+		return w.Count(t, "SELECT count(*) FROM code_rollbacks WHERE status = 'done'") == 1
+	})
+	w.Idle(t)
+	before := len(w.Fake.Messages(w.demo.Bot.TelegramID, alice.ID))
+
+	// Telegram still admits her through the link; Gatekey takes her out.
+	if joined, reason, _ := w.Fake.JoinByLink(alice.ID, link); !joined {
+		t.Fatalf("the fake refused the link itself (%s): the test needs Telegram to admit her", reason)
+	}
+	w.Wait(t, "Alice removed", func() bool { return !w.Fake.IsMember(chat.TelegramChatID, alice.ID) })
+	told := w.Messages(t, w.demo.Bot.TelegramID, alice.ID, before+1)[before]
+	if !strings.Contains(told.Text, "Your access to "+chat.Title+" has ended") {
+		t.Errorf("Alice was told %q", told.Text)
+	}
+	w.Idle(t)
+	if s := w.Fake.MemberStatus(chat.TelegramChatID, alice.ID); s != "left" {
+		t.Errorf("Alice's status = %q, want left (free to come back with a new membership)", s)
+	}
+	for _, l := range w.Fake.InviteLinks(chat.TelegramChatID) {
+		if l.InviteLink == link && !l.IsRevoked {
+			t.Error("the link she came through was not revoked")
+		}
+	}
+	if n := w.Count(t, "SELECT count(*) FROM member_chats WHERE status = 'joined'"); n != 0 {
+		t.Errorf("%d member_chats rows say joined, want none (nobody with access has joined yet)", n)
+	}
+
+	// Bob, whose membership is active, comes in through his link and stays.
+	if joined, reason, _ := w.Fake.JoinByLink(bob.ID, bobsLinks["Join "+chat.Title]); !joined {
+		t.Fatalf("Bob with his own link: %s", reason)
+	}
+	w.Idle(t)
+	if !w.Fake.IsMember(chat.TelegramChatID, bob.ID) {
+		t.Error("Bob, whose access is active, was removed")
 	}
 }
 

@@ -83,17 +83,25 @@ func RecordInviteLink(ctx context.Context, tx pgx.Tx, membershipID, memberID, ch
 // Join is what Gatekey makes of someone joining one of a bot's chats.
 type Join struct {
 	Chat Chat
-	// Stranger is true when the person used a link made for another member:
-	// they must be removed and the link revoked.
-	Stranger bool
+	// Stranger is true when the person used a link made for another member,
+	// and Ended when they used their own link but no membership of theirs
+	// opens the chat any longer (it ended, or was revoked or rolled back,
+	// after the link was made). Either way they must be removed and the
+	// link revoked; Refused says so.
+	Stranger, Ended bool
 	// Link is the Gatekey link they came through, if any.
 	Link string
 }
 
+// Refused reports whether the person must be removed and the link revoked.
+func (j Join) Refused() bool { return j.Stranger || j.Ended }
+
 // ObserveJoin records that a Telegram user joined a chat of the bot through
-// inviteLink (empty if Telegram showed none), and tells whether they are a
-// stranger to that link. Joins not through Gatekey's links are noted for
-// members and otherwise left alone: the owner may have added someone.
+// inviteLink (empty if Telegram showed none), and tells whether the join
+// is refused: a stranger to that link, or its member after their access
+// ended (a link outlives the membership it was made for, up to
+// InviteLinkTTL). Joins not through Gatekey's links are noted for members
+// and otherwise left alone: the owner may have added someone.
 func ObserveJoin(ctx context.Context, tx pgx.Tx, botID, telegramChatID, telegramUserID int64, inviteLink string) (Join, error) {
 	var j Join
 	c := &j.Chat
@@ -106,25 +114,34 @@ func ObserveJoin(ctx context.Context, tx pgx.Tx, botID, telegramChatID, telegram
 	if err != nil {
 		return j, fmt.Errorf("membership: observe join: %w", err)
 	}
-	var linkID, ownerTelegramID int64
-	if inviteLink != "" {
-		err = tx.QueryRow(ctx, `SELECT l.id, m.telegram_user_id FROM invite_links l
-			JOIN members m ON m.tenant_id = l.tenant_id AND m.id = l.member_id
-			WHERE l.chat_id = $1 AND l.invite_link = $2`, c.ID, inviteLink).Scan(&linkID, &ownerTelegramID)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return j, fmt.Errorf("membership: observe join: %w", err)
-		}
+	if inviteLink == "" {
+		return j, setMemberChat(ctx, tx, botID, c.ID, telegramUserID, "joined")
 	}
-	if linkID != 0 {
-		j.Link = inviteLink
-		if ownerTelegramID != telegramUserID {
-			j.Stranger = true
-			_, err = tx.Exec(ctx, "UPDATE invite_links SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1", linkID)
-			return j, err
-		}
-		if _, err := tx.Exec(ctx, "UPDATE invite_links SET used_at = coalesce(used_at, now()) WHERE id = $1", linkID); err != nil {
+	var linkID, ownerTelegramID int64
+	var opens bool // an active membership of the link's member opens the chat
+	err = tx.QueryRow(ctx, `SELECT l.id, m.telegram_user_id, EXISTS (
+			SELECT FROM memberships ms JOIN plan_chats pc ON pc.tenant_id = ms.tenant_id AND pc.plan_id = ms.plan_id
+			WHERE ms.tenant_id = l.tenant_id AND ms.member_id = l.member_id AND ms.status = 'active'
+			AND (ms.ends_at IS NULL OR ms.ends_at > now()) AND pc.chat_id = l.chat_id)
+		FROM invite_links l JOIN members m ON m.tenant_id = l.tenant_id AND m.id = l.member_id
+		WHERE l.chat_id = $1 AND l.invite_link = $2`, c.ID, inviteLink).Scan(&linkID, &ownerTelegramID, &opens)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return j, setMemberChat(ctx, tx, botID, c.ID, telegramUserID, "joined") // not a link Gatekey made
+	}
+	if err != nil {
+		return j, fmt.Errorf("membership: observe join: %w", err)
+	}
+	j.Link = inviteLink
+	j.Stranger = ownerTelegramID != telegramUserID
+	j.Ended = !j.Stranger && !opens
+	if j.Refused() {
+		if _, err := tx.Exec(ctx, "UPDATE invite_links SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1", linkID); err != nil {
 			return j, fmt.Errorf("membership: observe join: %w", err)
 		}
+		return j, nil
+	}
+	if _, err := tx.Exec(ctx, "UPDATE invite_links SET used_at = coalesce(used_at, now()) WHERE id = $1", linkID); err != nil {
+		return j, fmt.Errorf("membership: observe join: %w", err)
 	}
 	return j, setMemberChat(ctx, tx, botID, c.ID, telegramUserID, "joined")
 }
