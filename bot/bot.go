@@ -196,7 +196,7 @@ func (t *turn) yourAccess(access []membership.Holding, b *strings.Builder) {
 
 func untilText(m membership.Membership) string {
 	if m.EndsAt == nil {
-		return "lifetime access"
+		return "for life"
 	}
 	return "until " + membership.FormatDate(*m.EndsAt)
 }

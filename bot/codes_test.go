@@ -393,6 +393,9 @@ func TestOwnLinkAfterAccessEndedDoesNotLetIn(t *testing.T) {
 		return w.Count(t, "SELECT count(*) FROM code_rollbacks WHERE status = 'done'") == 1
 	})
 	w.Idle(t)
+	if reply := w.say(t, alice, code); !strings.Contains(reply.Text, "no longer valid") {
+		t.Errorf("the rolled-back code sent again: %q, want it called no longer valid", reply.Text)
+	}
 	before := len(w.Fake.Messages(w.demo.Bot.TelegramID, alice.ID))
 
 	// Telegram still admits her through the link; Gatekey takes her out.
@@ -424,6 +427,25 @@ func TestOwnLinkAfterAccessEndedDoesNotLetIn(t *testing.T) {
 	w.Idle(t)
 	if !w.Fake.IsMember(chat.TelegramChatID, bob.ID) {
 		t.Error("Bob, whose access is active, was removed")
+	}
+}
+
+func TestLifetimeCodeSaysForLife(t *testing.T) {
+	w := newWorld(t)
+	if _, err := w.Owner(t).Exec(context.Background(), "UPDATE plans SET period_days = NULL WHERE id = $1", w.demo.Plan.ID); err != nil {
+		t.Fatal(err)
+	}
+	alice := w.member(t, "Alice")
+	ownerBefore := len(w.Fake.Messages(w.demo.Bot.TelegramID, w.owner.ID))
+	if reply := w.say(t, alice, w.code(t, membership.CodeRequest{})); !strings.Contains(reply.Text, "You have access for life.") {
+		t.Errorf("confirmation = %q, want it to say the access is for life", reply.Text)
+	}
+	told := w.Messages(t, w.demo.Bot.TelegramID, w.owner.ID, ownerBefore+1)[ownerBefore]
+	if !strings.Contains(told.Text, "(new member, for life)") {
+		t.Errorf("owner told %q", told.Text)
+	}
+	if welcome := w.say(t, alice, "/start"); !strings.Contains(welcome.Text, w.demo.Plan.Name+": for life") {
+		t.Errorf("welcome = %q, want her access listed as for life", welcome.Text)
 	}
 }
 

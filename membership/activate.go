@@ -128,10 +128,11 @@ func redeem(ctx context.Context, tx pgx.Tx, a *Activation, resetFailures bool) e
 }
 
 // lockCode locks the code's row, and tells in the same round trip whether
-// memberID has activated it before.
+// memberID has activated it before (an activation rolled back does not
+// count: its code is deleted, and that is what the member is told).
 func lockCode(ctx context.Context, tx pgx.Tx, botID int64, code string, memberID int64) (c Code, used bool, err error) {
 	c, err = scanCode(withColumns{tx.QueryRow(ctx, "SELECT "+codeColumns+
-		`, EXISTS (SELECT FROM code_activations a WHERE a.code_id = c.id AND a.member_id = $3)
+		`, EXISTS (SELECT FROM code_activations a WHERE a.code_id = c.id AND a.member_id = $3 AND a.rolled_back_at IS NULL)
 		FROM access_codes c JOIN plans p ON p.tenant_id = c.tenant_id AND p.id = c.plan_id
 		WHERE c.bot_id = $1 AND c.code = $2 FOR UPDATE OF c`, botID, code, memberID), []any{&used}})
 	if errors.Is(err, pgx.ErrNoRows) {
