@@ -319,6 +319,13 @@ func (t *turn) deleteCode(p *press, codeID int64) error {
 		return err
 	}
 	p.notice = "Code deleted."
+	_, err = membership.RollbackOfCode(t.ctx, t.tx, codeID)
+	if err == nil { // a stale button: the rollback deleted it, and took back what it gave
+		return t.codeView(p, c.ID, fmt.Sprintf("Code %s was rolled back, which deleted it: it no longer works, and the access it gave has been taken back.", membership.FormatCode(c.Code)))
+	}
+	if !errors.Is(err, membership.ErrNotFound) {
+		return err
+	}
 	return t.codeView(p, c.ID, fmt.Sprintf("Deleted: code %s no longer works. Memberships it granted stay.", membership.FormatCode(c.Code)))
 }
 

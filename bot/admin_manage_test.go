@@ -300,3 +300,19 @@ func TestCodesListPagesAndBatches(t *testing.T) {
 	}
 	w.answeredAll(t)
 }
+
+func TestStaleDeleteAfterRollbackSaysWhatHappened(t *testing.T) {
+	w := ownerWorld(t)
+	ctx := context.Background()
+	code := w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: w.demo.Plan.ID, Count: 1}).Codes[0]
+	screen := w.tap(t, w.owner, w.openCode(t, code.Code), "Delete", "Delete code")
+	// Meanwhile the code is rolled back from the console.
+	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error {
+		_, err := membership.StartRollback(ctx, tx, code.ID, "test")
+		return err
+	})
+	screen = w.tap(t, w.owner, screen, "Yes, delete it", "Code "+membership.FormatCode(code.Code))
+	if !strings.Contains(screen.Text, "was rolled back, which deleted it") || strings.Contains(screen.Text, "granted stay") {
+		t.Errorf("a stale delete after a rollback says %q", screen.Text)
+	}
+}

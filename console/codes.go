@@ -452,14 +452,26 @@ func (con *Console) deleteCode(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	var code membership.Code
+	var rolledBack bool // a rollback deleted it, and took back what it gave
 	err := con.tx(ctx, session(c).TenantID, func(tx pgx.Tx) (err error) {
-		code, err = membership.DeleteCode(ctx, tx, id)
+		if code, err = membership.DeleteCode(ctx, tx, id); err != nil {
+			return err
+		}
+		_, err = membership.RollbackOfCode(ctx, tx, id)
+		rolledBack = err == nil
+		if errors.Is(err, membership.ErrNotFound) {
+			err = nil
+		}
 		return err
 	})
 	if err != nil {
 		return con.fail(c, err)
 	}
-	con.flash(c, "ok", "Code "+membership.FormatCode(code.Code)+" is deleted: it cannot be activated any more. Members it already let in keep their access.")
+	msg := "Code " + membership.FormatCode(code.Code) + " is deleted: it cannot be activated any more. Members it already let in keep their access."
+	if rolledBack {
+		msg = "Code " + membership.FormatCode(code.Code) + " was rolled back, which deleted it: it cannot be activated, and the access it gave has been taken back."
+	}
+	con.flash(c, "ok", msg)
 	return redirect(c, fmt.Sprintf("/codes/%d", id))
 }
 

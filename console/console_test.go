@@ -415,3 +415,38 @@ func TestDisconnectAndReplaceToken(t *testing.T) {
 		t.Errorf("connecting a bot twice: %d", status)
 	}
 }
+
+func TestDeletingARolledBackCodeSaysWhatHappened(t *testing.T) {
+	env := apptest.New(t)
+	d := env.Demo(t)
+	o := signIn(t, env, "owner@example.com", "correct horse battery")
+	codes := env.Codes(t, d.TenantID, membership.CodeRequest{PlanID: d.Plan.ID, Count: 2}).Codes
+	page := func(c membership.Code) string { return fmt.Sprintf("/codes/%d", c.ID) }
+
+	if status, _ := o.postForm(page(codes[0])+"/delete", url.Values{}, page(codes[0])); status != http.StatusSeeOther {
+		t.Fatalf("delete: %d", status)
+	}
+	if _, body := o.get(page(codes[0])); !strings.Contains(body, "Members it already let in keep their access") {
+		t.Error("deleting a code does not say its members keep their access")
+	}
+
+	if status, _ := o.postForm(page(codes[1])+"/rollback", url.Values{}, page(codes[1])+"/rollback"); status != http.StatusSeeOther {
+		t.Fatalf("rollback: %d", status)
+	}
+	if status, _ := o.postForm(page(codes[1])+"/delete", url.Values{}, page(codes[0])); status != http.StatusSeeOther {
+		t.Fatalf("delete after rollback: %d", status)
+	}
+	_, body := o.get(page(codes[1]))
+	if strings.Contains(body, "keep their access") || !strings.Contains(body, "was rolled back, which deleted it") {
+		t.Errorf("deleting a rolled-back code: the page says %q", flashText(body))
+	}
+}
+
+// flashText is the part of a page around its flash message, for errors.
+func flashText(body string) string {
+	i := strings.Index(body, "flash")
+	if i < 0 {
+		return "(no flash)"
+	}
+	return body[i:min(len(body), i+300)]
+}
