@@ -165,7 +165,7 @@ func (t *turn) batchView(p *press, batchID int64, page int) error {
 	}
 	s := screen{text: fmt.Sprintf("Batch of %d codes for %s\nCreated %s by %s\nUp to %s each · %s · %s\n\nPage %d of %d: tap a code to see it.",
 		batch.Count, batch.PlanName, membership.FormatDate(batch.CreatedAt), batch.CreatedBy,
-		plural(batch.MaxActivations, "activation", "activations"), expiryPhrase(batch.ExpiresAt), priced, page+1, max(pages, 1))}
+		membership.Plural(batch.MaxActivations, "activation", "activations"), expiryPhrase(batch.ExpiresAt), priced, page+1, max(pages, 1))}
 	now := time.Now()
 	for _, c := range codes {
 		s.buttons = append(s.buttons, []jobs.Button{{Text: fmt.Sprintf("%s · %s · %d/%d", membership.FormatCode(c.Code), c.Status(now), c.Activations, c.MaxActivations),
@@ -301,7 +301,7 @@ func (t *turn) confirmDelete(p *press, codeID int64) error {
 	}
 	t.show(p, screen{text: fmt.Sprintf("Delete code %s?\n\nIt stops working at once. "+
 		"The %s it already granted stay; to take those back too, roll the code back instead.",
-		membership.FormatCode(c.Code), plural(c.Activations, "membership", "memberships")),
+		membership.FormatCode(c.Code), membership.Plural(c.Activations, "membership", "memberships")),
 		buttons: [][]jobs.Button{
 			{{Text: "Yes, delete it", Data: fmt.Sprintf("%scdy:%d", adminPrefix, c.ID)}},
 			{{Text: "No, keep it", Data: fmt.Sprintf("%sc:%d", adminPrefix, c.ID)}},
@@ -337,7 +337,7 @@ func (t *turn) confirmRollback(p *press, codeID int64) error {
 	t.show(p, screen{text: fmt.Sprintf("Roll back code %s?\n\n"+
 		"This deletes the code and undoes its %s: each member loses the time the code gave them, "+
 		"and whoever is left without access is removed from the plan's chats and told. This cannot be undone.",
-		membership.FormatCode(c.Code), plural(c.Activations, "activation", "activations")),
+		membership.FormatCode(c.Code), membership.Plural(c.Activations, "activation", "activations")),
 		buttons: [][]jobs.Button{
 			{{Text: "Yes, roll it back", Data: fmt.Sprintf("%scry:%d", adminPrefix, c.ID)}},
 			{{Text: "No, leave it", Data: fmt.Sprintf("%sc:%d", adminPrefix, c.ID)}},
@@ -363,7 +363,7 @@ func (t *turn) rollbackCode(p *press, codeID int64) error {
 	t.queue(jobs.RollbackCode(t.bot.TenantID, t.bot.ID, r.ID))
 	p.notice = "Rollback started."
 	return t.codeView(p, c.ID, fmt.Sprintf("Rolling back code %s: the code is deleted, and %s are being undone. "+
-		"I will send you a summary here when it is done.", membership.FormatCode(c.Code), plural(r.Total, "activation", "activations")))
+		"I will send you a summary here when it is done.", membership.FormatCode(c.Code), membership.Plural(r.Total, "activation", "activations")))
 }
 
 // rollbackRequester records who asked for a rollback, in the form the

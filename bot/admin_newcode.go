@@ -191,9 +191,9 @@ func (t *turn) confirmScreen(d codeDraft) (screen, error) {
 	var b strings.Builder
 	b.WriteString("Please check, then create:\n\n")
 	fmt.Fprintf(&b, "Plan: %s (%s)\n", plan.Name, plan.PeriodText())
-	fmt.Fprintf(&b, "Activations: up to %s per code\n", plural(d.Max, "activation", "activations"))
+	fmt.Fprintf(&b, "Activations: up to %s per code\n", membership.Plural(d.Max, "activation", "activations"))
 	fmt.Fprintf(&b, "Expiry: %s\n", expiryText(d.ExpiresAt))
-	fmt.Fprintf(&b, "How many: %s\n", plural(d.Count, "code", "codes"))
+	fmt.Fprintf(&b, "How many: %s\n", membership.Plural(d.Count, "code", "codes"))
 	if zero {
 		b.WriteString("Orders: zero-priced (an activation records an order of 0)")
 	} else {
@@ -393,7 +393,7 @@ func (t *turn) createCodes(p *press, d codeDraft) error {
 		c := b.Codes[0]
 		p.notice = "Code created."
 		t.show(p, screen{text: fmt.Sprintf("Done: a code for %s, %s, %s. Forward the next message to the person it is for.",
-			b.Plan.Name, plural(c.MaxActivations, "activation", "activations"), expiryPhrase(c.ExpiresAt)), buttons: again})
+			b.Plan.Name, membership.Plural(c.MaxActivations, "activation", "activations"), expiryPhrase(c.ExpiresAt)), buttons: again})
 		t.send(p.userID, forwardable(t.bot.Username, b.Plan, c))
 		return nil
 	}
@@ -407,7 +407,7 @@ func (t *turn) createCodes(p *press, d codeDraft) error {
 		TenantID: t.bot.TenantID, BotID: t.bot.ID, ChatID: p.userID, BatchID: b.ID,
 		Caption: fmt.Sprintf("%d access codes for %s: %s each, %s, %s.\n\n"+
 			"Each row has a code and its activation link: whoever opens the link and presses Start gets the plan. "+
-			"The file opens in any spreadsheet.", len(b.Codes), b.Plan.Name, plural(d.Max, "activation", "activations"), expiryPhrase(d.ExpiresAt), zero),
+			"The file opens in any spreadsheet.", len(b.Codes), b.Plan.Name, membership.Plural(d.Max, "activation", "activations"), expiryPhrase(d.ExpiresAt), zero),
 		Buttons: [][]jobs.Button{{{Text: "See this batch", Data: fmt.Sprintf("%sb:%d:0", adminPrefix, b.ID)}}},
 	}))
 	return nil
@@ -469,13 +469,6 @@ func clip(s string) string {
 		return string(r[:40]) + "…"
 	}
 	return s
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 func expiryText(at *time.Time) string {

@@ -25,7 +25,7 @@ func (t *turn) settings(p *press, note string) error {
 	}
 	b.WriteString("Settings\n\n")
 	if days := tn.Settings.CodeAutoDeleteDays; days > 0 {
-		fmt.Fprintf(&b, "Auto-delete unused codes: after %s\n", plural(days, "day", "days"))
+		fmt.Fprintf(&b, "Auto-delete unused codes: after %s\n", membership.Plural(days, "day", "days"))
 	} else {
 		b.WriteString("Auto-delete unused codes: off (codes stay until used or deleted)\n")
 	}
@@ -100,7 +100,7 @@ func (t *turn) setAutoDelete(p *press, days int) error {
 			return err
 		}
 		note = fmt.Sprintf("Saved: unused codes are deleted %s after they were made (%s old enough to go now).",
-			plural(days, "day", "days"), plural(n, "code is", "codes are"))
+			membership.Plural(days, "day", "days"), membership.Plural(n, "code is", "codes are"))
 	}
 	p.notice = "Saved."
 	return t.settings(p, note)

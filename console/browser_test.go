@@ -288,7 +288,7 @@ func TestOwnerJourney(t *testing.T) {
 	b.see("@mia_member", "Maria's Channel: joined")
 	b.screenshot("member")
 	b.open("/dashboard")
-	b.see("1\nactive members")
+	b.see("1\nactive member\n")
 	b.screenshot("dashboard")
 
 	// Roll the code back: a confirmation that says what happens, then its

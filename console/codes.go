@@ -237,15 +237,8 @@ func (con *Console) createCodes(c *fiber.Ctx) error {
 	if err != nil {
 		return con.fail(c, err)
 	}
-	con.flash(c, "ok", fmt.Sprintf("%s created for %s. The CSV file is downloading.", plural(len(b.Codes), "code", "codes"), b.Plan.Name))
+	con.flash(c, "ok", fmt.Sprintf("%s created for %s. The CSV file is downloading.", membership.Plural(len(b.Codes), "code", "codes"), b.Plan.Name))
 	return redirect(c, fmt.Sprintf("/codes/batches/%d?new=1", b.ID))
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
 }
 
 type batchData struct {

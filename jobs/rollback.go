@@ -94,8 +94,10 @@ func (w *RollbackCodeWorker) summary(ctx context.Context, tx pgx.Tx, a RollbackC
 	if err != nil {
 		return nil, err
 	}
-	text := fmt.Sprintf("Rollback of code %s finished: %d activations undone; %d members lost access and were removed from the chats; %d kept access granted otherwise, with the code's time taken off.",
-		membership.FormatCode(code.Code), r.Undone, r.Removed, r.Shortened)
+	text := fmt.Sprintf("Rollback of code %s finished: %s undone; %s removed from the chats; %s access granted otherwise, with the code's time taken off.",
+		membership.FormatCode(code.Code), membership.Plural(r.Undone, "activation", "activations"),
+		membership.Plural(r.Removed, "member lost access and was", "members lost access and were"),
+		membership.Plural(r.Shortened, "member kept", "members kept"))
 	admins, err := tenant.Notify(ctx, tx, a.BotID, "code_rolled_back", text)
 	if err != nil {
 		return nil, err

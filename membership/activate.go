@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -209,3 +210,11 @@ func minutes(d time.Duration) string {
 
 // FormatDate is how dates appear in messages: "2 Jan 2026 15:04 UTC".
 func FormatDate(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") }
+
+// Plural is a count as messages give it: "1 code", "2 codes", "0 codes".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
