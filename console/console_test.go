@@ -343,6 +343,30 @@ func TestPlanEditArchiveAndSettings(t *testing.T) {
 	if n := env.Count(t, "SELECT count(*) FROM bot_admins WHERE notify"); n != 0 {
 		t.Errorf("%d admins still notified", n)
 	}
+	// An admin can be removed; one who is not (or not of this bot) cannot.
+	for _, bad := range []url.Values{
+		{"bot_id": {fmt.Sprint(d.Bot.ID)}, "telegram_user_id": {"9999"}},
+		{"bot_id": {"999999"}, "telegram_user_id": {"4242"}},
+	} {
+		if status, _ := o.postForm("/settings/admins/remove", bad, "/settings"); status != 404 {
+			t.Errorf("removing %v: %d, want 404", bad, status)
+		}
+	}
+	if n := env.Count(t, "SELECT count(*) FROM bot_admins"); n != 1 {
+		t.Fatalf("%d admins after refused removals, want 1", n)
+	}
+	if status, _ := o.postForm("/settings/admins/remove", url.Values{"bot_id": {fmt.Sprint(d.Bot.ID)}, "telegram_user_id": {"4242"}}, "/settings"); status != http.StatusSeeOther {
+		t.Fatalf("remove admin: %d", status)
+	}
+	if n := env.Count(t, "SELECT count(*) FROM bot_admins"); n != 0 {
+		t.Errorf("%d admins after removal, want 0", n)
+	}
+	if n := env.Count(t, "SELECT count(*) FROM audit_log WHERE action = 'bot_admin.removed' AND actor = 'console: owner@example.com' AND details->>'telegram_user_id' = '4242'"); n != 1 {
+		t.Errorf("%d audit rows for the removal, want 1", n)
+	}
+	if _, body := o.get("/settings"); strings.Contains(body, "Telegram user 4242") {
+		t.Error("the settings page still lists the removed admin")
+	}
 
 	// An API key made in the console is shown once and works; revoked, it is refused.
 	status, body = o.postForm("/settings/keys", url.Values{"name": {"shop"}}, "/settings")

@@ -69,6 +69,7 @@ func (con *Console) registerPages(r fiber.Router) {
 	get("/settings", con.settingsPage)
 	post("/settings", con.saveSettings)
 	post("/settings/notify", con.saveNotify)
+	post("/settings/admins/remove", con.removeAdmin)
 	post("/settings/owner-link", con.ownerLink)
 	post("/settings/keys", con.createKey)
 	post("/settings/keys/:id/revoke", con.revokeKey)

@@ -178,6 +178,22 @@ func (con *Console) saveNotify(c *fiber.Ctx) error {
 	return redirect(c, "/settings")
 }
 
+// removeAdmin takes a Telegram user's admin rights in a bot away.
+func (con *Console) removeAdmin(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	s := session(c)
+	botID, _ := strconv.ParseInt(c.FormValue("bot_id"), 10, 64)
+	userID, _ := strconv.ParseInt(c.FormValue("telegram_user_id"), 10, 64)
+	err := con.tx(ctx, s.TenantID, func(tx pgx.Tx) error {
+		return tenant.RemoveBotAdmin(ctx, tx, botID, userID, "console: "+s.Email)
+	})
+	if err != nil {
+		return con.fail(c, err)
+	}
+	con.flash(c, "ok", "Removed: they can no longer manage the bot from Telegram, and get no notifications there.")
+	return redirect(c, "/settings")
+}
+
 func (con *Console) createKey(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	s := session(c)

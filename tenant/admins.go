@@ -3,6 +3,7 @@ package tenant
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -20,6 +21,26 @@ func AddBotAdmin(ctx context.Context, tx pgx.Tx, botID, telegramUserID int64) er
 		VALUES (gatekey_tenant(), $1, $2) ON CONFLICT DO NOTHING`, botID, telegramUserID)
 	if err != nil {
 		return fmt.Errorf("tenant: add bot admin: %w", err)
+	}
+	return nil
+}
+
+// RemoveBotAdmin takes a Telegram user's admin rights in a bot away, at
+// once: the bot checks them before every admin action. actor says who did
+// it, for the audit log. It returns ErrNotFound when they were not one.
+func RemoveBotAdmin(ctx context.Context, tx pgx.Tx, botID, telegramUserID int64, actor string) error {
+	tag, err := tx.Exec(ctx, "DELETE FROM bot_admins WHERE bot_id = $1 AND telegram_user_id = $2", botID, telegramUserID)
+	if err != nil {
+		return fmt.Errorf("tenant: remove bot admin: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO audit_log (tenant_id, actor, action, subject, details)
+		VALUES (gatekey_tenant(), $1, 'bot_admin.removed', $2, jsonb_build_object('telegram_user_id', $3::bigint))`,
+		actor, "bot:"+strconv.FormatInt(botID, 10), telegramUserID)
+	if err != nil {
+		return fmt.Errorf("tenant: remove bot admin: %w", err)
 	}
 	return nil
 }
