@@ -92,6 +92,11 @@ func (e *FairUseError) Error() string {
 // codes: it holds zero-priced codes on pay-as-you-go to the fair-use
 // allowance, then creates them with membership.CreateCodes.
 func CreateCodes(ctx context.Context, tx pgx.Tx, req membership.CodeRequest) (membership.Batch, error) {
+	// A request that is wrong in itself says so first, before the
+	// allowance is weighed against it.
+	if err := req.Validate(time.Now()); err != nil {
+		return membership.Batch{}, err
+	}
 	zero, err := membership.ResolveZeroPriced(ctx, tx, req.ZeroPriced)
 	if err != nil {
 		return membership.Batch{}, err

@@ -92,6 +92,12 @@ func TestCreateCodesHeldToAllowance(t *testing.T) {
 		t.Errorf("a refused request made %d codes", after-before)
 	}
 
+	// A request wrong in itself says so, whatever the allowance.
+	var ve *membership.ValidationError
+	if _, err := f.createCodes(membership.CodeRequest{Count: membership.MaxBatchSize + 1}); !errors.As(err, &ve) || !strings.Contains(err.Error(), "from 1 to") {
+		t.Errorf("%d free codes with 6 left: err = %v, want the batch size's limit", membership.MaxBatchSize+1, err)
+	}
+
 	// Priced codes are not held to the allowance.
 	f.mustCodes(membership.CodeRequest{Count: 50, MaxActivations: 10, ZeroPriced: boolp(false)})
 }

@@ -74,7 +74,7 @@ func CreateCodes(ctx context.Context, tx pgx.Tx, req CodeRequest) (Batch, error)
 	if req.MaxActivations == 0 {
 		req.MaxActivations = 1
 	}
-	if err := req.validate(time.Now()); err != nil {
+	if err := req.Validate(time.Now()); err != nil {
 		return Batch{}, err
 	}
 	plan, err := GetPlan(ctx, tx, req.PlanID)
@@ -121,11 +121,13 @@ func CreateCodes(ctx context.Context, tx pgx.Tx, req CodeRequest) (Batch, error)
 	return b, nil
 }
 
-func (req CodeRequest) validate(now time.Time) error {
+// Validate says what is wrong with the request in itself, as CreateCodes
+// would (MaxActivations 0 means 1).
+func (req CodeRequest) Validate(now time.Time) error {
 	switch {
 	case req.Count < 1 || req.Count > MaxBatchSize:
 		return invalid("the number of codes must be from 1 to %d", MaxBatchSize)
-	case req.MaxActivations < 1 || req.MaxActivations > MaxActivationsCap:
+	case req.MaxActivations < 0 || req.MaxActivations > MaxActivationsCap:
 		return invalid("max activations must be from 1 to %d", MaxActivationsCap)
 	case req.ExpiresAt != nil && !req.ExpiresAt.After(now):
 		return invalid("the expiry date must be in the future")
