@@ -237,6 +237,10 @@ func (con *Console) createCodes(c *fiber.Ctx) error {
 	if err != nil {
 		return con.fail(c, err)
 	}
+	if len(b.Codes) == 1 { // shown on its page, with its activation link: no file to download
+		con.flash(c, "ok", fmt.Sprintf("Code %s created for %s.", membership.FormatCode(b.Codes[0].Code), b.Plan.Name))
+		return redirect(c, fmt.Sprintf("/codes/%d", b.Codes[0].ID))
+	}
 	con.flash(c, "ok", fmt.Sprintf("%s created for %s. The CSV file is downloading.", membership.Plural(len(b.Codes), "code", "codes"), b.Plan.Name))
 	return redirect(c, fmt.Sprintf("/codes/batches/%d?new=1", b.ID))
 }

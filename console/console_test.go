@@ -474,3 +474,37 @@ func flashText(body string) string {
 	}
 	return body[i:min(len(body), i+300)]
 }
+
+func TestOneCodeOpensItsPageInsteadOfACSV(t *testing.T) {
+	env := apptest.New(t)
+	d := env.Demo(t)
+	o := signIn(t, env, "owner@example.com", "correct horse battery")
+	form := func(count string) url.Values {
+		return url.Values{"plan_id": {fmt.Sprint(d.Plan.ID)}, "count": {count}, "max_activations": {"1"}, "expiry": {"none"}, "pricing": {"default"}}
+	}
+	post := func(count string) *http.Response {
+		_, body := o.get("/codes/new")
+		v := form(count)
+		v.Set("_csrf", csrfField.FindStringSubmatch(body)[1])
+		res, err := o.client.PostForm(env.URL+"/codes", v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	one := post("1")
+	var id int64
+	env.Tx(t, d.TenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), "SELECT id FROM access_codes").Scan(&id)
+	})
+	if loc := one.Header.Get("Location"); one.StatusCode != http.StatusSeeOther || loc != fmt.Sprintf("/codes/%d", id) {
+		t.Fatalf("one code: %d to %q, want its page /codes/%d", one.StatusCode, loc, id)
+	}
+	if _, body := o.get(fmt.Sprintf("/codes/%d", id)); !strings.Contains(body, "created for "+d.Plan.Name) || strings.Contains(body, "CSV file is downloading") {
+		t.Errorf("the code's page after creating it: %s", flashText(body))
+	}
+	if two := post("2"); !strings.HasPrefix(two.Header.Get("Location"), "/codes/batches/") || !strings.HasSuffix(two.Header.Get("Location"), "?new=1") {
+		t.Errorf("two codes: to %q, want their batch, downloading the CSV", two.Header.Get("Location"))
+	}
+}
