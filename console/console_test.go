@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -506,5 +507,30 @@ func TestOneCodeOpensItsPageInsteadOfACSV(t *testing.T) {
 	}
 	if two := post("2"); !strings.HasPrefix(two.Header.Get("Location"), "/codes/batches/") || !strings.HasSuffix(two.Header.Get("Location"), "?new=1") {
 		t.Errorf("two codes: to %q, want their batch, downloading the CSV", two.Header.Get("Location"))
+	}
+}
+
+func TestUnknownPathsGetTheirOwnNotFound(t *testing.T) {
+	env := apptest.New(t)
+	for _, c := range []struct {
+		method, path string
+		status       int
+		want         string
+	}{
+		{"GET", "/nope", 404, "There is nothing here"},
+		{"POST", "/plans/1/nope", 404, "There is nothing here"},
+		{"GET", "/api/v1/nope", 404, "There is no such API call"},
+		{"GET", "/ops/v1/nope", 401, "Send a staff token"}, // staff only, even to learn what is there
+	} {
+		req, _ := http.NewRequest(c.method, env.URL+c.path, nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != c.status || !strings.Contains(string(body), c.want) {
+			t.Errorf("%s %s: %d %.200q, want %d saying %q", c.method, c.path, res.StatusCode, body, c.status, c.want)
+		}
 	}
 }

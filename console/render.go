@@ -146,6 +146,10 @@ func (con *Console) fail(c *fiber.Ctx, err error) error {
 	return con.errorPage(c, 500, "Something went wrong on our side. Please try again; if it keeps happening, tell Gatekey support.")
 }
 
+// NotFound answers a path that nothing else serves with the console's own
+// 404 page; the application mounts it after every other route.
+func (con *Console) NotFound(c *fiber.Ctx) error { return con.notFound(c) }
+
 func (con *Console) notFound(c *fiber.Ctx) error {
 	return con.errorPage(c, 404, "There is nothing here. It may have been deleted, or the link is wrong.")
 }

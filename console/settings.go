@@ -141,7 +141,7 @@ func (con *Console) saveSettings(c *fiber.Ctx) error {
 	if raw != "" && raw != "0" {
 		set.CodeAutoDeleteDays, err = strconv.Atoi(raw)
 		if err != nil || set.CodeAutoDeleteDays < 1 || set.CodeAutoDeleteDays > tenant.MaxCodeAutoDeleteDays {
-			return con.settingsWithError(c, "Auto-delete must be empty (off) or a number of days from 1 to 3650.")
+			return con.settingsWithError(c, "Auto-delete must be empty or 0 (off), or a number of days from 1 to 3650.")
 		}
 	}
 	err = con.tx(ctx, s.TenantID, func(tx pgx.Tx) error { return tenant.UpdateSettings(ctx, tx, set) })

@@ -159,16 +159,21 @@ func (a *App) routes() *fiber.App {
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok\n") })
 	app.Get("/readyz", a.ready)
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.Handler()))
+	var con *console.Console
 	if a.Config.Web {
 		(&webhooks.Telegram{DB: a.DB, River: a.River, Log: a.Log}).Register(app)
 		if a.Config.StripeWebhookSecret != "" {
 			(&webhooks.Stripe{DB: a.DB, River: a.River, Billing: a.Billing, Log: a.Log}).Register(app)
 		}
-		a.console().Register(app)
+		con = a.console()
+		con.Register(app)
 		ops.New(ops.Config{DB: a.DB, River: a.River, Log: a.Log}).Register(app)
 	}
 	if a.Config.Routes != nil {
 		a.Config.Routes(app)
+	}
+	if con != nil {
+		app.Use(con.NotFound) // last: whatever no route above took
 	}
 	return app
 }
