@@ -76,6 +76,7 @@ func TestParseMoney(t *testing.T) {
 	for in, want := range map[[2]string]membership.Money{
 		{"9.99", "usd"}: {999, "USD"}, {"9,9", "EUR"}: {990, "EUR"}, {"10", "USD"}: {1000, "USD"},
 		{"1 000", "JPY"}: {1000, "JPY"}, {"", "USD"}: {0, "USD"}, {".5", "USD"}: {50, "USD"},
+		{"999999.99", "USD"}: {membership.MaxPriceMinor, "USD"}, {"99999999", "JPY"}: {membership.MaxPriceMinor, "JPY"},
 	} {
 		got, err := membership.ParseMoney(in[0], in[1])
 		if err != nil || got != want {
@@ -88,7 +89,8 @@ func TestParseMoney(t *testing.T) {
 			}
 		}
 	}
-	for _, in := range [][2]string{{"9.999", "USD"}, {"-1", "USD"}, {"1.5", "JPY"}, {"abc", "USD"}, {"1", "US"}, {"1.2.3", "USD"}} {
+	for _, in := range [][2]string{{"9.999", "USD"}, {"-1", "USD"}, {"1.5", "JPY"}, {"abc", "USD"}, {"1", "US"}, {"1.2.3", "USD"},
+		{"1000000", "USD"}, {"99999999999", "USD"}, {"100000000", "JPY"}} {
 		if _, err := membership.ParseMoney(in[0], in[1]); err == nil {
 			t.Errorf("ParseMoney(%q, %q) accepted", in[0], in[1])
 		}

@@ -14,9 +14,17 @@ type Money struct {
 
 var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
 
+// MaxPriceMinor bounds a price, in minor units: Stripe charges at most
+// eight digits (999,999.99 in a currency with cents), and a plan's price is
+// what a member may be asked to pay.
+const MaxPriceMinor = 99_999_999
+
 func (m Money) validate() error {
 	if !currencyCode.MatchString(m.Currency) {
 		return invalid("the currency must be a three-letter ISO code such as USD or EUR")
+	}
+	if m.Minor > MaxPriceMinor {
+		return invalid("the price can be at most %s %s", Money{Minor: MaxPriceMinor, Currency: m.Currency}.Decimal(), m.Currency)
 	}
 	return nil
 }

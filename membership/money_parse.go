@@ -47,7 +47,7 @@ func ParseMoney(amount, currency string) (Money, error) {
 		scale *= 10
 	}
 	m.Minor = w*scale + f
-	return m, nil
+	return m, m.validate()
 }
 
 // Decimal writes the amount as a plain number for a form field: "9.99".
