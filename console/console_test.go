@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gatekey/gatekey/console"
+	"github.com/gatekey/gatekey/internal/app"
 	"github.com/gatekey/gatekey/internal/apptest"
 	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/tenant"
@@ -531,6 +532,17 @@ func TestUnknownPathsGetTheirOwnNotFound(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode != c.status || !strings.Contains(string(body), c.want) {
 			t.Errorf("%s %s: %d %.200q, want %d saying %q", c.method, c.path, res.StatusCode, body, c.status, c.want)
+		}
+	}
+}
+
+func TestDevModeSaysOnlyTheDemoBotConnects(t *testing.T) {
+	for _, dev := range []bool{false, true} {
+		env := apptest.Start(t, apptest.Options{Configure: func(c *app.Config) { c.DevMode = dev }})
+		o := signUp(t, env, "new@example.com")
+		_, body := o.get("/bots")
+		if got := strings.Contains(body, `id="dev-bots"`); got != dev {
+			t.Errorf("DevMode %v: the bots page explains the stand-in Telegram: %v", dev, got)
 		}
 	}
 }
