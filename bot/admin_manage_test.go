@@ -164,6 +164,9 @@ func TestDeleteAndRollBackFromTheBotDoWhatTheConsoleDoes(t *testing.T) {
 	// The code's screen now shows the finished rollback.
 	screen = w.tap(t, w.owner, screen, "« Access codes", "Access codes, newest first")
 	screen = w.tap(t, w.owner, screen, membership.FormatCode(rbBot), "Rolled back on")
+	if !strings.Contains(screen.Text, "2 activations undone, 1 member lost access, 1 member kept access") {
+		t.Errorf("the rolled-back code's screen says %q", screen.Text)
+	}
 	if hasButton(screen, "Roll back") || hasButton(screen, "Delete") {
 		t.Errorf("a rolled-back code still offers %v", labels(screen))
 	}

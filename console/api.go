@@ -74,7 +74,7 @@ func (con *Console) apiErr(c *fiber.Ctx, err error) error {
 	case errors.As(err, &v):
 		return apiFail(c, 422, errInvalid, capitalise(v.Message))
 	case errors.Is(err, membership.ErrRollbackStarted):
-		return apiFail(c, 409, errRollbackExists, "This code is already being rolled back: GET its rollback for the progress.")
+		return apiFail(c, 409, errRollbackExists, "This code has been rolled back already: GET its rollback for its progress.")
 	}
 	con.cfg.Log.ErrorContext(c.UserContext(), "api", "path", c.Path(), "err", err)
 	return apiFail(c, 500, errInternal, "Something went wrong on our side. Please retry; if it keeps happening, tell Gatekey support.")

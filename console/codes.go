@@ -513,7 +513,7 @@ func (con *Console) rollback(c *fiber.Ctx) error {
 	_, err := con.startRollback(c.UserContext(), s.TenantID, id, "console: "+s.Email)
 	switch {
 	case errors.Is(err, membership.ErrRollbackStarted):
-		con.flash(c, "ok", "This code is already being rolled back.")
+		con.flash(c, "ok", "This code has been rolled back already: this page shows how far.")
 	case err != nil:
 		return con.fail(c, err)
 	default:

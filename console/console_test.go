@@ -459,6 +459,11 @@ func TestDeletingARolledBackCodeSaysWhatHappened(t *testing.T) {
 	if status, _ := o.postForm(page(codes[1])+"/rollback", url.Values{}, page(codes[1])+"/rollback"); status != http.StatusSeeOther {
 		t.Fatalf("rollback: %d", status)
 	}
+	env.Wait(t, "the rollback", func() bool { return env.Count(t, "SELECT count(*) FROM code_rollbacks WHERE status = 'done'") == 1 })
+	o.postForm(page(codes[1])+"/rollback", url.Values{}, page(codes[0]))
+	if _, body := o.get(page(codes[1])); !strings.Contains(body, "has been rolled back already") {
+		t.Errorf("a second rollback of a finished one: the page says %q", flashText(body))
+	}
 	if status, _ := o.postForm(page(codes[1])+"/delete", url.Values{}, page(codes[0])); status != http.StatusSeeOther {
 		t.Fatalf("delete after rollback: %d", status)
 	}

@@ -2,6 +2,7 @@ package membership_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,6 +89,9 @@ func TestParseMoney(t *testing.T) {
 				t.Errorf("%+v.Decimal() = %q does not read back", got, got.Decimal())
 			}
 		}
+	}
+	if _, err := membership.ParseMoney("9.5", "JPY"); err == nil || !strings.Contains(err.Error(), "whole number in JPY") {
+		t.Errorf("ParseMoney(9.5, JPY): %v, want to be told JPY takes whole numbers", err)
 	}
 	for _, in := range [][2]string{{"9.999", "USD"}, {"-1", "USD"}, {"1.5", "JPY"}, {"abc", "USD"}, {"1", "US"}, {"1.2.3", "USD"},
 		{"1000000", "USD"}, {"99999999999", "USD"}, {"100000000", "JPY"}} {

@@ -22,7 +22,10 @@ func ParseMoney(amount, currency string) (Money, error) {
 	if zeroDecimal[m.Currency] {
 		digits = 0
 	}
-	bad := invalid("the price must be a number such as 9.99 (at most %d decimals)", digits)
+	bad := invalid("the price must be a number such as 9.99 (at most 2 decimals)")
+	if digits == 0 {
+		bad = invalid("the price must be a whole number in %s, such as 500", m.Currency)
+	}
 	if whole == "" && !hasFrac || len(frac) > digits || len(whole) > 12 || strings.HasPrefix(whole, "-") || strings.HasPrefix(whole, "+") {
 		return m, bad
 	}

@@ -37,7 +37,7 @@ type Rollback struct {
 }
 
 // ErrRollbackStarted is returned when a code's rollback already exists.
-var ErrRollbackStarted = errors.New("this code is already being rolled back")
+var ErrRollbackStarted = errors.New("this code has been rolled back already")
 
 // StartRollback deletes the code at once (no further activations) and
 // records a rollback of its activations, which RollbackChunk then works
