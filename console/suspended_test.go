@@ -30,8 +30,8 @@ func TestSuspendedTenantsConsoleAndAPIAreReadOnly(t *testing.T) {
 	if status != 403 || !strings.Contains(body, "read-only") {
 		t.Errorf("creating an API key in the console while suspended: %d, want 403 saying it is read-only", status)
 	}
-	if status, _ := o.get("/dashboard"); status != 200 {
-		t.Errorf("dashboard while suspended: %d, want 200", status)
+	if status, body := o.get("/dashboard"); status != 200 || !strings.Contains(body, `id="suspended"`) {
+		t.Errorf("dashboard while suspended: %d, want 200 with the banner saying so", status)
 	}
 	if after := env.Count(t, "SELECT (SELECT count(*) FROM plans) + (SELECT count(*) FROM access_codes) + (SELECT count(*) FROM api_keys)"); after != before {
 		t.Errorf("rows changed while suspended: %d -> %d", before, after)
@@ -42,5 +42,8 @@ func TestSuspendedTenantsConsoleAndAPIAreReadOnly(t *testing.T) {
 	}
 	if status := a.call(http.MethodPatch, "/settings", `{"zero_price_default": false}`, nil); status != 200 {
 		t.Errorf("PATCH /settings after resuming: %d, want 200", status)
+	}
+	if _, body := o.get("/dashboard"); strings.Contains(body, `id="suspended"`) {
+		t.Error("the banner stays after resuming")
 	}
 }

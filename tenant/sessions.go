@@ -54,6 +54,9 @@ type Session struct {
 	Email     string
 	CSRFToken string // goes in every form the session posts
 	ExpiresAt time.Time
+	// Suspended is the tenant's state when the session was read, so every
+	// page can say so without a query of its own.
+	Suspended bool
 }
 
 // dummyHash is checked against when the email is unknown, so that a wrong
@@ -195,10 +198,11 @@ func (db *DB) SessionByCookie(ctx context.Context, cookie string) (Session, erro
 	}
 	s := Session{TenantID: tenantID}
 	err := db.Tx(ctx, tenantID, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT s.id, s.account_id, a.email, s.csrf_token, s.expires_at
+		return tx.QueryRow(ctx, `SELECT s.id, s.account_id, a.email, s.csrf_token, s.expires_at,
+				(SELECT status = '`+StatusSuspended+`' FROM tenants WHERE id = s.tenant_id)
 			FROM owner_sessions s JOIN owner_accounts a ON a.tenant_id = s.tenant_id AND a.id = s.account_id
 			WHERE s.token_hash = $1 AND s.expires_at > now()`, hashToken(secret)).
-			Scan(&s.ID, &s.AccountID, &s.Email, &s.CSRFToken, &s.ExpiresAt)
+			Scan(&s.ID, &s.AccountID, &s.Email, &s.CSRFToken, &s.ExpiresAt, &s.Suspended)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s, ErrNotFound
