@@ -2,6 +2,7 @@ package ops_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -109,7 +110,7 @@ func TestSetBillingPlanFeeRateAndFairUse(t *testing.T) {
 	if status := w.admin.call("PATCH", path, map[string]any{"plan": "payg"}, &res); status != 200 || res.Billing.Plan != "payg" {
 		t.Errorf("set plan after the subscription ended: %d %+v", status, res)
 	}
-	if status := w.admin.call("PATCH", path, map[string]any{"plan": "flat"}, &res); status != 200 || res.Billing.Plan != "flat" {
+	if status := w.admin.call("PATCH", path, map[string]any{"plan": "flat", "reason": "agreed by email, ticket 42"}, &res); status != 200 || res.Billing.Plan != "flat" {
 		t.Errorf("set plan back: %d %+v", status, res)
 	}
 
@@ -121,4 +122,8 @@ func TestSetBillingPlanFeeRateAndFairUse(t *testing.T) {
 		AND details->'after'->>'fee_basis_points' = '250' AND details->'change'->>'fairuse_floor' = '200'`, id); n != 1 {
 		t.Error("the fee change's audit entry does not show before, after and the change")
 	}
+	if n := w.Count(t, `SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND details->'change'->>'reason' = 'agreed by email, ticket 42'`, id); n != 1 {
+		t.Error("the reason given with a change is not in the audit log")
+	}
+	w.admin.refused("PATCH", path, map[string]any{"plan": "flat", "reason": strings.Repeat("x", 501)}, 422, "invalid_request")
 }

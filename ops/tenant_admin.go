@@ -97,6 +97,8 @@ type billingChange struct {
 	FairUseFloor     *int    `json:"fairuse_floor"`
 	FairUseRatioPct  *int    `json:"fairuse_ratio_pct"`
 	ClearFairUseFlag bool    `json:"clear_fairuse_flag"`
+	// Reason, if given, goes in the audit log with the change.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Bounds of the fair-use overrides: generous, but a typo of a few extra
@@ -109,6 +111,9 @@ const (
 func (b billingChange) validate() error {
 	if b.Plan == nil && b.FeeBasisPoints == nil && b.FairUseFloor == nil && b.FairUseRatioPct == nil && !b.ClearFairUseFlag {
 		return invalid("Nothing to change: send one or more of plan, fee_basis_points, fairuse_floor, fairuse_ratio_pct, clear_fairuse_flag.")
+	}
+	if len(b.Reason) > 500 {
+		return invalid("The reason is at most 500 characters.")
 	}
 	if b.Plan != nil && *b.Plan != billing.PlanPayAsYouGo && *b.Plan != billing.PlanFlat {
 		return invalid("plan is %q (pay-as-you-go) or %q.", billing.PlanPayAsYouGo, billing.PlanFlat)
