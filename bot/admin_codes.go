@@ -337,7 +337,7 @@ func (t *turn) confirmRollback(p *press, codeID int64) error {
 	}
 	t.show(p, screen{text: fmt.Sprintf("Roll back code %s?\n\n"+
 		"This deletes the code and undoes its %s: each member loses the time the code gave them, "+
-		"and whoever is left without access is removed from the plan's chats and told. This cannot be undone.",
+		"whoever is left without access is removed from the plan's chats and told, and whoever keeps access is told its new end. This cannot be undone.",
 		membership.FormatCode(c.Code), membership.Plural(c.Activations, "activation", "activations")),
 		buttons: [][]jobs.Button{
 			{{Text: "Yes, roll it back", Data: fmt.Sprintf("%scry:%d", adminPrefix, c.ID)}},

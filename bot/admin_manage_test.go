@@ -161,6 +161,9 @@ func TestDeleteAndRollBackFromTheBotDoWhatTheConsoleDoes(t *testing.T) {
 	if w.inChats(keeps1) != 2 || w.inChats(keeps2) != 2 {
 		t.Error("members with time from another code were removed")
 	}
+	for _, u := range []telegramtest.User{keeps1, keeps2} {
+		w.expect(t, u, 0, "your access to "+w.demo.Plan.Name+" was cancelled by its owner, so that time is taken back. Your access now lasts until")
+	}
 	// The code's screen now shows the finished rollback.
 	screen = w.tap(t, w.owner, screen, "« Access codes", "Access codes, newest first")
 	screen = w.tap(t, w.owner, screen, membership.FormatCode(rbBot), "Rolled back on")

@@ -67,8 +67,10 @@ func (w *RollbackCodeWorker) chunk(ctx context.Context, a RollbackCodeArgs, pace
 			return err
 		}
 		out := pace.removals(removalBatches(a.TenantID, step.Ended, withdrawnText))
-		for _, m := range step.Shortened {
-			out = append(out, ScheduleMembership(a.TenantID, a.BotID, m)...)
+		for _, sh := range step.Shortened {
+			out = append(out, ScheduleMembership(a.TenantID, a.BotID, sh.Membership)...)
+			out = append(out, SendMessage(SendMessageArgs{TenantID: a.TenantID, BotID: a.BotID, ChatID: sh.TelegramUserID,
+				Text: shortenedText(sh)}))
 		}
 		done = step.Rollback.Status == "done"
 		if step.Finished {
@@ -81,6 +83,13 @@ func (w *RollbackCodeWorker) chunk(ctx context.Context, a RollbackCodeArgs, pace
 		return insertTx(ctx, tx, out...)
 	})
 	return done, err
+}
+
+// shortenedText tells a member that a rollback took some of their time
+// back, and until when their access now lasts.
+func shortenedText(sh membership.Shortening) string {
+	return fmt.Sprintf("A code that added time to your access to %s was cancelled by its owner, so that time is taken back. Your access now lasts until %s.",
+		sh.PlanName, membership.FormatDate(*sh.Membership.EndsAt))
 }
 
 func withdrawnText(p membership.Plan) string {

@@ -87,8 +87,16 @@ func RollbackOfCode(ctx context.Context, tx pgx.Tx, codeID int64) (Rollback, err
 type RollbackStep struct {
 	Rollback  Rollback
 	Ended     []Ending     // memberships revoked: their members leave the chats
-	Shortened []Membership // memberships that go on with an earlier end
+	Shortened []Shortening // memberships that go on with an earlier end
 	Finished  bool         // this chunk was the last: the rollback is done
+}
+
+// Shortening is a membership a rollback shortened, with what its member
+// is told about it.
+type Shortening struct {
+	Membership     Membership
+	PlanName       string
+	TelegramUserID int64
 }
 
 // RollbackChunk undoes up to limit of the code's remaining activations:
@@ -142,14 +150,18 @@ func (s *RollbackStep) takeBack(ctx context.Context, tx pgx.Tx, membershipID, or
 	if _, err := tx.Exec(ctx, "UPDATE orders SET status = 'refunded' WHERE id = $1", orderID); err != nil {
 		return fmt.Errorf("membership: refund order: %w", err)
 	}
-	var m Membership
+	var sh Shortening
+	m := &sh.Membership
 	// A lifetime grant (until NULL) leaves the end where it was before it.
 	err := tx.QueryRow(ctx, `UPDATE memberships SET reminded_at = NULL, ends_at = CASE
 			WHEN $3::timestamptz IS NULL THEN $2::timestamptz
 			ELSE ends_at - ($3::timestamptz - $2::timestamptz) END
 		WHERE id = $1 AND status = 'active'
-		RETURNING id, member_id, plan_id, status, starts_at, ends_at`, membershipID, from, until).
-		Scan(&m.ID, &m.MemberID, &m.PlanID, &m.Status, &m.StartsAt, &m.EndsAt)
+		RETURNING id, member_id, plan_id, status, starts_at, ends_at,
+			(SELECT name FROM plans p WHERE p.tenant_id = memberships.tenant_id AND p.id = memberships.plan_id),
+			(SELECT telegram_user_id FROM members mb WHERE mb.tenant_id = memberships.tenant_id AND mb.id = memberships.member_id)`,
+		membershipID, from, until).
+		Scan(&m.ID, &m.MemberID, &m.PlanID, &m.Status, &m.StartsAt, &m.EndsAt, &sh.PlanName, &sh.TelegramUserID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil // already ended: nothing left to take back
 	}
@@ -157,7 +169,7 @@ func (s *RollbackStep) takeBack(ctx context.Context, tx pgx.Tx, membershipID, or
 		return fmt.Errorf("membership: shorten membership: %w", err)
 	}
 	if m.EndsAt != nil && m.EndsAt.After(time.Now()) {
-		s.Shortened = append(s.Shortened, m)
+		s.Shortened = append(s.Shortened, sh)
 		return nil
 	}
 	e, ok, err := Revoke(ctx, tx, m.ID)
