@@ -487,6 +487,71 @@ func (con *Console) rollbackPage(c *fiber.Ctx) error {
 	return con.render(c, 200, "rollback", "Roll back code "+membership.FormatCode(d.Code.Code.Code), d)
 }
 
+// batchRollbackData is the confirmation of a batch's rollback.
+type batchRollbackData struct {
+	Batch              membership.BatchInfo
+	Codes, Activations int // not rolled back yet
+}
+
+func (con *Console) batchRollbackPage(c *fiber.Ctx) error {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return con.notFound(c)
+	}
+	ctx := c.UserContext()
+	var d batchRollbackData
+	err := con.tx(ctx, session(c).TenantID, func(tx pgx.Tx) (err error) {
+		if d.Batch, err = membership.GetBatch(ctx, tx, id); err != nil {
+			return err
+		}
+		d.Codes, d.Activations, err = membership.BatchRollbackPreview(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return con.fail(c, err)
+	}
+	if d.Codes == 0 {
+		con.flash(c, "ok", "Every code of this batch has been rolled back already.")
+		return redirect(c, fmt.Sprintf("/codes/batches/%d", id))
+	}
+	return con.render(c, 200, "rollback_batch", fmt.Sprintf("Roll back batch %d", id), d)
+}
+
+// rollbackBatch starts the rollback of every code of a batch not rolled
+// back yet, with their jobs, in one transaction.
+func (con *Console) rollbackBatch(c *fiber.Ctx) error {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return con.notFound(c)
+	}
+	ctx := c.UserContext()
+	s := session(c)
+	var b membership.BatchRollback
+	err := con.tx(ctx, s.TenantID, func(tx pgx.Tx) error {
+		info, err := membership.GetBatch(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if b, err = membership.StartBatchRollback(ctx, tx, id, "console: "+s.Email); err != nil {
+			return err
+		}
+		return jobs.Insert(ctx, con.cfg.River, tx, jobs.RollbackBatch(s.TenantID, info.BotID, id, b))
+	})
+	switch {
+	case errors.Is(err, membership.ErrNothingToRollBack):
+		con.flash(c, "ok", "Every code of this batch has been rolled back already.")
+	case err != nil:
+		return con.fail(c, err)
+	case len(b.Running) == 0:
+		con.flash(c, "ok", fmt.Sprintf("%s rolled back: nobody had activated them, so they are simply deleted.", membership.Plural(b.Codes, "code", "codes")))
+	default:
+		con.flash(c, "ok", fmt.Sprintf("The rollback of %s has started: they are deleted, and %s being undone in the background. "+
+			"The dashboard and your notifications in Telegram say when it has finished.",
+			membership.Plural(b.Codes, "code", "codes"), membership.Plural(len(b.Running), "code's activations are", "codes' activations are")))
+	}
+	return redirect(c, fmt.Sprintf("/codes/batches/%d", id))
+}
+
 // startRollback deletes the code and queues its rollback, in one
 // transaction, for the console and the API alike.
 func (con *Console) startRollback(ctx context.Context, tenantID, codeID int64, by string) (membership.Rollback, error) {

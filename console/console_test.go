@@ -16,6 +16,7 @@ import (
 	"github.com/gatekey/gatekey/internal/app"
 	"github.com/gatekey/gatekey/internal/apptest"
 	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/telegram/telegramtest"
 	"github.com/gatekey/gatekey/tenant"
 )
 
@@ -233,7 +234,7 @@ func TestPagesScopedToTenant(t *testing.T) {
 	intruder := signUp(t, env, "intruder@example.com")
 	for _, path := range []string{
 		fmt.Sprintf("/codes/%d", code.ID), fmt.Sprintf("/codes/%d/rollback", code.ID), fmt.Sprintf("/codes/batches/%d", batch.ID),
-		fmt.Sprintf("/codes/batches/%d/csv", batch.ID), fmt.Sprintf("/codes/export.csv?batch=%d", batch.ID),
+		fmt.Sprintf("/codes/batches/%d/csv", batch.ID), fmt.Sprintf("/codes/export.csv?batch=%d", batch.ID), fmt.Sprintf("/codes/batches/%d/rollback", batch.ID),
 		fmt.Sprintf("/plans/%d/edit", d.Plan.ID), fmt.Sprintf("/members/%d", memberID), "/codes/abc",
 	} {
 		if status, body := intruder.get(path); status != 404 || strings.Contains(body, membership.FormatCode(code.Code)) {
@@ -241,7 +242,7 @@ func TestPagesScopedToTenant(t *testing.T) {
 		}
 	}
 	for _, path := range []string{
-		fmt.Sprintf("/codes/%d/delete", code.ID), fmt.Sprintf("/codes/%d/rollback", code.ID),
+		fmt.Sprintf("/codes/%d/delete", code.ID), fmt.Sprintf("/codes/%d/rollback", code.ID), fmt.Sprintf("/codes/batches/%d/rollback", batch.ID),
 		fmt.Sprintf("/plans/%d/archive", d.Plan.ID), fmt.Sprintf("/members/%d/revoke", memberID), fmt.Sprintf("/bots/%d/disconnect", d.Bot.ID),
 	} {
 		if status, _ := intruder.postForm(path, url.Values{}, "/dashboard"); status != 404 {
@@ -549,5 +550,68 @@ func TestDevModeSaysOnlyTheDemoBotConnects(t *testing.T) {
 		if got := strings.Contains(body, `id="dev-bots"`); got != dev {
 			t.Errorf("DevMode %v: the bots page explains the stand-in Telegram: %v", dev, got)
 		}
+	}
+}
+
+func TestRollBackAWholeBatch(t *testing.T) {
+	env := apptest.New(t)
+	d := env.Demo(t)
+	ctx := context.Background()
+	o := signIn(t, env, "owner@example.com", "correct horse battery")
+	bot := d.Bot.TelegramID
+	start := func(name string) telegramtest.User {
+		u := env.Fake.AddUser(name, strings.ToLower(name))
+		if status, err := env.Fake.Start(bot, u.ID, ""); err != nil || status != 200 {
+			t.Fatalf("%s /start: %d %v", name, status, err)
+		}
+		env.Messages(t, bot, u.ID, 1)
+		return u
+	}
+	admin := start("Olga")
+	env.Tx(t, d.TenantID, func(tx pgx.Tx) error { return tenant.AddBotAdmin(ctx, tx, d.Bot.ID, admin.ID) })
+	batch := env.Codes(t, d.TenantID, membership.CodeRequest{PlanID: d.Plan.ID, Count: 3})
+	for i, name := range []string{"Ann", "Ben"} {
+		u := start(name)
+		if _, err := env.Fake.SendText(bot, u.ID, batch.Codes[i].Code); err != nil {
+			t.Fatal(err)
+		}
+		env.Messages(t, bot, u.ID, 2)
+	}
+	env.Idle(t)
+	adminBefore := len(env.Fake.Messages(bot, admin.ID))
+	page := fmt.Sprintf("/codes/batches/%d", batch.ID)
+
+	if _, body := o.get(page + "/rollback"); !strings.Contains(body, "3 codes") || !strings.Contains(body, "2 activations") {
+		t.Fatalf("the confirmation does not say what will be taken back")
+	}
+	if status, _ := o.postForm(page+"/rollback", url.Values{}, page+"/rollback"); status != http.StatusSeeOther {
+		t.Fatalf("roll back the batch: %d", status)
+	}
+	env.Wait(t, "the batch's rollbacks", func() bool {
+		return env.Count(t, "SELECT count(*) FROM code_rollbacks WHERE status = 'done'") == 3
+	})
+	env.Idle(t)
+	if n := env.Count(t, "SELECT count(*) FROM access_codes WHERE deleted_at IS NULL"); n != 0 {
+		t.Errorf("%d codes of the batch still active", n)
+	}
+	if n := env.Count(t, "SELECT count(*) FROM memberships WHERE status = 'active'"); n != 0 {
+		t.Errorf("%d memberships still active", n)
+	}
+	var told []string
+	for _, m := range env.Fake.Messages(bot, admin.ID)[adminBefore:] {
+		told = append(told, m.Text)
+	}
+	want := fmt.Sprintf("Rollback of batch #%d (3 codes) finished: 2 activations undone; 2 members lost access and were removed", batch.ID)
+	if len(told) != 1 || !strings.HasPrefix(told[0], want) {
+		t.Errorf("the admin was told %q, want one summary starting %q", told, want)
+	}
+	if status, _ := o.postForm(page+"/rollback", url.Values{}, page); status != http.StatusSeeOther {
+		t.Fatalf("second rollback: %d", status)
+	}
+	if _, body := o.get(page); !strings.Contains(body, "rolled back already") {
+		t.Errorf("a second rollback of the batch says %q", flashText(body))
+	}
+	if n := env.Count(t, "SELECT count(*) FROM code_rollbacks"); n != 3 {
+		t.Errorf("%d rollbacks after the second request, want 3", n)
 	}
 }

@@ -172,12 +172,7 @@ var funcs = template.FuncMap{
 	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"code": membership.FormatCode,
 	"link": membership.ActivationLink,
-	"plural": func(n int, one, many string) string {
-		if n == 1 {
-			return "1 " + one
-		}
-		return strconv.Itoa(n) + " " + many
-	},
+	"plural": membership.Plural,
 	"num": func(n int) string {
 		s := strconv.Itoa(n)
 		for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {

@@ -48,6 +48,8 @@ func (con *Console) registerPages(r fiber.Router) {
 	get("/codes/export.csv", con.exportCodes)
 	get("/codes/batches/:id", con.batchPage)
 	get("/codes/batches/:id/csv", con.batchCSV)
+	get("/codes/batches/:id/rollback", con.batchRollbackPage)
+	post("/codes/batches/:id/rollback", con.rollbackBatch)
 	get("/codes/:id", con.codePage)
 	post("/codes/:id/delete", con.deleteCode)
 	get("/codes/:id/rollback", con.rollbackPage)

@@ -26,6 +26,10 @@ type RollbackCodeArgs struct {
 	TenantID   int64 `json:"tenant_id"`
 	BotID      int64 `json:"bot_id"`
 	RollbackID int64 `json:"rollback_id"`
+	// BatchID is set when the code's whole batch is being rolled back: the
+	// owner is then told once, when the batch's last rollback finishes,
+	// rather than once a code.
+	BatchID int64 `json:"batch_id,omitempty"`
 }
 
 func (RollbackCodeArgs) Kind() string { return "membership.rollback_code" }
@@ -37,6 +41,16 @@ func (RollbackCodeArgs) InsertOpts() river.InsertOpts {
 // RollbackCode is the insert that starts working a rollback.
 func RollbackCode(tenantID, botID, rollbackID int64) river.InsertManyParams {
 	return river.InsertManyParams{Args: RollbackCodeArgs{TenantID: tenantID, BotID: botID, RollbackID: rollbackID}}
+}
+
+// RollbackBatch is the inserts that work the rollbacks
+// membership.StartBatchRollback started for a batch.
+func RollbackBatch(tenantID, botID, batchID int64, b membership.BatchRollback) []river.InsertManyParams {
+	out := make([]river.InsertManyParams, len(b.Running))
+	for i, r := range b.Running {
+		out[i] = river.InsertManyParams{Args: RollbackCodeArgs{TenantID: tenantID, BotID: botID, RollbackID: r.ID, BatchID: batchID}}
+	}
+	return out
 }
 
 // RollbackCodeWorker works RollbackCodeArgs.
@@ -99,12 +113,23 @@ func withdrawnText(p membership.Plan) string {
 // summary tells the owner what the rollback did, in the console and in
 // Telegram.
 func (w *RollbackCodeWorker) summary(ctx context.Context, tx pgx.Tx, a RollbackCodeArgs, r membership.Rollback) ([]river.InsertManyParams, error) {
-	code, err := membership.GetCode(ctx, tx, r.CodeID)
-	if err != nil {
-		return nil, err
+	var what string
+	if a.BatchID != 0 {
+		sum, codes, finished, err := membership.BatchRollbackSummary(ctx, tx, a.BatchID)
+		if err != nil || !finished {
+			return nil, err // another of the batch's rollbacks is still running: the last one tells
+		}
+		r.Undone, r.Removed, r.Shortened = sum.Undone, sum.Removed, sum.Shortened
+		what = fmt.Sprintf("batch #%d (%s)", a.BatchID, membership.Plural(codes, "code", "codes"))
+	} else {
+		code, err := membership.GetCode(ctx, tx, r.CodeID)
+		if err != nil {
+			return nil, err
+		}
+		what = "code " + membership.FormatCode(code.Code)
 	}
-	text := fmt.Sprintf("Rollback of code %s finished: %s undone; %s removed from the chats; %s access granted otherwise, with the code's time taken off.",
-		membership.FormatCode(code.Code), membership.Plural(r.Undone, "activation", "activations"),
+	text := fmt.Sprintf("Rollback of %s finished: %s undone; %s removed from the chats; %s access granted otherwise, with that time taken off.",
+		what, membership.Plural(r.Undone, "activation", "activations"),
 		membership.Plural(r.Removed, "member lost access and was", "members lost access and were"),
 		membership.Plural(r.Shortened, "member kept", "members kept"))
 	admins, err := tenant.Notify(ctx, tx, a.BotID, "code_rolled_back", text)

@@ -1,0 +1,96 @@
+package membership
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// BatchRollback is what starting a batch's rollback did.
+type BatchRollback struct {
+	Codes int // codes of the batch rolled back now (those not rolled back before)
+	// Running are the rollbacks with activations to undo, each to be worked
+	// by its own job; the others had nothing to undo and are done already.
+	Running []Rollback
+}
+
+// ErrNothingToRollBack is returned when every code of a batch has been
+// rolled back already.
+var ErrNothingToRollBack = errors.New("every code of this batch has been rolled back already")
+
+// StartBatchRollback does what StartRollback does for every code of a
+// batch not rolled back yet, in one statement: the codes are deleted, and
+// a code that nobody activated is done at once. The caller queues a job
+// for each of the Running rollbacks in the same transaction.
+func StartBatchRollback(ctx context.Context, tx pgx.Tx, batchID int64, requestedBy string) (BatchRollback, error) {
+	var b BatchRollback
+	if _, err := GetBatch(ctx, tx, batchID); err != nil {
+		return b, err
+	}
+	rows, err := tx.Query(ctx, `WITH picked AS (
+			SELECT c.id FROM access_codes c WHERE c.batch_id = $1
+			AND NOT EXISTS (SELECT FROM code_rollbacks r WHERE r.tenant_id = c.tenant_id AND r.code_id = c.id)
+			ORDER BY c.id FOR UPDATE
+		), deleted AS (
+			UPDATE access_codes c SET deleted_at = coalesce(deleted_at, now()) FROM picked WHERE c.id = picked.id RETURNING c.id
+		), counted AS (
+			SELECT d.id, (SELECT count(*) FROM code_activations a WHERE a.code_id = d.id AND a.rolled_back_at IS NULL)::int AS total
+			FROM deleted d
+		)
+		INSERT INTO code_rollbacks (tenant_id, code_id, total, requested_by, status, finished_at)
+		SELECT gatekey_tenant(), id, total, $2, CASE WHEN total = 0 THEN 'done' ELSE 'running' END, CASE WHEN total = 0 THEN now() END
+		FROM counted ORDER BY id
+		ON CONFLICT (tenant_id, code_id) DO NOTHING
+		RETURNING `+rollbackColumns, batchID, requestedBy)
+	if err != nil {
+		return b, fmt.Errorf("membership: start batch rollback: %w", err)
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Rollback, error) { return scanRollback(r) })
+	if err != nil {
+		return b, fmt.Errorf("membership: start batch rollback: %w", err)
+	}
+	if len(all) == 0 {
+		return b, ErrNothingToRollBack
+	}
+	b.Codes = len(all)
+	for _, r := range all {
+		if r.Status == "running" {
+			b.Running = append(b.Running, r)
+		}
+	}
+	return b, nil
+}
+
+// BatchRollbackSummary adds up the rollbacks of a batch's codes once none
+// is running. It locks the batch's row first, so that of two rollbacks
+// finishing at once, the second to commit sees the first done: exactly
+// one of them finds the batch finished (ok), and tells the owner.
+func BatchRollbackSummary(ctx context.Context, tx pgx.Tx, batchID int64) (sum Rollback, codes int, ok bool, err error) {
+	if _, err := tx.Exec(ctx, "SELECT FROM code_batches WHERE id = $1 FOR UPDATE", batchID); err != nil {
+		return sum, 0, false, fmt.Errorf("membership: batch rollback summary: %w", err)
+	}
+	var running int
+	err = tx.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE r.status = 'running'),
+			coalesce(sum(r.undone), 0), coalesce(sum(r.removed), 0), coalesce(sum(r.shortened), 0)
+		FROM code_rollbacks r JOIN access_codes c ON c.tenant_id = r.tenant_id AND c.id = r.code_id
+		WHERE c.batch_id = $1`, batchID).Scan(&codes, &running, &sum.Undone, &sum.Removed, &sum.Shortened)
+	if err != nil {
+		return sum, 0, false, fmt.Errorf("membership: batch rollback summary: %w", err)
+	}
+	return sum, codes, running == 0, nil
+}
+
+// BatchRollbackPreview counts what rolling a batch back would take back:
+// its codes not rolled back yet, and their activations.
+func BatchRollbackPreview(ctx context.Context, tx pgx.Tx, batchID int64) (codes, activations int, err error) {
+	err = tx.QueryRow(ctx, `SELECT count(*), coalesce(sum((SELECT count(*) FROM code_activations a
+			WHERE a.code_id = c.id AND a.rolled_back_at IS NULL)), 0)
+		FROM access_codes c WHERE c.batch_id = $1
+		AND NOT EXISTS (SELECT FROM code_rollbacks r WHERE r.tenant_id = c.tenant_id AND r.code_id = c.id)`, batchID).Scan(&codes, &activations)
+	if err != nil {
+		return 0, 0, fmt.Errorf("membership: batch rollback preview: %w", err)
+	}
+	return codes, activations, nil
+}
