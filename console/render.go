@@ -169,9 +169,9 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2 Jan 2006 15:04")
 	},
-	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"code": membership.FormatCode,
-	"link": membership.ActivationLink,
+	"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"code":   membership.FormatCode,
+	"link":   membership.ActivationLink,
 	"plural": membership.Plural,
 	"num": func(n int) string {
 		s := strconv.Itoa(n)
