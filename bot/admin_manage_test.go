@@ -7,9 +7,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
 
-	"github.com/gatekey/gatekey/jobs"
 	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/telegram/telegramtest"
 )
@@ -139,17 +137,7 @@ func TestDeleteAndRollBackFromTheBotDoWhatTheConsoleDoes(t *testing.T) {
 	if !strings.Contains(summary.Text, "2 activations undone") || !strings.Contains(summary.Text, "1 member lost access and was removed from the chats; 1 member kept access") {
 		t.Errorf("summary = %q", summary.Text)
 	}
-	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error {
-		c, err := membership.ListCodes(ctx, tx, membership.CodeFilter{Search: rbConsole})
-		if err != nil {
-			return err
-		}
-		r, err := membership.StartRollback(ctx, tx, c[0].ID, "test")
-		if err != nil {
-			return err
-		}
-		return jobs.Insert(ctx, w.App.River, tx, []river.InsertManyParams{jobs.RollbackCode(w.demo.TenantID, w.demo.Bot.ID, r.ID)})
-	})
+	w.rollBack(t, rbConsole)
 	w.Wait(t, "the console's rollback", func() bool {
 		return w.Count(t, "SELECT count(*) FROM code_rollbacks WHERE status = 'done'") == 2
 	})

@@ -54,6 +54,24 @@ func (w world) code(t *testing.T, req membership.CodeRequest) string {
 	return w.Codes(t, w.demo.TenantID, req).Codes[0].Code
 }
 
+// rollBack starts the rollback of a code as the console does: the record
+// and its job in one transaction.
+func (w world) rollBack(t *testing.T, code string) {
+	t.Helper()
+	ctx := context.Background()
+	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error {
+		c, err := membership.ListCodes(ctx, tx, membership.CodeFilter{Search: code})
+		if err != nil {
+			return err
+		}
+		r, err := membership.StartRollback(ctx, tx, c[0].ID, "test")
+		if err != nil {
+			return err
+		}
+		return jobs.Insert(ctx, w.App.River, tx, []river.InsertManyParams{jobs.RollbackCode(w.demo.TenantID, w.demo.Bot.ID, r.ID)})
+	})
+}
+
 // member is a person who has opened the bot.
 func (w world) member(t *testing.T, name string) telegramtest.User {
 	u := w.Fake.AddUser(name, strings.ToLower(name))
@@ -366,7 +384,6 @@ func TestStrangerWithSomeoneElsesLinkIsRemoved(t *testing.T) {
 
 func TestOwnLinkAfterAccessEndedDoesNotLetIn(t *testing.T) {
 	w := newWorld(t)
-	ctx := context.Background()
 	alice, bob := w.member(t, "Alice"), w.member(t, "Bob")
 	code := w.code(t, membership.CodeRequest{})
 	links := joinButtons(w.say(t, alice, code))
@@ -378,17 +395,7 @@ func TestOwnLinkAfterAccessEndedDoesNotLetIn(t *testing.T) {
 	}
 
 	// Alice's code is rolled back before she has used her links.
-	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error {
-		c, err := membership.ListCodes(ctx, tx, membership.CodeFilter{Search: code})
-		if err != nil {
-			return err
-		}
-		r, err := membership.StartRollback(ctx, tx, c[0].ID, "test")
-		if err != nil {
-			return err
-		}
-		return jobs.Insert(ctx, w.App.River, tx, []river.InsertManyParams{jobs.RollbackCode(w.demo.TenantID, w.demo.Bot.ID, r.ID)})
-	})
+	w.rollBack(t, code)
 	w.Wait(t, "the rollback", func() bool {
 		return w.Count(t, "SELECT count(*) FROM code_rollbacks WHERE status = 'done'") == 1
 	})
