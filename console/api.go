@@ -75,6 +75,8 @@ func (con *Console) apiErr(c *fiber.Ctx, err error) error {
 		return apiFail(c, 422, errInvalid, capitalise(v.Message))
 	case errors.Is(err, membership.ErrRollbackStarted):
 		return apiFail(c, 409, errRollbackExists, "This code has been rolled back already: GET its rollback for its progress.")
+	case errors.Is(err, membership.ErrNothingToRollBack):
+		return apiFail(c, 409, errRollbackExists, "Every code of this batch has been rolled back already: GET each code's rollback for its progress.")
 	}
 	con.cfg.Log.ErrorContext(c.UserContext(), "api", "path", c.Path(), "err", err)
 	return apiFail(c, 500, errInternal, "Something went wrong on our side. Please retry; if it keeps happening, tell Gatekey support.")
@@ -173,6 +175,7 @@ func (con *Console) registerAPI(r fiber.Router) {
 	api.Delete("/codes/:id", con.apiAuth, con.apiLimitKey, con.writable, con.apiDeleteCode)
 	api.Post("/codes/:id/rollback", con.apiAuth, con.apiLimitKey, con.writable, con.apiRollback)
 	api.Get("/codes/:id/rollback", con.apiAuth, con.apiLimitKey, con.apiRollbackProgress)
+	api.Post("/batches/:id/rollback", con.apiAuth, con.apiLimitKey, con.writable, con.apiRollbackBatch)
 	api.Get("/members", con.apiAuth, con.apiLimitKey, con.apiMembers)
 	api.Get("/members/:id", con.apiAuth, con.apiLimitKey, con.apiMember)
 	api.Post("/members/:id/revoke", con.apiAuth, con.apiLimitKey, con.writable, con.apiRevoke)

@@ -371,6 +371,25 @@ func (con *Console) apiRollback(c *fiber.Ctx) error {
 	return c.Status(202).JSON(rollbackOut(r))
 }
 
+// batchRollbackJSON is what starting a batch's rollback did.
+type batchRollbackJSON struct {
+	BatchID     int64 `json:"batch_id"`
+	Codes       int   `json:"codes"`        // codes rolled back now
+	RollingBack int   `json:"rolling_back"` // of them, those with activations being undone
+}
+
+func (con *Console) apiRollbackBatch(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return con.apiErr(c, err)
+	}
+	b, err := con.startBatchRollback(c.UserContext(), apiKey(c).TenantID, id, "api: "+apiKey(c).Name)
+	if err != nil {
+		return con.apiErr(c, err)
+	}
+	return c.Status(202).JSON(batchRollbackJSON{BatchID: id, Codes: b.Codes, RollingBack: len(b.Running)})
+}
+
 func (con *Console) apiRollbackProgress(c *fiber.Ctx) error {
 	id, err := pathID(c)
 	if err != nil {

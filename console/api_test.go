@@ -353,6 +353,25 @@ func TestAPICodes(t *testing.T) {
 		e = apiErr{}
 		wantError(t, path, w.apiA.call("GET", path, nil, &e), 404, e, "not_found")
 	}
+
+	// The rest of the batch, at once: every code but the one rolled back
+	// above, none of them activated.
+	var br struct {
+		BatchID     int64 `json:"batch_id"`
+		Codes       int
+		RollingBack int `json:"rolling_back"`
+	}
+	path = fmt.Sprintf("/batches/%d/rollback", batch.BatchID)
+	if st := w.apiA.call("POST", path, nil, &br); st != 202 || br.BatchID != batch.BatchID || br.Codes != len(batch.Codes)-1 || br.RollingBack != 0 {
+		t.Errorf("batch rollback: %d %+v, want %d codes, none rolling back", st, br, len(batch.Codes)-1)
+	}
+	if n := w.Count(t, "SELECT count(*) FROM access_codes WHERE batch_id = $1 AND deleted_at IS NULL", batch.BatchID); n != 0 {
+		t.Errorf("%d codes of the batch left active", n)
+	}
+	e = apiErr{}
+	wantError(t, "second batch rollback", w.apiA.call("POST", path, nil, &e), 409, e, "rollback_started")
+	e = apiErr{}
+	wantError(t, "another account's batch", w.apiB.call("POST", path, nil, &e), 404, e, "not_found")
 }
 
 func TestAPIMembers(t *testing.T) {

@@ -524,19 +524,8 @@ func (con *Console) rollbackBatch(c *fiber.Ctx) error {
 	if !ok {
 		return con.notFound(c)
 	}
-	ctx := c.UserContext()
 	s := session(c)
-	var b membership.BatchRollback
-	err := con.tx(ctx, s.TenantID, func(tx pgx.Tx) error {
-		info, err := membership.GetBatch(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if b, err = membership.StartBatchRollback(ctx, tx, id, "console: "+s.Email); err != nil {
-			return err
-		}
-		return jobs.Insert(ctx, con.cfg.River, tx, jobs.RollbackBatch(s.TenantID, info.BotID, id, b))
-	})
+	b, err := con.startBatchRollback(c.UserContext(), s.TenantID, id, "console: "+s.Email)
 	switch {
 	case errors.Is(err, membership.ErrNothingToRollBack):
 		con.flash(c, "ok", "Every code of this batch has been rolled back already.")
@@ -550,6 +539,23 @@ func (con *Console) rollbackBatch(c *fiber.Ctx) error {
 			membership.Plural(b.Codes, "code", "codes"), membership.Plural(len(b.Running), "code's activations are", "codes' activations are")))
 	}
 	return redirect(c, fmt.Sprintf("/codes/batches/%d", id))
+}
+
+// startBatchRollback starts the rollback of a batch's codes and queues
+// their jobs, in one transaction, for the console and the API alike.
+func (con *Console) startBatchRollback(ctx context.Context, tenantID, batchID int64, by string) (membership.BatchRollback, error) {
+	var b membership.BatchRollback
+	err := con.tx(ctx, tenantID, func(tx pgx.Tx) error {
+		info, err := membership.GetBatch(ctx, tx, batchID)
+		if err != nil {
+			return err
+		}
+		if b, err = membership.StartBatchRollback(ctx, tx, batchID, by); err != nil {
+			return err
+		}
+		return jobs.Insert(ctx, con.cfg.River, tx, jobs.RollbackBatch(tenantID, info.BotID, batchID, b))
+	})
+	return b, err
 }
 
 // startRollback deletes the code and queues its rollback, in one
