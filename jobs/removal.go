@@ -12,9 +12,10 @@ import (
 	"github.com/gatekey/gatekey/membership"
 )
 
-// Removal is what an ended membership leaves to do on Telegram: take the
-// member out of each chat no other membership of theirs opens, chat by
-// chat, and then, if Text is set, tell them. The member is removed so that
+// Removal is what an ended membership leaves to do on Telegram: revoke
+// its unused Join links, take the member out of each chat no other
+// membership of theirs opens, chat by chat, and then, if Text is set, tell
+// them. The member is removed so that
 // they may come back later with a new membership (see removeFromChat); the
 // message goes only once they are out, so it never says they were removed
 // before they were.
@@ -26,12 +27,24 @@ type Removal struct {
 	// others (basic groups, and every chat of a job queued before this
 	// field existed) are removed the long way.
 	KickByUnban []int64 `json:"kick_by_unban,omitempty"`
-	Text        string  `json:"text,omitempty"`
+	// Links are the unused Join links to revoke, first (a job queued before
+	// this field existed has none, and its steps keep their numbers).
+	Links []UnusedLink `json:"links,omitempty"`
+	Text  string       `json:"text,omitempty"`
+}
+
+// UnusedLink is a Join link of an ended membership, to revoke.
+type UnusedLink struct {
+	TelegramChatID int64  `json:"telegram_chat_id"`
+	Link           string `json:"link"`
 }
 
 // removalOf is the Removal an ending leaves, told with text.
 func removalOf(e membership.Ending, text string) Removal {
 	r := Removal{TelegramUserID: e.TelegramUserID, TelegramChatIDs: make([]int64, 0, len(e.RemoveFrom)), Text: text}
+	for _, l := range e.UnusedLinks {
+		r.Links = append(r.Links, UnusedLink{TelegramChatID: l.TelegramChatID, Link: l.Link})
+	}
 	for _, c := range e.RemoveFrom {
 		r.TelegramChatIDs = append(r.TelegramChatIDs, c.TelegramChatID)
 		if kicksByUnban(c) {
@@ -41,9 +54,9 @@ func removalOf(e membership.Ending, text string) Removal {
 	return r
 }
 
-// steps is how many resumable steps carrying r out takes: one a chat, and
-// the message.
-func (r Removal) steps() int { return len(r.TelegramChatIDs) + 1 }
+// steps is how many resumable steps carrying r out takes: one a link, one
+// a chat, and the message.
+func (r Removal) steps() int { return len(r.Links) + len(r.TelegramChatIDs) + 1 }
 
 // RemoveMemberArgs carries out one Removal: an ending one at a time (its
 // own expiry job, an owner ending it, a refund).
@@ -73,15 +86,17 @@ type RemoveMemberWorker struct {
 
 // Work runs the steps of carryOut under the step names this kind had
 // before batches came, so that a job queued then and retried now goes on
-// from where it stopped: a cursor over the chats, then the message.
+// from where it stopped: a cursor over the links (none in such a job), a
+// cursor over the chats, then the message.
 func (w *RemoveMemberWorker) Work(ctx context.Context, job *river.Job[RemoveMemberArgs]) error {
 	a := job.Args
 	bot, err := w.deps.Telegram.Bot(ctx, a.TenantID, a.BotID)
 	if err != nil {
 		return err
 	}
-	river.ResumableStepCursor(ctx, "remove", nil, func(ctx context.Context, done int) error {
-		for s := done; s < len(a.TelegramChatIDs); s++ {
+	links := len(a.Links)
+	river.ResumableStepCursor(ctx, "revoke", nil, func(ctx context.Context, done int) error {
+		for s := done; s < links; s++ {
 			if err := w.deps.removalStep(ctx, bot, a.TenantID, a.BotID, a.Removal, s); err != nil {
 				return err
 			}
@@ -91,8 +106,19 @@ func (w *RemoveMemberWorker) Work(ctx context.Context, job *river.Job[RemoveMemb
 		}
 		return nil
 	})
+	river.ResumableStepCursor(ctx, "remove", nil, func(ctx context.Context, done int) error {
+		for s := done; s < len(a.TelegramChatIDs); s++ {
+			if err := w.deps.removalStep(ctx, bot, a.TenantID, a.BotID, a.Removal, links+s); err != nil {
+				return err
+			}
+			if err := river.ResumableSetCursor(ctx, s+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	river.ResumableStep(ctx, "tell", nil, func(ctx context.Context) error {
-		return w.deps.removalStep(ctx, bot, a.TenantID, a.BotID, a.Removal, len(a.TelegramChatIDs))
+		return w.deps.removalStep(ctx, bot, a.TenantID, a.BotID, a.Removal, links+len(a.TelegramChatIDs))
 	})
 	return nil
 }
@@ -177,14 +203,18 @@ func retryAfterProgress(err error, progressed bool) error {
 // again.
 const progressRetry = 5 * time.Second
 
-// removalStep does step s of r: a chat, or, after the last chat, the
-// message. Telegram's refusal for good (the member blocked the bot, the
+// removalStep does step s of r: a link, a chat, or, after the last chat,
+// the message. Telegram's refusal for good (the member blocked the bot, the
 // bot lost its rights, the chat is gone) ends that step with a warning, so
 // that it holds up neither the rest of this member's removal nor the
 // other members of the job.
 func (d Deps) removalStep(ctx context.Context, bot *telego.Bot, tenantID, botID int64, r Removal, s int) error {
 	var err error
-	if s < len(r.TelegramChatIDs) {
+	if s < len(r.Links) {
+		l := r.Links[s]
+		_, err = bot.RevokeChatInviteLink(ctx, &telego.RevokeChatInviteLinkParams{ChatID: telego.ChatID{ID: l.TelegramChatID}, InviteLink: l.Link})
+		err = d.outcome(ctx, tenantID, botID, 0, err)
+	} else if s -= len(r.Links); s < len(r.TelegramChatIDs) {
 		chatID := r.TelegramChatIDs[s]
 		err = removeFromChat(ctx, bot, chatID, r.TelegramUserID, slices.Contains(r.KickByUnban, chatID))
 		err = d.outcome(ctx, tenantID, botID, 0, err)

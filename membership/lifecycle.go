@@ -16,6 +16,17 @@ type Ending struct {
 	Plan           Plan
 	TelegramUserID int64
 	RemoveFrom     []Chat
+	// UnusedLinks are the membership's Join links to those chats that were
+	// never used: revoked here in the database, and to be revoked on
+	// Telegram too, so that they admit nobody (ObserveJoin would take out
+	// whoever came in through one anyway, but only after they got in).
+	UnusedLinks []UnusedLink
+}
+
+// UnusedLink is a Join link an ended membership leaves behind.
+type UnusedLink struct {
+	TelegramChatID int64
+	Link           string
 }
 
 // Expire ends a membership whose time is up. ok is false when there was
@@ -112,9 +123,13 @@ func fillEndings(ctx context.Context, tx pgx.Tx, endings []Ending) error {
 	}
 	var membershipID int64
 	var c Chat
-	_, err = pgx.ForEachRow(rows, []any{&membershipID, &c.ID, &c.BotID, &c.TelegramChatID, &c.Kind, &c.Title, &c.BotStatus, &c.CanInvite, &c.CanRestrict}, func() error {
+	var links []string
+	_, err = pgx.ForEachRow(rows, []any{&membershipID, &c.ID, &c.BotID, &c.TelegramChatID, &c.Kind, &c.Title, &c.BotStatus, &c.CanInvite, &c.CanRestrict, &links}, func() error {
 		i := index[membershipID]
 		endings[i].RemoveFrom = append(endings[i].RemoveFrom, c)
+		for _, l := range links {
+			endings[i].UnusedLinks = append(endings[i].UnusedLinks, UnusedLink{TelegramChatID: c.TelegramChatID, Link: l})
+		}
 		return nil
 	})
 	if err != nil {
@@ -124,8 +139,9 @@ func fillEndings(ctx context.Context, tx pgx.Tx, endings []Ending) error {
 }
 
 // leaveQuery finds, for ended memberships ($1, of members $2, plans $3),
-// the chats no other active membership of the member opens, and marks the
-// member removed from them.
+// the chats no other active membership of the member opens, marks the
+// member removed from them, and revokes the ended memberships' unused
+// links to them (returned with each chat).
 const leaveQuery = `
 WITH ended AS (
 	SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS e(membership_id, member_id, plan_id)
@@ -139,8 +155,16 @@ WITH ended AS (
 	INSERT INTO member_chats (tenant_id, member_id, chat_id, status)
 	SELECT gatekey_tenant(), member_id, chat_id, 'removed' FROM leave
 	ON CONFLICT (tenant_id, member_id, chat_id) DO UPDATE SET status = 'removed', updated_at = now()
+), revoked AS (
+	UPDATE invite_links l SET revoked_at = now()
+	FROM ended e JOIN leave ON leave.member_id = e.member_id
+	WHERE l.tenant_id = gatekey_tenant() AND l.membership_id = e.membership_id AND l.chat_id = leave.chat_id
+	AND l.revoked_at IS NULL AND l.used_at IS NULL AND l.expires_at > now()
+	RETURNING leave.membership_id, l.chat_id, l.invite_link
 )
-SELECT leave.membership_id, c.id, c.bot_id, c.telegram_chat_id, c.kind, c.title, c.bot_status, c.can_invite_users, c.can_restrict
+SELECT leave.membership_id, c.id, c.bot_id, c.telegram_chat_id, c.kind, c.title, c.bot_status, c.can_invite_users, c.can_restrict,
+	coalesce((SELECT array_agg(r.invite_link ORDER BY r.invite_link) FROM revoked r
+		WHERE r.membership_id = leave.membership_id AND r.chat_id = c.id), '{}')
 FROM leave JOIN chats c ON c.tenant_id = gatekey_tenant() AND c.id = leave.chat_id
 ORDER BY leave.membership_id, c.id`
 
