@@ -545,15 +545,11 @@ func (con *Console) rollbackBatch(c *fiber.Ctx) error {
 // their jobs, in one transaction, for the console and the API alike.
 func (con *Console) startBatchRollback(ctx context.Context, tenantID, batchID int64, by string) (membership.BatchRollback, error) {
 	var b membership.BatchRollback
-	err := con.tx(ctx, tenantID, func(tx pgx.Tx) error {
-		info, err := membership.GetBatch(ctx, tx, batchID)
-		if err != nil {
-			return err
-		}
+	err := con.tx(ctx, tenantID, func(tx pgx.Tx) (err error) {
 		if b, err = membership.StartBatchRollback(ctx, tx, batchID, by); err != nil {
 			return err
 		}
-		return jobs.Insert(ctx, con.cfg.River, tx, jobs.RollbackBatch(tenantID, info.BotID, batchID, b))
+		return jobs.Insert(ctx, con.cfg.River, tx, jobs.RollbackBatch(tenantID, b))
 	})
 	return b, err
 }

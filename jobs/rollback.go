@@ -45,10 +45,10 @@ func RollbackCode(tenantID, botID, rollbackID int64) river.InsertManyParams {
 
 // RollbackBatch is the inserts that work the rollbacks
 // membership.StartBatchRollback started for a batch.
-func RollbackBatch(tenantID, botID, batchID int64, b membership.BatchRollback) []river.InsertManyParams {
+func RollbackBatch(tenantID int64, b membership.BatchRollback) []river.InsertManyParams {
 	out := make([]river.InsertManyParams, len(b.Running))
 	for i, r := range b.Running {
-		out[i] = river.InsertManyParams{Args: RollbackCodeArgs{TenantID: tenantID, BotID: botID, RollbackID: r.ID, BatchID: batchID}}
+		out[i] = river.InsertManyParams{Args: RollbackCodeArgs{TenantID: tenantID, BotID: b.Batch.BotID, RollbackID: r.ID, BatchID: b.Batch.ID}}
 	}
 	return out
 }
@@ -115,7 +115,7 @@ func withdrawnText(p membership.Plan) string {
 func (w *RollbackCodeWorker) summary(ctx context.Context, tx pgx.Tx, a RollbackCodeArgs, r membership.Rollback) ([]river.InsertManyParams, error) {
 	var what string
 	if a.BatchID != 0 {
-		sum, codes, finished, err := membership.BatchRollbackSummary(ctx, tx, a.BatchID)
+		sum, codes, finished, err := membership.BatchRollbackSummary(ctx, tx, a.BatchID, r)
 		if err != nil || !finished {
 			return nil, err // another of the batch's rollbacks is still running: the last one tells
 		}

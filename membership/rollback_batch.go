@@ -10,6 +10,7 @@ import (
 
 // BatchRollback is what starting a batch's rollback did.
 type BatchRollback struct {
+	Batch BatchInfo
 	Codes int // codes of the batch rolled back now (those not rolled back before)
 	// Running are the rollbacks with activations to undo, each to be worked
 	// by its own job; the others had nothing to undo and are done already.
@@ -26,7 +27,8 @@ var ErrNothingToRollBack = errors.New("every code of this batch has been rolled 
 // for each of the Running rollbacks in the same transaction.
 func StartBatchRollback(ctx context.Context, tx pgx.Tx, batchID int64, requestedBy string) (BatchRollback, error) {
 	var b BatchRollback
-	if _, err := GetBatch(ctx, tx, batchID); err != nil {
+	var err error
+	if b.Batch, err = GetBatch(ctx, tx, batchID); err != nil {
 		return b, err
 	}
 	rows, err := tx.Query(ctx, `WITH picked AS (
@@ -63,11 +65,14 @@ func StartBatchRollback(ctx context.Context, tx pgx.Tx, batchID int64, requested
 	return b, nil
 }
 
-// BatchRollbackSummary adds up the rollbacks of a batch's codes once none
-// is running. It locks the batch's row first, so that of two rollbacks
-// finishing at once, the second to commit sees the first done: exactly
-// one of them finds the batch finished (ok), and tells the owner.
-func BatchRollbackSummary(ctx context.Context, tx pgx.Tx, batchID int64) (sum Rollback, codes int, ok bool, err error) {
+// BatchRollbackSummary adds up the rollbacks that StartBatchRollback
+// started together with r (one transaction gave them all one started_at)
+// once none of them is running. Rollbacks of the batch's codes started on
+// their own, before, are not its business. It locks the batch's row first,
+// so that of two rollbacks finishing at once, the second to commit sees
+// the first done: exactly one of them finds the batch finished (ok), and
+// tells the owner.
+func BatchRollbackSummary(ctx context.Context, tx pgx.Tx, batchID int64, r Rollback) (sum Rollback, codes int, ok bool, err error) {
 	if _, err := tx.Exec(ctx, "SELECT FROM code_batches WHERE id = $1 FOR UPDATE", batchID); err != nil {
 		return sum, 0, false, fmt.Errorf("membership: batch rollback summary: %w", err)
 	}
@@ -75,7 +80,7 @@ func BatchRollbackSummary(ctx context.Context, tx pgx.Tx, batchID int64) (sum Ro
 	err = tx.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE r.status = 'running'),
 			coalesce(sum(r.undone), 0), coalesce(sum(r.removed), 0), coalesce(sum(r.shortened), 0)
 		FROM code_rollbacks r JOIN access_codes c ON c.tenant_id = r.tenant_id AND c.id = r.code_id
-		WHERE c.batch_id = $1`, batchID).Scan(&codes, &running, &sum.Undone, &sum.Removed, &sum.Shortened)
+		WHERE c.batch_id = $1 AND r.started_at = $2`, batchID, r.StartedAt).Scan(&codes, &running, &sum.Undone, &sum.Removed, &sum.Shortened)
 	if err != nil {
 		return sum, 0, false, fmt.Errorf("membership: batch rollback summary: %w", err)
 	}
