@@ -15,10 +15,9 @@ import (
 // Removal is what an ended membership leaves to do on Telegram: revoke
 // its unused Join links, take the member out of each chat no other
 // membership of theirs opens, chat by chat, and then, if Text is set, tell
-// them. The member is removed so that
-// they may come back later with a new membership (see removeFromChat); the
-// message goes only once they are out, so it never says they were removed
-// before they were.
+// them. The member is removed so that they may come back later with a new
+// membership (see removeFromChat); the message goes only once they are
+// out, so it never says they were removed before they were.
 type Removal struct {
 	TelegramUserID  int64   `json:"telegram_user_id"`
 	TelegramChatIDs []int64 `json:"telegram_chat_ids"`
@@ -29,22 +28,13 @@ type Removal struct {
 	KickByUnban []int64 `json:"kick_by_unban,omitempty"`
 	// Links are the unused Join links to revoke, first (a job queued before
 	// this field existed has none, and its steps keep their numbers).
-	Links []UnusedLink `json:"links,omitempty"`
-	Text  string       `json:"text,omitempty"`
-}
-
-// UnusedLink is a Join link of an ended membership, to revoke.
-type UnusedLink struct {
-	TelegramChatID int64  `json:"telegram_chat_id"`
-	Link           string `json:"link"`
+	Links []membership.UnusedLink `json:"links,omitempty"`
+	Text  string                  `json:"text,omitempty"`
 }
 
 // removalOf is the Removal an ending leaves, told with text.
 func removalOf(e membership.Ending, text string) Removal {
-	r := Removal{TelegramUserID: e.TelegramUserID, TelegramChatIDs: make([]int64, 0, len(e.RemoveFrom)), Text: text}
-	for _, l := range e.UnusedLinks {
-		r.Links = append(r.Links, UnusedLink{TelegramChatID: l.TelegramChatID, Link: l.Link})
-	}
+	r := Removal{TelegramUserID: e.TelegramUserID, TelegramChatIDs: make([]int64, 0, len(e.RemoveFrom)), Links: e.UnusedLinks, Text: text}
 	for _, c := range e.RemoveFrom {
 		r.TelegramChatIDs = append(r.TelegramChatIDs, c.TelegramChatID)
 		if kicksByUnban(c) {
@@ -94,31 +84,26 @@ func (w *RemoveMemberWorker) Work(ctx context.Context, job *river.Job[RemoveMemb
 	if err != nil {
 		return err
 	}
-	links := len(a.Links)
-	river.ResumableStepCursor(ctx, "revoke", nil, func(ctx context.Context, done int) error {
-		for s := done; s < links; s++ {
-			if err := w.deps.removalStep(ctx, bot, a.TenantID, a.BotID, a.Removal, s); err != nil {
-				return err
+	// cursor works n of the removal's steps from first on, as one named
+	// resumable step with a cursor.
+	cursor := func(name string, first, n int) {
+		river.ResumableStepCursor(ctx, name, nil, func(ctx context.Context, done int) error {
+			for s := done; s < n; s++ {
+				if err := w.deps.removalStep(ctx, bot, a.TenantID, a.BotID, a.Removal, first+s); err != nil {
+					return err
+				}
+				if err := river.ResumableSetCursor(ctx, s+1); err != nil {
+					return err
+				}
 			}
-			if err := river.ResumableSetCursor(ctx, s+1); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	river.ResumableStepCursor(ctx, "remove", nil, func(ctx context.Context, done int) error {
-		for s := done; s < len(a.TelegramChatIDs); s++ {
-			if err := w.deps.removalStep(ctx, bot, a.TenantID, a.BotID, a.Removal, links+s); err != nil {
-				return err
-			}
-			if err := river.ResumableSetCursor(ctx, s+1); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+			return nil
+		})
+	}
+	links, chats := len(a.Links), len(a.TelegramChatIDs)
+	cursor("revoke", 0, links)
+	cursor("remove", links, chats)
 	river.ResumableStep(ctx, "tell", nil, func(ctx context.Context) error {
-		return w.deps.removalStep(ctx, bot, a.TenantID, a.BotID, a.Removal, links+len(a.TelegramChatIDs))
+		return w.deps.removalStep(ctx, bot, a.TenantID, a.BotID, a.Removal, links+chats)
 	})
 	return nil
 }
@@ -210,12 +195,13 @@ const progressRetry = 5 * time.Second
 // other members of the job.
 func (d Deps) removalStep(ctx context.Context, bot *telego.Bot, tenantID, botID int64, r Removal, s int) error {
 	var err error
+	chat := s - len(r.Links) // the chat's index, for a chat's step
 	if s < len(r.Links) {
 		l := r.Links[s]
 		_, err = bot.RevokeChatInviteLink(ctx, &telego.RevokeChatInviteLinkParams{ChatID: telego.ChatID{ID: l.TelegramChatID}, InviteLink: l.Link})
 		err = d.outcome(ctx, tenantID, botID, 0, err)
-	} else if s -= len(r.Links); s < len(r.TelegramChatIDs) {
-		chatID := r.TelegramChatIDs[s]
+	} else if chat < len(r.TelegramChatIDs) {
+		chatID := r.TelegramChatIDs[chat]
 		err = removeFromChat(ctx, bot, chatID, r.TelegramUserID, slices.Contains(r.KickByUnban, chatID))
 		err = d.outcome(ctx, tenantID, botID, 0, err)
 	} else if r.Text != "" {

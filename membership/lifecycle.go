@@ -23,10 +23,11 @@ type Ending struct {
 	UnusedLinks []UnusedLink
 }
 
-// UnusedLink is a Join link an ended membership leaves behind.
+// UnusedLink is a Join link an ended membership leaves behind. Removal
+// jobs carry it as it is, hence the JSON names.
 type UnusedLink struct {
-	TelegramChatID int64
-	Link           string
+	TelegramChatID int64  `json:"telegram_chat_id"`
+	Link           string `json:"link"`
 }
 
 // Expire ends a membership whose time is up. ok is false when there was
