@@ -69,6 +69,41 @@ func (db *DB) Tx(ctx context.Context, tenantID int64, fn func(pgx.Tx) error) err
 	return pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{BeginQuery: begin}, fn)
 }
 
+// TxBatch is Tx for work that begins with a batch of queries: BEGIN, the
+// tenant setting and first's queries travel in one round trip
+// (pgx's Batch.BeginTx), where Tx spends one on BEGIN before the batch's
+// own. first's callbacks run before fn; an error from them, as from fn,
+// rolls back. first is consumed.
+//
+// The setting is a prepared SELECT set_config(...) here, as the extended
+// protocol takes no SET LOCAL with a parameter, and the tenant id must be
+// a parameter for the statement to be prepared once, not once per tenant.
+func (db *DB) TxBatch(ctx context.Context, tenantID int64, first *pgx.Batch, fn func(pgx.Tx) error) error {
+	var b pgx.Batch
+	b.BeginTx(pgx.TxOptions{})
+	b.Queue("SELECT set_config('gatekey.tenant_id', $1, true)", strconv.FormatInt(tenantID, 10))
+	b.QueuedQueries = append(b.QueuedQueries, first.QueuedQueries...)
+	return pgx.BeginTxFunc(ctx, batchBegin{db.pool, &b}, pgx.TxOptions{}, fn)
+}
+
+// batchBegin begins a transaction by sending a batch that starts with
+// BEGIN, for pgx.BeginTxFunc (which commits, or rolls back on error or
+// panic, as for any other transaction).
+type batchBegin struct {
+	pool  *pgxpool.Pool
+	batch *pgx.Batch
+}
+
+func (s batchBegin) BeginTx(ctx context.Context, _ pgx.TxOptions) (pgx.Tx, error) {
+	br := s.pool.SendBatch(ctx, s.batch)
+	tx := br.Tx()
+	if err := br.Close(); err != nil {
+		_ = tx.Rollback(ctx) // also gives the connection back to the pool
+		return nil, err
+	}
+	return tx, nil
+}
+
 // CrossTenant runs fn in a read-only transaction that sees every tenant's
 // rows, as the gatekey_crosstenant role. It is the one path for work that
 // spans tenants (periodic sweeps, staff reads); reason says why, and is

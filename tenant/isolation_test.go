@@ -2,8 +2,10 @@ package tenant_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -213,5 +215,79 @@ func TestBotTokenIsEncryptedAtRest(t *testing.T) {
 	})
 	if err != tenant.ErrBotTaken {
 		t.Fatalf("connecting a taken bot: err = %v, want ErrBotTaken", err)
+	}
+}
+
+// TxBatch's first batch runs under the tenant, as Tx's statements do, and
+// an error in it or in fn takes back everything, the batch's writes too.
+func TestTxBatchIsScopedAndAtomic(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a leaked connection blocks, then fails
+	defer cancel()
+	db := openDB(t) // four connections: a transaction that kept one would soon block the rest
+	a, _ := seedTenant(t, db, "a@example.com", 1001)
+	_, botB := seedTenant(t, db, "b@example.com", 1002)
+
+	for range 6 {
+		var bots, foreign int
+		var batch pgx.Batch
+		batch.Queue("SELECT count(*) FROM bots").QueryRow(func(r pgx.Row) error { return r.Scan(&bots) })
+		batch.Queue("SELECT count(*) FROM bots WHERE id = $1", botB).QueryRow(func(r pgx.Row) error { return r.Scan(&foreign) })
+		err := db.TxBatch(ctx, a, &batch, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, "UPDATE bots SET username = 'stolen' WHERE id = $1", botB)
+			if err == nil && tag.RowsAffected() != 0 {
+				t.Errorf("tenant A updated %d of tenant B's bots", tag.RowsAffected())
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bots != 1 || foreign != 0 {
+			t.Fatalf("tenant A's batch sees %d bots and %d of tenant B's, want 1 and 0", bots, foreign)
+		}
+	}
+
+	audits := func() (n int) {
+		err := db.Tx(ctx, a, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, "SELECT count(*) FROM audit_log WHERE action = 'batch test'").Scan(&n)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for name, tc := range map[string]struct {
+		failing string // a query queued after the write, or ""
+		fnErr   error
+	}{
+		"batch fails": {failing: "SELECT 1/0"},
+		"fn fails":    {fnErr: errors.New("refused")},
+	} {
+		for range 6 {
+			var batch pgx.Batch
+			batch.Queue("INSERT INTO audit_log (tenant_id, actor, action) VALUES (gatekey_tenant(), 'test', 'batch test')")
+			if tc.failing != "" {
+				batch.Queue(tc.failing)
+			}
+			called := false
+			err := db.TxBatch(ctx, a, &batch, func(pgx.Tx) error { called = true; return tc.fnErr })
+			if err == nil {
+				t.Fatalf("%s: TxBatch returned no error", name)
+			}
+			if called != (tc.failing == "") {
+				t.Errorf("%s: fn called = %v", name, called)
+			}
+		}
+		if n := audits(); n != 0 {
+			t.Errorf("%s: %d rows written, want none", name, n)
+		}
+	}
+
+	// The setting ends with the transaction: a query with none set fails.
+	var n int
+	for range 4 {
+		if err := db.Pool().QueryRow(ctx, "SELECT count(*) FROM bots").Scan(&n); err == nil {
+			t.Fatalf("a query after TxBatch with no tenant set returned %d rows, want an error", n)
+		}
 	}
 }

@@ -113,29 +113,14 @@ func (h *Telegram) handle(c *fiber.Ctx) int {
 
 	status := fiber.StatusOK
 	u, parsed := smallUpdate(body)
-	err = h.DB.Tx(ctx, tenantID, func(tx pgx.Tx) error {
-		if parsed && (u.Message != nil || u.CallbackQuery != nil) {
-			return h.applyChecked(c, tx, botID, secret, u)
-		}
-		b, err := tenant.GetBot(ctx, tx, botID)
-		if err != nil {
+	if parsed && (u.Message != nil || u.CallbackQuery != nil) {
+		err = h.applyChecked(c, tenantID, botID, secret, u)
+	} else {
+		err = h.DB.Tx(ctx, tenantID, func(tx pgx.Tx) (err error) {
+			status, err = h.applyLong(c, tx, botID, secret, body, u, parsed)
 			return err
-		}
-		if subtle.ConstantTimeCompare([]byte(secret), []byte(b.WebhookSecret)) != 1 {
-			return errBadSecret
-		}
-		if !parsed {
-			if len(body) > MaxUpdateBytes {
-				status = fiber.StatusRequestEntityTooLarge
-				return nil
-			}
-			if u = (telego.Update{}); json.Unmarshal(body, &u) != nil || u.UpdateID <= 0 {
-				status = fiber.StatusBadRequest
-				return nil
-			}
-		}
-		return h.apply(c, tx, b, u)
-	})
+		})
+	}
 	switch {
 	case err == nil:
 		return status
@@ -147,6 +132,30 @@ func (h *Telegram) handle(c *fiber.Ctx) int {
 		h.Log.ErrorContext(ctx, "telegram webhook: handle update", "bot", botID, "err", err)
 		return fiber.StatusInternalServerError
 	}
+}
+
+// applyLong is the long way in, for what applyChecked does not take: it
+// reads the bot and checks the secret, then parses the body if smallUpdate
+// did not (answering 413 or 400 for one too large or not an update), then
+// applies it.
+func (h *Telegram) applyLong(c *fiber.Ctx, tx pgx.Tx, botID int64, secret string, body []byte, u telego.Update, parsed bool) (int, error) {
+	ctx := c.UserContext()
+	b, err := tenant.GetBot(ctx, tx, botID)
+	if err != nil {
+		return 0, err
+	}
+	if subtle.ConstantTimeCompare([]byte(secret), []byte(b.WebhookSecret)) != 1 {
+		return 0, errBadSecret
+	}
+	if !parsed {
+		if len(body) > MaxUpdateBytes {
+			return fiber.StatusRequestEntityTooLarge, nil
+		}
+		if u = (telego.Update{}); json.Unmarshal(body, &u) != nil || u.UpdateID <= 0 {
+			return fiber.StatusBadRequest, nil
+		}
+	}
+	return fiber.StatusOK, h.apply(c, tx, b, u)
 }
 
 // owner returns the tenant that owns the bot, from the cache or the
@@ -213,10 +222,11 @@ func smallUpdate(body []byte) (u telego.Update, ok bool) {
 // recorded only if the secret matches: the statement compares SHA-256
 // digests (so its plain comparison leaks nothing of the secret), and the
 // constant-time comparison of the secrets themselves decides, rolling
-// everything back when they differ. The reads the bot will begin with
-// (bot.ReadAhead) travel in the same round trip; they change nothing, and
-// what they read is dropped when the update is refused or seen before.
-func (h *Telegram) applyChecked(c *fiber.Ctx, tx pgx.Tx, botID int64, secret string, u telego.Update) error {
+// everything back when they differ. The statement travels with BEGIN
+// (tenant.TxBatch), and with the reads the bot will begin with
+// (bot.ReadAhead): they change nothing, and what they read is dropped when
+// the update is refused or seen before.
+func (h *Telegram) applyChecked(c *fiber.Ctx, tenantID, botID int64, secret string, u telego.Update) error {
 	ctx := c.UserContext()
 	digest := sha256.Sum256([]byte(secret))
 	var b tenant.Bot
@@ -235,20 +245,25 @@ func (h *Telegram) applyChecked(c *fiber.Ctx, tx pgx.Tx, botID int64, secret str
 		FROM bot`, botID, u.UpdateID, digest[:]).
 		QueryRow(func(row pgx.Row) error { return row.Scan(append(b.Fields(), &recorded, &status)...) })
 	ahead := bot.ReadAhead(&batch, botID, u)
-	err := tx.SendBatch(ctx, &batch).Close()
-	if errors.Is(err, pgx.ErrNoRows) {
+	began := false // whether the batch went through, for what an error says
+	err := h.DB.TxBatch(ctx, tenantID, &batch, func(tx pgx.Tx) error {
+		began = true
+		if subtle.ConstantTimeCompare([]byte(secret), []byte(b.WebhookSecret)) != 1 {
+			return errBadSecret
+		}
+		if !recorded {
+			return nil // already handled
+		}
+		return h.decide(c, tx, b, u, status, ahead)
+	})
+	switch {
+	case began || err == nil:
+		return err
+	case errors.Is(err, pgx.ErrNoRows):
 		return tenant.ErrNotFound
-	}
-	if err != nil {
+	default:
 		return fmt.Errorf("webhooks: record update: %w", err)
 	}
-	if subtle.ConstantTimeCompare([]byte(secret), []byte(b.WebhookSecret)) != 1 {
-		return errBadSecret
-	}
-	if !recorded {
-		return nil // already handled
-	}
-	return h.decide(c, tx, b, u, status, ahead)
 }
 
 // decide lets the bot decide what to do with a recorded update, and
