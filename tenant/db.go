@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/gatekey/gatekey/internal/pgtx"
 )
 
 // ErrNotFound is returned when a row does not exist for this tenant, which
@@ -70,38 +72,19 @@ func (db *DB) Tx(ctx context.Context, tenantID int64, fn func(pgx.Tx) error) err
 }
 
 // TxBatch is Tx for work that begins with a batch of queries: BEGIN, the
-// tenant setting and first's queries travel in one round trip
-// (pgx's Batch.BeginTx), where Tx spends one on BEGIN before the batch's
-// own. first's callbacks run before fn; an error from them, as from fn,
-// rolls back. first is consumed.
+// tenant setting and first's queries travel in one round trip (pgtx),
+// where Tx spends one on BEGIN before the batch's own. first's callbacks
+// run before fn; an error from them, as from fn, rolls back. first is
+// consumed.
 //
 // The setting is a prepared SELECT set_config(...) here, as the extended
 // protocol takes no SET LOCAL with a parameter, and the tenant id must be
 // a parameter for the statement to be prepared once, not once per tenant.
 func (db *DB) TxBatch(ctx context.Context, tenantID int64, first *pgx.Batch, fn func(pgx.Tx) error) error {
 	var b pgx.Batch
-	b.BeginTx(pgx.TxOptions{})
 	b.Queue("SELECT set_config('gatekey.tenant_id', $1, true)", strconv.FormatInt(tenantID, 10))
 	b.QueuedQueries = append(b.QueuedQueries, first.QueuedQueries...)
-	return pgx.BeginTxFunc(ctx, batchBegin{db.pool, &b}, pgx.TxOptions{}, fn)
-}
-
-// batchBegin begins a transaction by sending a batch that starts with
-// BEGIN, for pgx.BeginTxFunc (which commits, or rolls back on error or
-// panic, as for any other transaction).
-type batchBegin struct {
-	pool  *pgxpool.Pool
-	batch *pgx.Batch
-}
-
-func (s batchBegin) BeginTx(ctx context.Context, _ pgx.TxOptions) (pgx.Tx, error) {
-	br := s.pool.SendBatch(ctx, s.batch)
-	tx := br.Tx()
-	if err := br.Close(); err != nil {
-		_ = tx.Rollback(ctx) // also gives the connection back to the pool
-		return nil, err
-	}
-	return tx, nil
+	return pgtx.BatchFunc(ctx, db.pool, &b, fn)
 }
 
 // CrossTenant runs fn in a read-only transaction that sees every tenant's
