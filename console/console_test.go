@@ -231,6 +231,11 @@ func TestPagesScopedToTenant(t *testing.T) {
 		memberID = m.ID
 		return err
 	})
+	// The bot's Telegram client is made, as the first message sent makes
+	// it: the intruder's disconnect must not find it in the cache.
+	if _, err := env.App.Telegram.Bot(context.Background(), d.TenantID, d.Bot.ID); err != nil {
+		t.Fatal(err)
+	}
 	intruder := signUp(t, env, "intruder@example.com")
 	for _, path := range []string{
 		fmt.Sprintf("/codes/%d", code.ID), fmt.Sprintf("/codes/%d/rollback", code.ID), fmt.Sprintf("/codes/batches/%d", batch.ID),
@@ -258,6 +263,9 @@ func TestPagesScopedToTenant(t *testing.T) {
 		env.Count(t, "SELECT count(*) FROM plans WHERE archived_at IS NOT NULL OR name <> 'Demo membership'") +
 		env.Count(t, "SELECT count(*) FROM bots WHERE status <> 'connected'"); n != 0 {
 		t.Errorf("the intruder changed %d rows", n)
+	}
+	if hook, _, _, _ := env.Fake.Webhook(d.Bot.TelegramID); hook == "" {
+		t.Error("the intruder's disconnect deleted the bot's webhook at Telegram")
 	}
 }
 

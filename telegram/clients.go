@@ -29,7 +29,14 @@ type Clients struct {
 	caller ta.Caller
 
 	mu   sync.Mutex
-	bots map[int64]*telego.Bot
+	bots map[int64]client // by Gatekey bot id
+}
+
+// client is a cached client and the tenant whose bot it is, so that the
+// cache never answers for a bot that is not the asking tenant's.
+type client struct {
+	tenantID int64
+	bot      *telego.Bot
 }
 
 // NewClients makes the client cache for the Bot API at apiURL.
@@ -43,31 +50,33 @@ func NewClients(apiURL string, token TokenFunc) *Clients {
 			MaxConnsPerHost:     256,
 			MaxIdleConnDuration: time.Minute,
 		}}},
-		bots: map[int64]*telego.Bot{},
+		bots: map[int64]client{},
 	}
 }
 
 // APIURL is the Bot API server the clients talk to.
 func (c *Clients) APIURL() string { return c.apiURL }
 
-// Bot returns the client for one of tenantID's bots.
+// Bot returns the client for one of tenantID's bots. Another tenant's bot
+// is not found, as the token's read finds it (the cache holds each
+// client with its tenant, and is used only by that tenant).
 func (c *Clients) Bot(ctx context.Context, tenantID, botID int64) (*telego.Bot, error) {
 	c.mu.Lock()
-	b, ok := c.bots[botID]
+	cached, ok := c.bots[botID]
 	c.mu.Unlock()
-	if ok {
-		return b, nil
+	if ok && cached.tenantID == tenantID {
+		return cached.bot, nil
 	}
 	token, err := c.token(ctx, tenantID, botID)
 	if err != nil {
 		return nil, fmt.Errorf("telegram: token of bot %d: %w", botID, err)
 	}
-	b, err = c.New(token)
+	b, err := c.New(token)
 	if err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
-	c.bots[botID] = b
+	c.bots[botID] = client{tenantID, b}
 	c.mu.Unlock()
 	return b, nil
 }
