@@ -22,11 +22,15 @@ import (
 // SessionTTL is how long a sign-in lasts.
 const SessionTTL = 30 * 24 * time.Hour
 
-// Login brake: this many failed sign-ins for one email, or from one
-// address, within the window, and further tries wait for the window.
+// Login brake: this many failed sign-ins from one address, within the
+// window, and its further tries wait for the window. An email has a brake
+// of its own, for guessing spread over many addresses, at five times
+// that: a brake of one address's size would let anyone who knows an
+// owner's email lock the owner out with ten requests.
 const (
-	MaxLoginFailures   = 10
-	LoginFailureWindow = 15 * time.Minute
+	MaxLoginFailures         = 10
+	MaxLoginFailuresPerEmail = 5 * MaxLoginFailures
+	LoginFailureWindow       = 15 * time.Minute
 	// MaxSignUps is how many accounts one address may create per window.
 	MaxSignUps = 10
 )
@@ -67,7 +71,7 @@ var dummyHash = HashPassword("gatekey dummy password")
 // the client's address, for the brake. It returns the cookie value.
 func (db *DB) LogIn(ctx context.Context, email, password, ip string) (Session, string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	if err := db.checkAttempts(ctx, "login", email, ip, MaxLoginFailures); err != nil {
+	if err := db.checkAttempts(ctx, "login", email, ip, MaxLoginFailures, MaxLoginFailuresPerEmail); err != nil {
 		return Session{}, "", err
 	}
 	tenantID, err := db.Lookup(ctx, "email", email)
@@ -90,7 +94,9 @@ func (db *DB) LogIn(ctx context.Context, email, password, ip string) (Session, s
 		}
 		return Session{}, "", ErrBadLogin
 	}
-	if _, err := db.pool.Exec(ctx, "DELETE FROM login_attempts WHERE kind = 'login' AND email = $1", email); err != nil {
+	// Only this address's failures are forgiven: another address's
+	// guesses at the same email keep counting against that address.
+	if _, err := db.pool.Exec(ctx, "DELETE FROM login_attempts WHERE kind = 'login' AND email = $1 AND ip = $2", email, ip); err != nil {
 		return Session{}, "", fmt.Errorf("tenant: log in: %w", err)
 	}
 	return db.NewSession(ctx, tenantID, accountID)
@@ -115,7 +121,7 @@ func (db *DB) SignUpFrom(ctx context.Context, email, password, ip string) (Sessi
 	if len(password) > 1000 {
 		return Session{}, "", &InputError{"The password can be at most 1000 characters."}
 	}
-	if err := db.checkAttempts(ctx, "signup", "", ip, MaxSignUps); err != nil {
+	if err := db.checkAttempts(ctx, "signup", "", ip, MaxSignUps, 0); err != nil {
 		return Session{}, "", err
 	}
 	tenantID, err := db.SignUp(ctx, email, password)
@@ -135,9 +141,9 @@ func (db *DB) SignUpFrom(ctx context.Context, email, password, ip string) (Sessi
 	return db.NewSession(ctx, tenantID, accountID)
 }
 
-// checkAttempts refuses when the email or the address has max attempts of
-// kind in the window.
-func (db *DB) checkAttempts(ctx context.Context, kind, email, ip string, limit int) error {
+// checkAttempts refuses when the address has ipLimit attempts of kind in
+// the window, or the email (if any) emailLimit.
+func (db *DB) checkAttempts(ctx context.Context, kind, email, ip string, ipLimit, emailLimit int) error {
 	var byEmail, byIP int
 	var oldest *time.Time
 	err := db.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE email = $2 AND $2 <> ''), count(*) FILTER (WHERE ip = $3),
@@ -146,7 +152,7 @@ func (db *DB) checkAttempts(ctx context.Context, kind, email, ip string, limit i
 	if err != nil {
 		return fmt.Errorf("tenant: count attempts: %w", err)
 	}
-	if byEmail < limit && byIP < limit {
+	if byIP < ipLimit && (email == "" || byEmail < emailLimit) {
 		return nil
 	}
 	wait := LoginFailureWindow

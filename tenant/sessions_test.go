@@ -87,13 +87,14 @@ func TestSignUpInputAndBrakes(t *testing.T) {
 	if _, _, err := db.SignUpFrom(ctx, "more@example.com", "correct horse battery", "192.0.2.10"); err != nil {
 		t.Errorf("another address is held back too: %v", err)
 	}
-	// Failed logins from many addresses still brake the email.
-	for i := range tenant.MaxLoginFailures {
+	// Failed logins from many addresses still brake the email, at its own
+	// limit.
+	for i := range tenant.MaxLoginFailuresPerEmail {
 		if _, _, err := db.LogIn(ctx, "more@example.com", "wrong", "198.51.100."+itoa(int64(i))); !errors.Is(err, tenant.ErrBadLogin) {
 			t.Fatal(err)
 		}
 	}
 	if _, _, err := db.LogIn(ctx, "more@example.com", "correct horse battery", "198.51.100.200"); !errors.As(err, &tooMany) || tooMany.Wait <= 0 {
-		t.Errorf("login after %d failures: %v", tenant.MaxLoginFailures, err)
+		t.Errorf("login after %d failures: %v", tenant.MaxLoginFailuresPerEmail, err)
 	}
 }
