@@ -35,7 +35,11 @@ type ReconcileWorker struct {
 	deps Deps
 }
 
-func (w *ReconcileWorker) Timeout(*river.Job[ReconcileArgs]) time.Duration { return 10 * time.Minute }
+func (w *ReconcileWorker) Timeout(*river.Job[ReconcileArgs]) time.Duration { return ReconcileTimeout }
+
+// ReconcileTimeout bounds one reconciliation; GATEKEY_JOB_RESCUE_AFTER must
+// be longer, or River would run a slow one again beside itself.
+const ReconcileTimeout = 10 * time.Minute
 
 func (w *ReconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
 	tenants, err := w.deps.tenantsWith(ctx, "memberships past their end or due a reminder", `

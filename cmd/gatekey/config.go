@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/gatekey/gatekey/billing"
+	"github.com/gatekey/gatekey/jobs"
 	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/telegram"
+	"github.com/gatekey/gatekey/tenant"
 )
 
 // setting is one environment variable: its name, default and meaning.
@@ -127,6 +129,7 @@ func loadConfig() (config, error) {
 	if s := env("GATEKEY_OLD_SECRET_KEYS"); s != "" {
 		c.OldSecretKeys = strings.Split(s, ",")
 	}
+	errs = append(errs, checkSecretKeys(c.SecretKey, c.OldSecretKeys)...)
 	n, err := strconv.Atoi(env("GATEKEY_DB_MAX_CONNS"))
 	if err != nil || n < 4 || n > 1000 {
 		errs = append(errs, fmt.Errorf("GATEKEY_DB_MAX_CONNS=%q: want a number from 4 to 1000", env("GATEKEY_DB_MAX_CONNS")))
@@ -154,6 +157,10 @@ func loadConfig() (config, error) {
 	if c.JobRescueAfter <= c.JobTimeout {
 		errs = append(errs, fmt.Errorf("GATEKEY_JOB_RESCUE_AFTER (%s) must be longer than GATEKEY_JOB_TIMEOUT (%s)", c.JobRescueAfter, c.JobTimeout))
 	}
+	if c.JobRescueAfter <= jobs.ReconcileTimeout {
+		errs = append(errs, fmt.Errorf("GATEKEY_JOB_RESCUE_AFTER (%s) must be longer than the reconciler's %s, or a reconciliation still running would be run again beside it",
+			c.JobRescueAfter, jobs.ReconcileTimeout))
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(env("GATEKEY_LOG_LEVEL"))); err != nil {
 		errs = append(errs, fmt.Errorf("GATEKEY_LOG_LEVEL=%q: want debug, info, warn or error", env("GATEKEY_LOG_LEVEL")))
 	}
@@ -169,4 +176,19 @@ func (c config) logger() *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+// checkSecretKeys names the variable of each key that is not one.
+func checkSecretKeys(current string, old []string) (errs []error) {
+	if current != "" {
+		if _, err := tenant.NewKeyring(current); err != nil {
+			errs = append(errs, fmt.Errorf("GATEKEY_SECRET_KEY: %w", errors.Unwrap(err)))
+		}
+	}
+	for i, k := range old {
+		if _, err := tenant.NewKeyring(k); err != nil {
+			errs = append(errs, fmt.Errorf("GATEKEY_OLD_SECRET_KEYS, key %d of %d: %w", i+1, len(old), errors.Unwrap(err)))
+		}
+	}
+	return errs
 }

@@ -31,6 +31,9 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		"GATEKEY_LOG_LEVEL":          "loud",
 		"GATEKEY_LOG_FORMAT":         "xml",
 		"GATEKEY_FLAT_PRICE":         "29 dollars",
+		"GATEKEY_SECRET_KEY":         "short",
+		"GATEKEY_OLD_SECRET_KEYS":    strings.Repeat("ab", 32) + ",short",
+		"GATEKEY_JOB_RESCUE_AFTER":   "5m", // longer than the job timeout, not than the reconciler's
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Setenv(name, value)
