@@ -1,6 +1,7 @@
 package console
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -509,16 +510,33 @@ func (con *Console) apiRevoke(c *fiber.Ctx) error {
 		return con.apiErr(c, err)
 	}
 	var in struct {
-		MembershipID int64 `json:"membership_id"`
+		MembershipID json.RawMessage `json:"membership_id"` // absent or null: all of the member's
 	}
 	if err := decode(c, &in); err != nil {
 		return con.apiErr(c, err)
 	}
-	n, err := con.revoke(c.UserContext(), apiKey(c).TenantID, id, in.MembershipID)
+	msID, err := optionalID(in.MembershipID, "membership_id")
+	if err != nil {
+		return con.apiErr(c, err)
+	}
+	n, err := con.revoke(c.UserContext(), apiKey(c).TenantID, id, msID)
 	if err != nil {
 		return con.apiErr(c, err)
 	}
 	return c.JSON(fiber.Map{"revoked": n})
+}
+
+// optionalID reads an optional positive id from a JSON field: 0 when it
+// is absent or null, refused when it is anything but a positive whole number.
+func optionalID(raw json.RawMessage, name string) (int64, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	var id int64
+	if err := json.Unmarshal(raw, &id); err != nil || id <= 0 {
+		return 0, refuse(422, errInvalid, fmt.Sprintf("%s must be a positive whole number.", name))
+	}
+	return id, nil
 }
 
 type settingsJSON struct {

@@ -501,3 +501,54 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 		t.Errorf("only %d operations documented", len(ops))
 	}
 }
+
+// TestAPIRevokeOneMembership: membership_id picks one of the member's
+// memberships, and all of them when left out or null; anything else is
+// refused and changes nothing.
+func TestAPIRevokeOneMembership(t *testing.T) {
+	w := newAPIWorld(t)
+	r := grantTwoPlans(t, w.Env, w.a)
+	rita, sam := fmt.Sprintf("/members/%d/revoke", r.members[0]), fmt.Sprintf("/members/%d/revoke", r.members[1])
+	const all = "active active active active"
+
+	for _, c := range []struct {
+		what, body   string
+		status       int
+		code, reason string
+	}{
+		{"zero", `{"membership_id": 0}`, 422, "invalid_request", "membership_id"},
+		{"negative", `{"membership_id": -1}`, 422, "invalid_request", "membership_id"},
+		{"a string", `{"membership_id": "abc"}`, 422, "invalid_request", "membership_id"},
+		{"a number in a string", fmt.Sprintf(`{"membership_id": "%d"}`, r.ms[0][0]), 422, "invalid_request", "membership_id"},
+		{"a fraction", `{"membership_id": 1.5}`, 422, "invalid_request", "membership_id"},
+		{"true", `{"membership_id": true}`, 422, "invalid_request", "membership_id"},
+		{"another member's", fmt.Sprintf(`{"membership_id": %d}`, r.ms[1][0]), 404, "not_found", ""},
+		{"no such membership", `{"membership_id": 999999999}`, 404, "not_found", ""},
+	} {
+		var e apiErr
+		wantError(t, "revoke with "+c.what, w.apiA.call("POST", rita, c.body, &e), c.status, e, c.code)
+		if !strings.Contains(e.Error.Message, c.reason) {
+			t.Errorf("revoke with %s: message %q does not name %q", c.what, e.Error.Message, c.reason)
+		}
+		if got := r.statuses(t, w.Env); got != all {
+			t.Fatalf("revoke with %s changed the memberships: %s", c.what, got)
+		}
+	}
+
+	var rev struct{ Revoked int }
+	if st := w.apiA.call("POST", rita, map[string]any{"membership_id": r.ms[0][1]}, &rev); st != 200 || rev.Revoked != 1 {
+		t.Fatalf("revoke one: %d %+v", st, rev)
+	}
+	if got := r.statuses(t, w.Env); got != "active revoked active active" {
+		t.Errorf("revoking one of Rita's: %s", got)
+	}
+	if st := w.apiA.call("POST", sam, `{}`, &rev); st != 200 || rev.Revoked != 2 {
+		t.Fatalf("revoke all: %d %+v", st, rev)
+	}
+	if st := w.apiA.call("POST", rita, `{"membership_id": null}`, &rev); st != 200 || rev.Revoked != 1 {
+		t.Fatalf("revoke with null: %d %+v", st, rev)
+	}
+	if got := r.statuses(t, w.Env); got != "revoked revoked revoked revoked" {
+		t.Errorf("after revoking all: %s", got)
+	}
+}

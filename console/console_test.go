@@ -653,3 +653,95 @@ func TestRollBackAWholeBatch(t *testing.T) {
 		t.Errorf("%d rollbacks after the second request, want 4", n)
 	}
 }
+
+// revokeWorld is two members of the demo tenant, Rita and Sam, each with
+// two active memberships: the demo plan's and a second plan's.
+type revokeWorld struct {
+	members [2]int64    // Rita, Sam
+	ms      [2][2]int64 // each member's two memberships
+}
+
+func grantTwoPlans(t *testing.T, env *apptest.Env, d app.Demo) revokeWorld {
+	t.Helper()
+	ctx := context.Background()
+	var w revokeWorld
+	env.Tx(t, d.TenantID, func(tx pgx.Tx) error {
+		second, err := membership.CreatePlan(ctx, tx, membership.NewPlan{BotID: d.Bot.ID, Name: "Second plan", PeriodDays: 7,
+			Price: membership.Money{Currency: "USD"}, ChatIDs: []int64{d.Chats[1].ID}})
+		if err != nil {
+			return err
+		}
+		for i, name := range []string{"Rita", "Sam"} {
+			u := env.Fake.AddUser(name, strings.ToLower(name))
+			m, err := membership.UpsertMember(ctx, tx, d.Bot.ID, membership.Person{TelegramUserID: u.ID, Username: u.Username})
+			if err != nil {
+				return err
+			}
+			w.members[i] = m.ID
+			for j, p := range []membership.Plan{d.Plan, second} {
+				g, err := membership.Grant(ctx, tx, m.ID, p)
+				if err != nil {
+					return err
+				}
+				w.ms[i][j] = g.Membership.ID
+			}
+		}
+		return nil
+	})
+	return w
+}
+
+// statuses are the four memberships' statuses: Rita's two, then Sam's.
+func (w revokeWorld) statuses(t *testing.T, env *apptest.Env) string {
+	t.Helper()
+	ids := []int64{w.ms[0][0], w.ms[0][1], w.ms[1][0], w.ms[1][1]}
+	var s string
+	err := env.Owner(t).QueryRow(context.Background(), `SELECT string_agg(status, ' ' ORDER BY array_position($1::bigint[], id))
+		FROM memberships WHERE id = ANY($1)`, ids).Scan(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestRevokeOneMembershipInTheConsole: the form's membership_id picks one
+// of the member's memberships, and all of them when left out; a bad one
+// is an error that changes nothing.
+func TestRevokeOneMembershipInTheConsole(t *testing.T) {
+	env := apptest.New(t)
+	d := env.Demo(t)
+	w := grantTwoPlans(t, env, d)
+	o := signIn(t, env, "owner@example.com", "correct horse battery")
+	rita, sam := fmt.Sprintf("/members/%d", w.members[0]), fmt.Sprintf("/members/%d", w.members[1])
+	const all = "active active active active"
+
+	for _, bad := range []string{"abc", "0", "-1", "1.5"} {
+		status, _ := o.postForm(rita+"/revoke", url.Values{"membership_id": {bad}}, rita)
+		_, body := o.get(rita)
+		if status != http.StatusSeeOther || !strings.Contains(body, "could not be revoked") {
+			t.Errorf("membership_id=%s: %d, the page says %q", bad, status, flashText(body))
+		}
+		if got := w.statuses(t, env); got != all {
+			t.Fatalf("membership_id=%s changed the memberships: %s", bad, got)
+		}
+	}
+	if status, _ := o.postForm(rita+"/revoke", url.Values{"membership_id": {fmt.Sprint(w.ms[1][0])}}, rita); status != 404 {
+		t.Errorf("Sam's membership on Rita's page: %d, want 404", status)
+	}
+	if got := w.statuses(t, env); got != all {
+		t.Fatalf("Sam's membership on Rita's page changed the memberships: %s", got)
+	}
+
+	if status, _ := o.postForm(rita+"/revoke", url.Values{"membership_id": {fmt.Sprint(w.ms[0][1])}}, rita); status != http.StatusSeeOther {
+		t.Fatalf("revoke one: %d", status)
+	}
+	if got := w.statuses(t, env); got != "active revoked active active" {
+		t.Errorf("revoking one of Rita's: %s", got)
+	}
+	if status, _ := o.postForm(sam+"/revoke", url.Values{"membership_id": {""}}, sam); status != http.StatusSeeOther {
+		t.Fatalf("revoke all: %d", status)
+	}
+	if got := w.statuses(t, env); got != "active revoked revoked revoked" {
+		t.Errorf("revoking all of Sam's: %s", got)
+	}
+}

@@ -103,13 +103,17 @@ func (con *Console) memberPage(c *fiber.Ctx) error {
 
 // revoke ends a member's memberships (one, or all that are active when
 // membershipID is 0) and queues their removal from the chats, in one
-// transaction. It returns how many it ended.
+// transaction. It returns how many it ended. A membershipID that is not
+// one of the member's is not found, and nothing is ended.
 func (con *Console) revoke(ctx context.Context, tenantID, memberID, membershipID int64) (int, error) {
 	n := 0
 	err := con.tx(ctx, tenantID, func(tx pgx.Tx) error {
 		d, err := membership.GetMember(ctx, tx, memberID)
 		if err != nil {
 			return err
+		}
+		if membershipID != 0 && !hasMembership(d, membershipID) {
+			return fmt.Errorf("console: revoke membership %d of member %d: %w", membershipID, memberID, membership.ErrNotFound)
 		}
 		for _, m := range d.Memberships {
 			if m.Status != "active" || (membershipID != 0 && m.ID != membershipID) {
@@ -133,12 +137,26 @@ func (con *Console) revoke(ctx context.Context, tenantID, memberID, membershipID
 	return n, err
 }
 
+func hasMembership(d membership.MemberDetail, membershipID int64) bool {
+	for _, m := range d.Memberships {
+		if m.ID == membershipID {
+			return true
+		}
+	}
+	return false
+}
+
 func (con *Console) revokeMember(c *fiber.Ctx) error {
 	id, ok := idParam(c, "id")
 	if !ok {
 		return con.notFound(c)
 	}
-	msID, _ := strconv.ParseInt(c.FormValue("membership_id"), 10, 64)
+	// No membership_id: all of the member's; a bad one changes nothing.
+	msID, ok := formID(c, "membership_id")
+	if !ok {
+		con.flash(c, "error", "That access could not be revoked: the form was not valid. Nothing was changed; please reload the page and try again.")
+		return redirect(c, fmt.Sprintf("/members/%d", id))
+	}
 	n, err := con.revoke(c.UserContext(), session(c).TenantID, id, msID)
 	if err != nil {
 		return con.fail(c, err)
@@ -149,4 +167,15 @@ func (con *Console) revokeMember(c *fiber.Ctx) error {
 		con.flash(c, "ok", "Access revoked. The member is being removed from the plan's chats and told so.")
 	}
 	return redirect(c, fmt.Sprintf("/members/%d", id))
+}
+
+// formID reads an optional positive id from a form field: 0 when the
+// field is absent or empty, not ok when it is anything but a positive number.
+func formID(c *fiber.Ctx, name string) (int64, bool) {
+	s := c.FormValue(name)
+	if s == "" {
+		return 0, true
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil && id > 0
 }
