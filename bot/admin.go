@@ -183,8 +183,11 @@ func (t *turn) onAdminCallback(q *telego.CallbackQuery) error {
 		p.msgID = m.GetMessageID()
 	}
 	admin, err := t.isAdmin(q.From.ID)
-	if err == nil && admin {
+	switch {
+	case err == nil && admin:
 		err = t.adminAction(p, strings.TrimPrefix(q.Data, adminPrefix))
+	case err == nil:
+		p.notice = "Only the bot's admins can use this menu." // a removed admin's old menu
 	}
 	t.queue(river.InsertManyParams{Args: jobs.AnswerCallbackArgs{TenantID: t.bot.TenantID, BotID: t.bot.ID, CallbackQueryID: q.ID, Text: p.notice}})
 	return err

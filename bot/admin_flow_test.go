@@ -98,7 +98,7 @@ func TestTypedAnswersAreCheckedAndReasked(t *testing.T) {
 	for typed, want := range map[string]string{
 		"lots":                    `"lots" is not a whole number`,
 		"0":                       "must be from 1 to 1000000",
-		"-3":                      "is not a whole number",
+		"-3":                      "must be from 1 to",
 		"2.5":                     "is not a whole number",
 		"1000001":                 "must be from 1 to 1000000",
 		"99999999999999999999999": "must be from 1 to 1000000",

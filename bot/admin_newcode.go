@@ -432,7 +432,7 @@ func parseTypedNumber(text string, lo, hi int, what string) (n int, problem stri
 	s := strings.NewReplacer(" ", "", ",", "", "_", "", "'", "", "\u00a0", "").Replace(strings.TrimSpace(text))
 	n, err := strconv.Atoi(s)
 	switch {
-	case s == "" || strings.TrimLeft(s, "0123456789") != "" || (err != nil && !errors.Is(err, strconv.ErrRange)):
+	case s == "" || strings.TrimLeft(strings.TrimPrefix(s, "-"), "0123456789") != "" || (err != nil && !errors.Is(err, strconv.ErrRange)):
 		return 0, fmt.Sprintf("%q is not a whole number. Please send a number from %d to %d, such as %d.", clip(text), lo, hi, min(hi, 25))
 	case err != nil || n < lo || n > hi:
 		return 0, fmt.Sprintf("The number of %s must be from %d to %d. Please send a number in that range.", what, lo, hi)

@@ -545,3 +545,27 @@ func TestNonAdminsAndForgedButtonsGetNothing(t *testing.T) {
 		t.Error("the other tenant's membership was ended")
 	}
 }
+
+// An admin removed in the console who taps their old menu is told why
+// nothing happens, not left with a silent tap.
+func TestRemovedAdminsOldMenuSaysWhy(t *testing.T) {
+	w := ownerWorld(t)
+	menu := w.send(t, w.owner, "/members", "Admin menu")
+	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error {
+		return tenant.RemoveBotAdmin(context.Background(), tx, w.demo.Bot.ID, w.owner.ID, "test")
+	})
+	if status, err := w.Fake.PressButton(w.demo.Bot.TelegramID, w.owner.ID, menu.MessageID, "a:ncs"); err != nil || status != 200 {
+		t.Fatalf("press: %d %v", status, err)
+	}
+	w.Idle(t)
+	var told bool
+	for _, c := range w.Fake.CallsTo("answerCallbackQuery") {
+		told = told || c.Status == 200 && strings.Contains(fmt.Sprint(c.Params["text"]), "Only the bot's admins")
+	}
+	if !told {
+		t.Error("the removed admin's tap was not answered with why")
+	}
+	if n := w.Count(t, "SELECT count(*) FROM access_codes"); n != 0 {
+		t.Errorf("the removed admin's tap made %d codes", n)
+	}
+}
