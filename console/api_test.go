@@ -240,9 +240,17 @@ func TestAPICodes(t *testing.T) {
 		{"another tenant's plan", map[string]any{"plan_id": w.b.Plan.ID}, 422, "invalid_request"},
 		{"unknown field", map[string]any{"plan_id": plan, "cout": 5}, 400, "bad_json"},
 		{"not JSON", "plan_id=1", 400, "bad_json"},
+		{"more after the object", fmt.Sprintf(`{"plan_id": %d} xyz`, plan), 400, "bad_json"},
+		{"two objects", fmt.Sprintf(`{"plan_id": %d}{"count": 1}`, plan), 400, "bad_json"},
 	} {
 		var e apiErr
 		wantError(t, bad.name, w.apiA.call("POST", "/codes", bad.body, &e), bad.status, e, bad.code)
+	}
+	// A wrongly typed field is named as the API names it, not as Go does.
+	var typed apiErr
+	w.apiA.call("POST", "/codes", `{"plan_id": "one"}`, &typed)
+	if msg := typed.Error.Message; !strings.Contains(msg, "plan_id must be a whole number, not string") || strings.Contains(msg, "Go") {
+		t.Errorf("wrongly typed plan_id: %q", msg)
 	}
 	if after := w.Count(t, "SELECT count(*) FROM access_codes"); after != before {
 		t.Errorf("bad requests made %d codes", after-before)
