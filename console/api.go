@@ -90,14 +90,21 @@ func apiKey(c *fiber.Ctx) tenant.APIKey {
 	return k
 }
 
+// bearerToken is the token of an "Authorization: Bearer <token>" header;
+// HTTP's scheme names are case-insensitive, so "bearer" is one too.
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	token = strings.TrimSpace(token)
+	return token, ok && strings.EqualFold(scheme, "Bearer") && token != ""
+}
+
 // apiAuth lets through requests with a live API key.
 func (con *Console) apiAuth(c *fiber.Ctx) error {
-	h := c.Get(fiber.HeaderAuthorization)
-	key, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || key == "" {
+	key, ok := bearerToken(c.Get(fiber.HeaderAuthorization))
+	if !ok {
 		return apiFail(c, 401, errUnauthorized, "Send your API key as the header Authorization: Bearer <key>. Create a key in the console, under Settings.")
 	}
-	k, err := con.cfg.DB.AuthenticateAPIKey(c.UserContext(), strings.TrimSpace(key))
+	k, err := con.cfg.DB.AuthenticateAPIKey(c.UserContext(), key)
 	switch {
 	case errors.Is(err, tenant.ErrBadAPIKey):
 		return apiFail(c, 401, errUnauthorized, "This API key is not valid. Check that it was copied whole.")

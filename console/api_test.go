@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +95,19 @@ func TestAPIKeys(t *testing.T) {
 		e = apiErr{}
 		status := api{t: t, url: w.apiA.url, key: c.key}.call("GET", "/plans", nil, &e)
 		wantError(t, c.name, status, 401, e, "unauthorized")
+	}
+	// The scheme's name is case-insensitive, as HTTP's are.
+	for _, scheme := range []string{"Bearer", "bearer", "BEARER"} {
+		req, _ := http.NewRequest("GET", w.apiA.url+"/plans", nil)
+		req.Header.Set("Authorization", scheme+" "+w.apiA.key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Errorf("Authorization: %s <key>: %d, want 200", scheme, res.StatusCode)
+		}
 	}
 
 	// A key revoked in the console is refused at once, saying so.
