@@ -63,15 +63,7 @@ func invalid(format string, a ...any) error {
 // CreatePlan stores a plan with its chats, which must be the bot's.
 func CreatePlan(ctx context.Context, tx pgx.Tx, in NewPlan) (Plan, error) {
 	in.Name = strings.TrimSpace(in.Name)
-	switch {
-	case in.Name == "" || len(in.Name) > 100:
-		return Plan{}, invalid("a plan needs a name of 1 to 100 characters")
-	case in.PeriodDays < 0 || in.PeriodDays > 36500:
-		return Plan{}, invalid("the period must be 1 to 36500 days, or lifetime")
-	case in.Price.Minor < 0:
-		return Plan{}, invalid("the price cannot be negative")
-	}
-	if err := in.Price.validate(); err != nil {
+	if err := in.check(); err != nil {
 		return Plan{}, err
 	}
 	p := Plan{BotID: in.BotID, Name: in.Name, Description: in.Description, PeriodDays: in.PeriodDays, Price: in.Price, ChatIDs: in.ChatIDs}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -47,13 +49,18 @@ func UpdatePlan(ctx context.Context, tx pgx.Tx, planID int64, in NewPlan) (Plan,
 	return p, nil
 }
 
-// check is the validation CreatePlan does, for UpdatePlan.
+// check is the validation CreatePlan and UpdatePlan do. Lengths are in
+// characters, as the form counts them, not bytes.
 func (in NewPlan) check() error {
 	switch {
-	case in.Name == "" || len(in.Name) > 100:
+	case in.Name == "" || utf8.RuneCountInString(in.Name) > 100:
 		return invalid("a plan needs a name of 1 to 100 characters")
-	case len(in.Description) > 2000:
+	case strings.ContainsFunc(in.Name, unicode.IsControl):
+		return invalid("a plan's name cannot hold control characters, such as line breaks or tabs")
+	case utf8.RuneCountInString(in.Description) > 2000:
 		return invalid("the description can be at most 2000 characters")
+	case strings.ContainsFunc(in.Description, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }):
+		return invalid("the description cannot hold control characters other than line breaks and tabs")
 	case in.PeriodDays < 0 || in.PeriodDays > 36500:
 		return invalid("the period must be 1 to 36500 days, or lifetime")
 	case in.Price.Minor < 0:
