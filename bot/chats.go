@@ -49,8 +49,9 @@ func uneventful(b tenant.Bot, u *telego.ChatMemberUpdated) bool {
 }
 
 // onChatMember watches people join and leave the bot's chats. Someone who
-// joins through a link made for another member is removed at once, and the
-// link revoked; the rightful member gets a new one with /start. So is a
+// joins through a link made for another member is removed at once, told
+// why, and the link revoked; the rightful member gets a new one with
+// /start. So is a
 // member who comes in through their own link after their access ended,
 // and they are told why.
 func (t *turn) onChatMember(u *telego.ChatMemberUpdated) error {
@@ -78,6 +79,11 @@ func (t *turn) onChatMember(u *telego.ChatMemberUpdated) error {
 		)
 		if j.Ended {
 			t.send(user.ID, fmt.Sprintf("Your access to %s has ended, so you cannot stay in it. Send /start to see the plans.", j.Chat.Title))
+		} else {
+			// If they never started the bot, Telegram refuses this, and
+			// nothing else depends on it.
+			t.send(user.ID, fmt.Sprintf("The link you used to join %s was made for someone else, so you were taken out again. "+
+				"If you have access of your own, send /start here for your own link.", j.Chat.Title))
 		}
 	case was && !is:
 		return membership.ObserveLeave(t.ctx, t.tx, t.bot.ID, u.Chat.ID, user.ID, "left")

@@ -343,6 +343,10 @@ func TestStrangerWithSomeoneElsesLinkIsRemoved(t *testing.T) {
 	}
 	w.Wait(t, "Mallory removed", func() bool { return !w.Fake.IsMember(chat.TelegramChatID, mallory.ID) })
 	w.Idle(t)
+	if msgs := w.Fake.Messages(w.demo.Bot.TelegramID, mallory.ID); len(msgs) == 0 ||
+		!strings.Contains(msgs[len(msgs)-1].Text, "made for someone else") {
+		t.Errorf("Mallory was not told why she was taken out: %+v", msgs)
+	}
 	if s := w.Fake.MemberStatus(chat.TelegramChatID, mallory.ID); s != "left" {
 		t.Errorf("Mallory's status = %q, want left (free to come back with her own membership)", s)
 	}
