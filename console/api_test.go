@@ -573,4 +573,9 @@ func TestAPIRevokeOneMembership(t *testing.T) {
 	if got := r.statuses(t, w.Env); got != "revoked revoked revoked revoked" {
 		t.Errorf("after revoking all: %s", got)
 	}
+	// Neither ever joined a chat: none may show them as removed from one.
+	w.Idle(t)
+	if n := w.Count(t, "SELECT count(*) FROM member_chats"); n != 0 {
+		t.Errorf("%d chats recorded for members who never joined one", n)
+	}
 }

@@ -141,7 +141,8 @@ func fillEndings(ctx context.Context, tx pgx.Tx, endings []Ending) error {
 
 // leaveQuery finds, for ended memberships ($1, of members $2, plans $3),
 // the chats no other active membership of the member opens, marks the
-// member removed from them, and revokes the ended memberships' unused
+// member removed from those they had joined (one who never joined, or
+// left, stays so), and revokes the ended memberships' unused
 // links to them (returned with each chat).
 const leaveQuery = `
 WITH ended AS (
@@ -153,9 +154,9 @@ WITH ended AS (
 		SELECT FROM memberships o JOIN plan_chats opc ON opc.tenant_id = o.tenant_id AND opc.plan_id = o.plan_id
 		WHERE o.tenant_id = gatekey_tenant() AND o.member_id = e.member_id AND o.status = 'active' AND opc.chat_id = pc.chat_id)
 ), marked AS (
-	INSERT INTO member_chats (tenant_id, member_id, chat_id, status)
-	SELECT gatekey_tenant(), member_id, chat_id, 'removed' FROM leave
-	ON CONFLICT (tenant_id, member_id, chat_id) DO UPDATE SET status = 'removed', updated_at = now()
+	UPDATE member_chats mc SET status = 'removed', updated_at = now()
+	FROM leave WHERE mc.tenant_id = gatekey_tenant() AND mc.member_id = leave.member_id AND mc.chat_id = leave.chat_id
+	AND mc.status = 'joined'
 ), revoked AS (
 	UPDATE invite_links l SET revoked_at = now()
 	FROM ended e JOIN leave ON leave.member_id = e.member_id
