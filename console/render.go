@@ -126,6 +126,8 @@ func (con *Console) errorPage(c *fiber.Ctx, status int, msg string) error {
 
 func statusTitle(status int) string {
 	switch status {
+	case 400:
+		return "Please check what you sent"
 	case 404:
 		return "Not found"
 	case 403:

@@ -30,6 +30,8 @@ type entry struct {
 func (s *Server) record(ctx context.Context, e entry) error {
 	// A cancelled request still gets its entry.
 	ctx = context.WithoutCancel(ctx)
+	// The request's own text may not be storable as it came.
+	e.TokenName, e.IP, e.Method, e.Path = storable(e.TokenName), storable(e.IP), storable(e.Method), storable(e.Path)
 	_, err := s.cfg.DB.Pool().Exec(ctx, `INSERT INTO ops_audit (token_id, token_name, ip, method, path, status, tenant_id, summary)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		e.TokenID, e.TokenName, e.IP, e.Method, e.Path, e.Status, e.TenantID, e.Summary)
@@ -56,7 +58,7 @@ func summarize(c *fiber.Ctx) map[string]any {
 	query := map[string]string{}
 	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
 		if len(query) < summaryFields {
-			query[string(k)] = summaryValue(string(k), string(v))
+			query[storable(string(k))] = summaryValue(string(k), string(v))
 		}
 	})
 	if len(query) > 0 {
@@ -78,6 +80,7 @@ func summarize(c *fiber.Ctx) map[string]any {
 		}
 		var v any
 		_ = json.Unmarshal(raw, &v)
+		k := storable(k)
 		switch v := v.(type) {
 		case string:
 			kept[k] = summaryValue(k, v)
@@ -101,7 +104,13 @@ func summaryValue(name, v string) string {
 	if secretName(name) {
 		return redacted
 	}
-	return clip(v, summaryValueLen)
+	return storable(clip(v, summaryValueLen))
+}
+
+// storable is s as PostgreSQL's text and jsonb take it: valid UTF-8
+// without NUL characters, each thing they refuse shown as U+FFFD.
+func storable(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // clip shortens s to about n bytes, marking the cut.

@@ -12,6 +12,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
+
+	"github.com/gatekey/gatekey/internal/nulcheck"
 )
 
 // Keys of what guard and the handlers leave on the request.
@@ -32,8 +34,15 @@ func aboutTenant(c *fiber.Ctx, id int64) { c.Locals(localTenant, id) }
 // guard runs around every ops call. An address that has sent too many
 // missing or wrong tokens lately is refused before any token is read;
 // that refusal is not logged, so a flood cannot fill the audit log. Every
-// other call is authenticated, held to its token's role, run, and logged
-// with its outcome, whatever the outcome.
+// other call is authenticated, held to its token's role, checked for text
+// the database cannot store, run, and logged with its outcome, whatever
+// the outcome.
+//
+// The entry is written after the call, so nothing the call was given may
+// keep it from being written: a call with a NUL character in its path,
+// query or body (which neither text nor jsonb stores) is refused before
+// its handler runs (and so is one whose path, query or form is not
+// UTF-8), and the entry itself is made storable (record).
 func (s *Server) guard(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -63,6 +72,9 @@ func (s *Server) guard(c *fiber.Ctx) error {
 		err = authorize(tok, c.Method())
 	}
 	if err == nil {
+		err = refuseText(c)
+	}
+	if err == nil {
 		err = c.Next()
 	}
 	if err != nil {
@@ -77,6 +89,15 @@ func (s *Server) guard(c *fiber.Ctx) error {
 	if err := s.record(ctx, e); err != nil {
 		s.cfg.Log.ErrorContext(ctx, "ops: audit entry not written", "token", e.TokenName, "method", e.Method,
 			"path", e.Path, "status", e.Status, "err", err)
+	}
+	return nil
+}
+
+// refuseText refuses a call whose path, query or body has text the
+// database cannot store: a NUL character, or bytes that are not UTF-8.
+func refuseText(c *fiber.Ctx) error {
+	if msg := nulcheck.Refusal(c); msg != "" {
+		return fail(fiber.StatusBadRequest, codeInvalidText, msg)
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ const (
 	codeTooMany      = "too_many_attempts"
 	codeNotFound     = "not_found"
 	codeBadJSON      = "bad_json"
+	codeInvalidText  = "invalid_text" // a NUL character or bytes not UTF-8, which the database cannot store
 	codeInvalid      = "invalid_request"
 	codeConflict     = "conflict"
 	codeInternal     = "internal_error"

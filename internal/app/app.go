@@ -166,6 +166,7 @@ func (a *App) routes() *fiber.App {
 			(&webhooks.Stripe{DB: a.DB, River: a.River, Billing: a.Billing, Log: a.Log}).Register(app)
 		}
 		con = a.console()
+		app.Use(refuseNUL(con)) // after the webhooks, before the console, its API and ops
 		con.Register(app)
 		ops.New(ops.Config{DB: a.DB, River: a.River, Log: a.Log}).Register(app)
 	}

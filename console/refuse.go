@@ -1,0 +1,23 @@
+package console
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// errInvalidText is the API's error code for text the database cannot
+// store: a NUL character, or bytes that are not UTF-8.
+const errInvalidText = "invalid_text"
+
+// RefuseText answers 400 to a request turned away before any handler
+// because of its text (the application checks every console and API
+// request for NUL characters and bytes not UTF-8, see internal/nulcheck):
+// with the API's error JSON under /api, else with the console's error
+// page. Nothing was done.
+func (con *Console) RefuseText(c *fiber.Ctx, msg string) error {
+	if p := strings.ToLower(c.Path()); p == "/api" || strings.HasPrefix(p, "/api/") {
+		return apiFail(c, fiber.StatusBadRequest, errInvalidText, msg)
+	}
+	return con.errorPage(c, fiber.StatusBadRequest, msg)
+}
