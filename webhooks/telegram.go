@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatekey/gatekey/bot"
+	"github.com/gatekey/gatekey/internal/nulcheck"
 	"github.com/gatekey/gatekey/jobs"
 	"github.com/gatekey/gatekey/tenant"
 )
@@ -109,7 +110,9 @@ func (h *Telegram) handle(c *fiber.Ctx) int {
 		return fiber.StatusInternalServerError
 	}
 	secret := c.Get(SecretHeader)
-	body := c.Body()
+	// A NUL in a member's text could not be stored, and refusing the
+	// update would only have Telegram deliver it again: it becomes U+FFFD.
+	body := nulcheck.ReplaceJSONNUL(c.Body())
 
 	status := fiber.StatusOK
 	u, parsed := smallUpdate(body)

@@ -2,7 +2,9 @@
 // a NUL character, which neither text nor jsonb (as the escape \u0000)
 // takes, or bytes that are not UTF-8 (error 22021 both). A request
 // carrying such text would fail halfway with a 500, or be carried out and
-// then fail to be recorded; it is refused before any handler runs instead.
+// then fail to be recorded; it is refused before any handler runs instead
+// (Refusal). Telegram's updates cannot be refused (Telegram would deliver
+// them again and again), so their NULs are replaced (ReplaceJSONNUL).
 package nulcheck
 
 import (
@@ -113,15 +115,34 @@ func checkArgs(a interface {
 // JSONEscapesNUL tells whether JSON text b has the escape \u0000. Each
 // backslash escapes the character after it, so \\u0000 is an escaped
 // backslash and the text u0000, not a NUL.
-func JSONEscapesNUL(b []byte) bool {
-	for i := 0; i < len(b); i++ {
+func JSONEscapesNUL(b []byte) bool { return nulEscape(b, 0) >= 0 }
+
+// ReplaceJSONNUL returns JSON text b with each escape \u0000 made
+// \ufffd, the replacement character, so that what b holds can be stored;
+// b itself if it has none.
+func ReplaceJSONNUL(b []byte) []byte {
+	i := nulEscape(b, 0)
+	if i < 0 {
+		return b
+	}
+	out := bytes.Clone(b)
+	for ; i >= 0; i = nulEscape(out, i+6) {
+		copy(out[i+2:i+6], "fffd")
+	}
+	return out
+}
+
+// nulEscape is the index of the first escape \u0000 in b at or after
+// from (which must not be inside an escape), or -1.
+func nulEscape(b []byte, from int) int {
+	for i := from; i < len(b); i++ {
 		if b[i] != '\\' {
 			continue
 		}
 		if i+5 < len(b) && b[i+1] == 'u' && string(b[i+2:i+6]) == "0000" {
-			return true
+			return i
 		}
 		i++ // the escaped character
 	}
-	return false
+	return -1
 }

@@ -1,0 +1,17 @@
+package nulcheck_test
+
+import (
+	"fmt"
+
+	"github.com/gatekey/gatekey/internal/nulcheck"
+)
+
+// A NUL escape becomes the replacement character; an escaped backslash
+// followed by the text u0000 is left as it is.
+func ExampleReplaceJSONNUL() {
+	fmt.Println(string(nulcheck.ReplaceJSONNUL([]byte(`{"text": "a\u0000b\\u0000c\u0000"}`))))
+	fmt.Println(nulcheck.JSONEscapesNUL([]byte(`{"text": "\\u0000"}`)))
+	// Output:
+	// {"text": "a\ufffdb\\u0000c\ufffd"}
+	// false
+}
