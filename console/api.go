@@ -35,6 +35,8 @@ const (
 	errInvalid        = "invalid_request"
 	errFairUse        = "fair_use_exceeded"
 	errRollbackExists = "rollback_started"
+	errSuspended      = "tenant_suspended"
+	errRateLimited    = "rate_limited"
 	errInternal       = "internal_error"
 )
 

@@ -36,7 +36,7 @@ func (con *Console) apiLimit(c *fiber.Ctx, key string, limit int) error {
 	if !ok {
 		secs := int(math.Ceil(wait.Seconds()))
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
-		return apiFail(c, fiber.StatusTooManyRequests, "rate_limited",
+		return apiFail(c, fiber.StatusTooManyRequests, errRateLimited,
 			fmt.Sprintf("Too many requests: the owner API takes %d a minute. Try again in %d seconds.", con.limitOr(limit), secs))
 	}
 	return c.Next()

@@ -38,7 +38,7 @@ func (con *Console) writable(c *fiber.Ctx) error {
 	case !suspended:
 		return c.Next()
 	case c.Locals("apikey") != nil:
-		return apiFail(c, fiber.StatusForbidden, "tenant_suspended", suspendedText)
+		return apiFail(c, fiber.StatusForbidden, errSuspended, suspendedText)
 	}
 	return con.errorPage(c, fiber.StatusForbidden, suspendedText)
 }
