@@ -243,16 +243,19 @@ func (con *Console) apiCreateCodes(c *fiber.Ctx) error {
 	}
 	req := membership.CodeRequest{PlanID: in.PlanID, Count: 1, MaxActivations: 1, ExpiresAt: in.ExpiresAt,
 		ZeroPriced: in.ZeroPriced, CreatedBy: "api: " + apiKey(c).Name}
-	if in.PlanID <= 0 {
+	switch {
+	case in.PlanID == 0:
 		return con.apiErr(c, refuse(422, errInvalid, "plan_id is required: the plan the codes grant (GET /api/v1/plans)."))
+	case in.PlanID < 0:
+		return con.apiErr(c, refuse(422, errInvalid, "plan_id must be a positive whole number: the id of a plan (GET /api/v1/plans)."))
 	}
 	if in.Count != nil {
 		req.Count = *in.Count
 	}
 	if in.MaxActivations != nil {
-		req.MaxActivations = *in.MaxActivations
-		if req.MaxActivations < 1 {
-			return con.apiErr(c, refuse(422, errInvalid, "max_activations must be at least 1."))
+		// CodeRequest takes 0 for 1; the API takes the number as it is.
+		if req.MaxActivations = *in.MaxActivations; req.MaxActivations < 1 {
+			return con.apiErr(c, refuse(422, errInvalid, fmt.Sprintf("Max activations must be from 1 to %d.", membership.MaxActivationsCap)))
 		}
 	}
 	if in.ExpiresInDays != nil {

@@ -248,6 +248,7 @@ func TestAPICodes(t *testing.T) {
 		{"501 codes", map[string]any{"plan_id": plan, "count": 501, "zero_priced": false}, 422, "invalid_request"},
 		{"past the fair-use allowance", map[string]any{"plan_id": plan, "count": 100}, 422, "fair_use_exceeded"},
 		{"zero activations", map[string]any{"plan_id": plan, "max_activations": 0}, 422, "invalid_request"},
+		{"a negative plan", map[string]any{"plan_id": -1}, 422, "invalid_request"},
 		{"expired", map[string]any{"plan_id": plan, "expires_at": past}, 422, "invalid_request"},
 		{"both expiries", map[string]any{"plan_id": plan, "expires_at": past, "expires_in_days": 3}, 422, "invalid_request"},
 		{"unknown plan", map[string]any{"plan_id": 99999}, 422, "invalid_request"},
