@@ -43,7 +43,7 @@ var settings = []setting{
 	{"GATEKEY_FLAT_PRICE", "29.00 USD", "monthly price of the flat plan, which owners take in the console's billing page: an amount and a currency"},
 	{"GATEKEY_INVOICE_INTERVAL", "1h", "how often ended billing periods are invoiced"},
 	{"GATEKEY_JOB_TIMEOUT", "1m", "longest one run of a job may take"},
-	{"GATEKEY_JOB_RESCUE_AFTER", "1h", "how long a job may run before it is taken to be stuck (its process died) and run again; more than GATEKEY_JOB_TIMEOUT and 10m"},
+	{"GATEKEY_JOB_RESCUE_AFTER", "1h", "how long a job may run before it is taken to be stuck (its process died) and run again; more than GATEKEY_JOB_TIMEOUT, and best more than 10m"},
 	{"GATEKEY_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"GATEKEY_LOG_FORMAT", "json", "json or text"},
 }
@@ -157,10 +157,6 @@ func loadConfig() (config, error) {
 	if c.JobRescueAfter <= c.JobTimeout {
 		errs = append(errs, fmt.Errorf("GATEKEY_JOB_RESCUE_AFTER (%s) must be longer than GATEKEY_JOB_TIMEOUT (%s)", c.JobRescueAfter, c.JobTimeout))
 	}
-	if c.JobRescueAfter <= jobs.ReconcileTimeout {
-		errs = append(errs, fmt.Errorf("GATEKEY_JOB_RESCUE_AFTER (%s) must be longer than the reconciler's %s, or a reconciliation still running would be run again beside it",
-			c.JobRescueAfter, jobs.ReconcileTimeout))
-	}
 	if err := c.LogLevel.UnmarshalText([]byte(env("GATEKEY_LOG_LEVEL"))); err != nil {
 		errs = append(errs, fmt.Errorf("GATEKEY_LOG_LEVEL=%q: want debug, info, warn or error", env("GATEKEY_LOG_LEVEL")))
 	}
@@ -170,12 +166,31 @@ func loadConfig() (config, error) {
 	return c, errors.Join(errs...)
 }
 
+// logger is the process's logger, which first warns of settings that
+// work but are unwise.
 func (c config) logger() *slog.Logger {
 	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	var log *slog.Logger
 	if c.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+		log = slog.New(slog.NewTextHandler(os.Stderr, opts))
+	} else {
+		log = slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	for _, w := range c.warnings() {
+		log.Warn(w)
+	}
+	return log
+}
+
+// warnings are what is unwise in c, though it works (tests of crashes
+// rescue jobs within seconds, for one).
+func (c config) warnings() []string {
+	var ws []string
+	if c.JobRescueAfter <= jobs.ReconcileTimeout {
+		ws = append(ws, fmt.Sprintf("GATEKEY_JOB_RESCUE_AFTER (%s) is not longer than the reconciler's %s: a reconciliation that runs that long will be run again beside itself",
+			c.JobRescueAfter, jobs.ReconcileTimeout))
+	}
+	return ws
 }
 
 // checkSecretKeys names the variable of each key that is not one.
