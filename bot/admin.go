@@ -187,9 +187,20 @@ func (t *turn) onAdminCallback(q *telego.CallbackQuery) error {
 	case err == nil && admin:
 		err = t.adminAction(p, strings.TrimPrefix(q.Data, adminPrefix))
 	case err == nil:
-		p.notice = "Only the bot's admins can use this menu." // a removed admin's old menu
+		err = t.refuseFormerAdmin(p)
 	}
 	t.queue(river.InsertManyParams{Args: jobs.AnswerCallbackArgs{TenantID: t.bot.TenantID, BotID: t.bot.ID, CallbackQueryID: q.ID, Text: p.notice}})
+	return err
+}
+
+// refuseFormerAdmin tells someone removed as an admin, tapping their old
+// menu, why nothing happens. Anyone else's tap (a forged one) is answered
+// without a word, giving nothing of the admin side away.
+func (t *turn) refuseFormerAdmin(p *press) error {
+	was, err := tenant.WasBotAdmin(t.ctx, t.tx, t.bot.ID, p.userID)
+	if was {
+		p.notice = "You are no longer an admin of this bot, so this menu does nothing."
+	}
 	return err
 }
 

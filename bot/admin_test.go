@@ -560,7 +560,7 @@ func TestRemovedAdminsOldMenuSaysWhy(t *testing.T) {
 	w.Idle(t)
 	var told bool
 	for _, c := range w.Fake.CallsTo("answerCallbackQuery") {
-		told = told || c.Status == 200 && strings.Contains(fmt.Sprint(c.Params["text"]), "Only the bot's admins")
+		told = told || c.Status == 200 && strings.Contains(fmt.Sprint(c.Params["text"]), "no longer an admin")
 	}
 	if !told {
 		t.Error("the removed admin's tap was not answered with why")

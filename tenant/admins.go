@@ -45,6 +45,19 @@ func RemoveBotAdmin(ctx context.Context, tx pgx.Tx, botID, telegramUserID int64,
 	return nil
 }
 
+// WasBotAdmin tells whether the Telegram user was once an admin of the bot
+// and was removed, as the audit log records it.
+func WasBotAdmin(ctx context.Context, tx pgx.Tx, botID, telegramUserID int64) (bool, error) {
+	var was bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM audit_log WHERE action = 'bot_admin.removed'
+		AND subject = $1 AND details->>'telegram_user_id' = $2)`,
+		"bot:"+strconv.FormatInt(botID, 10), strconv.FormatInt(telegramUserID, 10)).Scan(&was)
+	if err != nil {
+		return false, fmt.Errorf("tenant: was bot admin: %w", err)
+	}
+	return was, nil
+}
+
 // BotAdmins lists a bot's admins.
 func BotAdmins(ctx context.Context, tx pgx.Tx, botID int64) ([]Admin, error) {
 	rows, err := tx.Query(ctx, "SELECT bot_id, telegram_user_id, notify FROM bot_admins WHERE bot_id = $1 ORDER BY linked_at", botID)
