@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/gatekey/gatekey/billing"
+	"github.com/gatekey/gatekey/internal/bearer"
 	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/tenant"
 )
@@ -92,17 +93,9 @@ func apiKey(c *fiber.Ctx) tenant.APIKey {
 	return k
 }
 
-// bearerToken is the token of an "Authorization: Bearer <token>" header;
-// HTTP's scheme names are case-insensitive, so "bearer" is one too.
-func bearerToken(header string) (string, bool) {
-	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
-	token = strings.TrimSpace(token)
-	return token, ok && strings.EqualFold(scheme, "Bearer") && token != ""
-}
-
 // apiAuth lets through requests with a live API key.
 func (con *Console) apiAuth(c *fiber.Ctx) error {
-	key, ok := bearerToken(c.Get(fiber.HeaderAuthorization))
+	key, ok := bearer.Token(c.Get(fiber.HeaderAuthorization))
 	if !ok {
 		return apiFail(c, 401, errUnauthorized, "Send your API key as the header Authorization: Bearer <key>. Create a key in the console, under Settings.")
 	}

@@ -7,12 +7,12 @@ import (
 	"math"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 
+	"github.com/gatekey/gatekey/internal/bearer"
 	"github.com/gatekey/gatekey/internal/nulcheck"
 )
 
@@ -116,12 +116,12 @@ func tenantInPath(path string) (int64, bool) {
 
 // authenticate finds the staff token in "Authorization: Bearer <token>".
 func (s *Server) authenticate(c *fiber.Ctx) (Token, error) {
-	presented, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
-	if !ok || strings.TrimSpace(presented) == "" {
+	presented, ok := bearer.Token(c.Get(fiber.HeaderAuthorization))
+	if !ok {
 		return Token{}, fail(fiber.StatusUnauthorized, codeUnauthorized,
 			"Send a staff token as the header Authorization: Bearer <token>. Staff tokens are made with `gatekey ops token create`.")
 	}
-	tok, err := findToken(c.UserContext(), s.cfg.DB, strings.TrimSpace(presented))
+	tok, err := findToken(c.UserContext(), s.cfg.DB, presented)
 	switch {
 	case errors.Is(err, errBadToken):
 		return tok, fail(fiber.StatusUnauthorized, codeUnauthorized, "This staff token is not valid. Check that it was copied whole.")

@@ -203,3 +203,20 @@ func TestLockoutEndsWithItsWindow(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// The Authorization scheme's name is case-insensitive, as HTTP's are.
+func TestBearerSchemeIgnoresCase(t *testing.T) {
+	w := newWorld(t)
+	for _, scheme := range []string{"Bearer", "bearer", "BEARER"} {
+		req, _ := http.NewRequest("GET", w.URL+"/ops/v1/tenants", nil)
+		req.Header.Set("Authorization", scheme+" "+w.admin.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("Authorization: %s <token>: %d, want 200", scheme, resp.StatusCode)
+		}
+	}
+}
