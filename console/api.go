@@ -7,15 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/gatekey/gatekey/billing"
 	"github.com/gatekey/gatekey/internal/bearer"
+	"github.com/gatekey/gatekey/internal/jsonerr"
 	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/tenant"
 )
@@ -123,54 +121,12 @@ func decode(c *fiber.Ctx, v any) error {
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.DisallowUnknownFields()
 	if err := d.Decode(v); err != nil {
-		return refuse(400, errBadJSON, "The request body is not valid JSON for this call: "+jsonProblem(err)+".")
+		return refuse(400, errBadJSON, "The request body is not valid JSON for this call: "+jsonerr.Describe(err)+".")
 	}
 	if _, err := d.Token(); err != io.EOF {
 		return refuse(400, errBadJSON, "The request body is not valid JSON for this call: it goes on after the JSON object.")
 	}
 	return nil
-}
-
-// jsonProblem says what is wrong with a body in the API's terms, not Go's
-// (encoding/json names Go types and struct fields).
-func jsonProblem(err error) string {
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	switch {
-	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return fmt.Sprintf("%s must be %s, not %s", typeErr.Field, jsonKind(typeErr.Type), typeErr.Value)
-	case errors.As(err, &typeErr):
-		return "it must be a JSON object, not " + typeErr.Value
-	case errors.As(err, &syntaxErr):
-		return fmt.Sprintf("%s (at byte %d)", strings.TrimPrefix(syntaxErr.Error(), "json: "), syntaxErr.Offset)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "it ends too soon"
-	}
-	return strings.TrimPrefix(err.Error(), "json: ")
-}
-
-// jsonKind names what a Go type takes in JSON.
-func jsonKind(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t == reflect.TypeFor[time.Time]() {
-		return "a date and time, such as 2027-01-31T12:00:00Z"
-	}
-	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "a whole number"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Slice, reflect.Array:
-		return "a list"
-	}
-	return "an object"
 }
 
 // queryID reads an optional positive id from the query string.

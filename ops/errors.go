@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 
+	"github.com/gatekey/gatekey/internal/jsonerr"
 	"github.com/gatekey/gatekey/tenant"
 )
 
@@ -80,7 +81,7 @@ func decode(c *fiber.Ctx, v any) error {
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.DisallowUnknownFields()
 	if err := d.Decode(v); err != nil {
-		return fail(fiber.StatusBadRequest, codeBadJSON, "The request body is not valid JSON for this call: "+err.Error()+".")
+		return fail(fiber.StatusBadRequest, codeBadJSON, "The request body is not valid JSON for this call: "+jsonerr.Describe(err)+".")
 	}
 	if d.More() {
 		return fail(fiber.StatusBadRequest, codeBadJSON, "The request body must be one JSON object.")

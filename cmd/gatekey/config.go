@@ -154,7 +154,7 @@ func loadConfig() (config, error) {
 		}
 		*d.dst = v
 	}
-	if c.JobRescueAfter <= c.JobTimeout {
+	if c.JobRescueAfter > 0 && c.JobTimeout > 0 && c.JobRescueAfter <= c.JobTimeout { // else one failed to parse, and said so
 		errs = append(errs, fmt.Errorf("GATEKEY_JOB_RESCUE_AFTER (%s) must be longer than GATEKEY_JOB_TIMEOUT (%s)", c.JobRescueAfter, c.JobTimeout))
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(env("GATEKEY_LOG_LEVEL"))); err != nil {

@@ -50,6 +50,11 @@ func TestBadSettingsAreNamed(t *testing.T) {
 	if c, err := loadConfig(); err != nil || len(c.warnings()) != 1 || !strings.Contains(c.warnings()[0], "GATEKEY_JOB_RESCUE_AFTER") {
 		t.Errorf("GATEKEY_JOB_RESCUE_AFTER=5m: %v %v, want one warning naming it", err, c.warnings())
 	}
+	// A duration that does not parse is named once, not also compared.
+	t.Setenv("GATEKEY_JOB_RESCUE_AFTER", "banana")
+	if _, err := loadConfig(); err == nil || strings.Contains(err.Error(), "(0s)") {
+		t.Errorf("GATEKEY_JOB_RESCUE_AFTER=banana: %v, want one error naming it", err)
+	}
 	t.Setenv("GATEKEY_JOB_RESCUE_AFTER", "1h")
 	t.Setenv("GATEKEY_FLAT_PRICE", " 49.50  eur ")
 	if c, err := loadConfig(); err != nil || c.FlatPrice.Minor != 4950 || c.FlatPrice.Currency != "EUR" {
