@@ -220,3 +220,13 @@ func TestBearerSchemeIgnoresCase(t *testing.T) {
 		}
 	}
 }
+
+// A body of the wrong shape is described in the API's terms, not Go's.
+func TestBadBodiesAreDescribedInTheAPIsTerms(t *testing.T) {
+	w := newWorld(t)
+	var e errorBody
+	if got := w.admin.call("POST", "/tenants/1/suspend", `{"reason": 5}`, &e); got != 400 || e.Error.Code != "bad_json" ||
+		!strings.Contains(e.Error.Message, "reason must be a string, not number") || strings.Contains(e.Error.Message, "Go ") {
+		t.Errorf("reason 5: %d %+v", got, e)
+	}
+}
