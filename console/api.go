@@ -36,6 +36,7 @@ const (
 	errRollbackExists = "rollback_started"
 	errSuspended      = "tenant_suspended"
 	errRateLimited    = "rate_limited"
+	errInvalidText    = "invalid_text" // text the database cannot store: a NUL, or bytes not UTF-8
 	errInternal       = "internal_error"
 )
 
@@ -130,8 +131,12 @@ func decode(c *fiber.Ctx, v any) error {
 }
 
 // queryID reads an optional positive id from the query string.
-func queryID(c *fiber.Ctx, name string) (int64, error) {
-	s := c.Query(name)
+func queryID(c *fiber.Ctx, name string) (int64, error) { return optionalID(c.Query(name), name) }
+
+// optionalID reads an optional positive id, written as a decimal number
+// (a query string's value, a form field, or a JSON number as sent): 0 when
+// s is empty, refused when it is anything but a positive whole number.
+func optionalID(s, name string) (int64, error) {
 	if s == "" {
 		return 0, nil
 	}

@@ -518,7 +518,13 @@ func (con *Console) apiRevoke(c *fiber.Ctx) error {
 	if err := decode(c, &in); err != nil {
 		return con.apiErr(c, err)
 	}
-	msID, err := optionalID(in.MembershipID, "membership_id")
+	// Absent or null: all of the member's. A JSON number as sent, so that
+	// "5", 1.5 or true are refused rather than read as something else.
+	raw := string(in.MembershipID)
+	if raw == "null" {
+		raw = ""
+	}
+	msID, err := optionalID(raw, "membership_id")
 	if err != nil {
 		return con.apiErr(c, err)
 	}
@@ -527,19 +533,6 @@ func (con *Console) apiRevoke(c *fiber.Ctx) error {
 		return con.apiErr(c, err)
 	}
 	return c.JSON(fiber.Map{"revoked": n})
-}
-
-// optionalID reads an optional positive id from a JSON field: 0 when it
-// is absent or null, refused when it is anything but a positive whole number.
-func optionalID(raw json.RawMessage, name string) (int64, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return 0, nil
-	}
-	var id int64
-	if err := json.Unmarshal(raw, &id); err != nil || id <= 0 {
-		return 0, refuse(422, errInvalid, fmt.Sprintf("%s must be a positive whole number.", name))
-	}
-	return id, nil
 }
 
 type settingsJSON struct {

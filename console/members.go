@@ -152,8 +152,8 @@ func (con *Console) revokeMember(c *fiber.Ctx) error {
 		return con.notFound(c)
 	}
 	// No membership_id: all of the member's; a bad one changes nothing.
-	msID, ok := formID(c, "membership_id")
-	if !ok {
+	msID, err := optionalID(c.FormValue("membership_id"), "membership_id")
+	if err != nil {
 		con.flash(c, "error", "That access could not be revoked: the form was not valid. Nothing was changed; please reload the page and try again.")
 		return redirect(c, fmt.Sprintf("/members/%d", id))
 	}
@@ -167,15 +167,4 @@ func (con *Console) revokeMember(c *fiber.Ctx) error {
 		con.flash(c, "ok", "Access revoked. The member is being removed from the plan's chats and told so.")
 	}
 	return redirect(c, fmt.Sprintf("/members/%d", id))
-}
-
-// formID reads an optional positive id from a form field: 0 when the
-// field is absent or empty, not ok when it is anything but a positive number.
-func formID(c *fiber.Ctx, name string) (int64, bool) {
-	s := c.FormValue(name)
-	if s == "" {
-		return 0, true
-	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	return id, err == nil && id > 0
 }

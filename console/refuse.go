@@ -6,10 +6,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// errInvalidText is the API's error code for text the database cannot
-// store: a NUL character, or bytes that are not UTF-8.
-const errInvalidText = "invalid_text"
-
 // RefuseText answers 400 to a request turned away before any handler
 // because of its text (the application checks every console and API
 // request for NUL characters and bytes not UTF-8, see internal/nulcheck):
