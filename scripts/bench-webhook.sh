@@ -25,7 +25,8 @@
 # BENCH_TIME (closed loop, default 20s), CLOSED_RUNS (closed-loop runs, default 3), RATE_DURATION (open loop and pgbench --rate, 20s),
 # RATE_FRACTIONS (open-loop rates as fractions of pgbench's tps, default "0.5 0.25"),
 # RATE (open-loop rates in updates/s, instead of RATE_FRACTIONS),
-# BENCH_FLAGS (more flags for the Go benchmarks, e.g. "-webhook.users=5000";
+# BENCH_FLAGS (more flags for the Go benchmarks, e.g. "-webhook.users=5000" or
+# "-webhook.conns=24", the pool size;
 # "-webhook.work=false" measures the webhook alone, as a `serve --web-only`
 # process whose workers run elsewhere, with the replies left queued).
 set -euo pipefail
@@ -177,6 +178,8 @@ closed=$out/closed.txt
       "$(m "$f" p50-ms)" "$p99" "$(awk -v p="$p99" 'BEGIN { print (p != "n/a" && p + 0 < 20) ? "met" : "NOT met" }')" "$(m "$f" other-cpu-%)"
     printf '    senders took them up late by:   p50 / p99 %s / %s ms (the load generator on the same cores, or every sender busy as the server falls behind)\n' \
       "$(m "$f" sender-lag-p50-ms)" "$(m "$f" sender-lag-p99-ms)"
+    printf '    goroutines queued for a thread: p99 / p99.9 %s / %s ms at each wake-up (several in each update: in this process, not PostgreSQL)\n' \
+      "$(m "$f" sched-p99-ms)" "$(m "$f" sched-p999-ms)"
     printf '    pgbench tpcb-like at %s/s:      p50 / p99 %s / %s ms (PostgreSQL alone, same rate and arrivals)\n' \
       "$r" "$(pct "$out/pglat-$r" 0.50)" "$(pct "$out/pglat-$r" 0.99)"
   done

@@ -48,6 +48,7 @@ var (
 	benchDuration = flag.Duration("webhook.duration", 20*time.Second, "how long BenchmarkWebhookStartRate offers its rate")
 	benchArrivals = flag.String("webhook.arrivals", "poisson", "how BenchmarkWebhookStartRate spaces its updates: poisson (random, as Telegram's users send them and as pgbench --rate does) or uniform")
 	benchWork     = flag.Bool("webhook.work", true, "run the workers, which send the replies (false: the webhook alone, replies left queued)")
+	benchConns    = flag.Int("webhook.conns", 12, "connections in the application's pool (GATEKEY_DB_MAX_CONNS)")
 )
 
 // BenchmarkWebhookStart is the closed loop: -webhook.senders goroutines each
@@ -244,9 +245,10 @@ type benchWorld struct {
 	next   atomic.Int64
 	update atomic.Int64 // update ids, fresh for every request
 
-	sentBefore int // sendMessage calls when the timed part began
-	cpuBefore  benchtest.CPU
-	poolBefore *pgxpool.Stat
+	sentBefore  int // sendMessage calls when the timed part began
+	cpuBefore   benchtest.CPU
+	poolBefore  *pgxpool.Stat
+	schedBefore benchtest.Sched
 }
 
 type benchPair struct {
@@ -268,6 +270,7 @@ func newBenchWorld(b *testing.B) *benchWorld {
 	// default), not every 20 ms as in tests.
 	env := apptest.Start(b, apptest.Options{Work: *benchWork, Configure: func(c *app.Config) {
 		c.JobPollInterval = time.Second
+		c.DBMaxConns = int32(*benchConns)
 	}})
 	// The fake's record of every call, and every reply it was sent, would
 	// become most of this process's heap, and the collector's marking of
@@ -456,6 +459,7 @@ func (w *benchWorld) mark() {
 	w.sentBefore = w.env.Fake.CallCount("sendMessage")
 	w.cpuBefore = benchtest.ReadCPU(w.owner)
 	w.poolBefore = w.env.App.DB.Pool().Stat()
+	w.schedBefore = benchtest.ReadSched()
 }
 
 // report gives the rate and latency of the timed part, and how far the
@@ -481,6 +485,7 @@ func (w *benchWorld) report(b *testing.B, lat []time.Duration, elapsed time.Dura
 	pool := w.env.App.DB.Pool().Stat()
 	waited := pool.EmptyAcquireWaitTime() - w.poolBefore.EmptyAcquireWaitTime()
 	b.ReportMetric(float64(waited.Microseconds())/float64(len(lat)), "pool-wait-us/update")
+	benchtest.ReportSched(b, w.schedBefore, benchtest.ReadSched())
 }
 
 // drain waits for the workers to finish every job, and wants every reply

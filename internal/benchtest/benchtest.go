@@ -1,8 +1,9 @@
 // Package benchtest holds what Gatekey's benchmarks report beside their
 // timings: the CPU time an operation costs in the test process and in the
 // PostgreSQL backends of its database, the share of the machine others
-// took meanwhile (which makes every figure noisy when it is high), and
-// latency percentiles.
+// took meanwhile (which makes every figure noisy when it is high), how
+// long goroutines queued for a thread in the test process, and latency
+// percentiles.
 package benchtest
 
 import (
