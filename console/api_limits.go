@@ -2,7 +2,6 @@ package console
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
@@ -34,8 +33,7 @@ func (con *Console) apiLimit(c *fiber.Ctx, key string, limit int) error {
 		return con.apiErr(c, err)
 	}
 	if !ok {
-		secs := int(math.Ceil(wait.Seconds()))
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+		secs := retryAfter(c, wait)
 		return apiFail(c, fiber.StatusTooManyRequests, errRateLimited,
 			fmt.Sprintf("Too many requests: the owner API takes %d a minute. Try again in %d seconds.", con.limitOr(limit), secs))
 	}

@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -118,6 +120,7 @@ func (con *Console) login(c *fiber.Ctx) error {
 		return con.render(c, 401, "login", "Sign in", f)
 	case errors.As(err, &tooMany):
 		f.Error = tooMany.Error()
+		retryAfter(c, tooMany.Wait)
 		return con.render(c, 429, "login", "Sign in", f)
 	case err != nil:
 		return con.fail(c, err)
@@ -143,6 +146,7 @@ func (con *Console) signup(c *fiber.Ctx) error {
 	switch {
 	case errors.As(err, &tooMany):
 		f.Error = tooMany.Error()
+		retryAfter(c, tooMany.Wait)
 		return con.render(c, 429, "signup", "Create your account", f)
 	case errors.Is(err, tenant.ErrEmailTaken):
 		f.Error = "There is already an account with this email. Sign in instead."
@@ -173,4 +177,12 @@ func safeNext(next string) string {
 		return "/dashboard"
 	}
 	return next
+}
+
+// retryAfter tells a client how long to wait before trying again, in the
+// Retry-After header, and returns the wait in whole seconds (rounded up).
+func retryAfter(c *fiber.Ctx, wait time.Duration) int {
+	secs := int(math.Ceil(wait.Seconds()))
+	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+	return secs
 }

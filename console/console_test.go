@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -211,6 +212,10 @@ func TestLoginRateLimit(t *testing.T) {
 	status, body := o.postForm("/login", url.Values{"email": {"a@example.com"}, "password": {"correct horse battery"}})
 	if status != 429 || !strings.Contains(body, "Too many attempts. Please wait 15 minutes") {
 		t.Errorf("after %d failures: %d", tenant.MaxLoginFailures, status)
+	}
+	// A script learns the wait as the API's 429s tell it: in seconds.
+	if secs, err := strconv.Atoi(o.header.Get("Retry-After")); err != nil || secs < 14*60 || secs > 15*60 {
+		t.Errorf("after %d failures: Retry-After %q, want the 15 minutes' wait in seconds", tenant.MaxLoginFailures, o.header.Get("Retry-After"))
 	}
 	// The brake is the guessing address's: the owner, elsewhere, still
 	// gets in, so knowing an owner's email is not enough to lock them out.

@@ -24,6 +24,7 @@ type owner struct {
 	client *http.Client
 	Email  string
 	Tenant int64
+	header http.Header // the last response's
 }
 
 // signUp creates an account through the sign-up form.
@@ -56,6 +57,7 @@ func (o *owner) get(path string) (int, string) {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	o.header = res.Header
 	return res.StatusCode, string(b)
 }
 
@@ -86,6 +88,7 @@ func (o *owner) postRaw(path string, v url.Values) (int, string) {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	o.header = res.Header
 	return res.StatusCode, string(b)
 }
 
