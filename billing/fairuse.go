@@ -19,11 +19,16 @@ const FairUseWindow = "30 days"
 
 // FairUse is a tenant's standing against the fair-use limit.
 type FairUse struct {
-	Limited   bool // only pay-as-you-go tenants are limited
-	Floor     int
-	RatioPct  int // 100 means one free activation per paid order
-	Paid      int // paid orders (amount above 0) in the window
-	Used      int // zero-priced activations in the window
+	Limited  bool // only pay-as-you-go tenants are limited
+	Floor    int
+	RatioPct int // 100 means one free activation per paid order
+	Paid     int // paid orders (amount above 0) in the window
+	Used     int // zero-priced activations in the window
+	// Open is how many more times the free codes already given out (not
+	// deleted, not expired) can still be activated. It counts against the
+	// allowance when codes are made: otherwise batch after batch, each
+	// within what is left, would give out any number of free activations.
+	Open      int
 	Allowance int // max(Floor, RatioPct × Paid / 100)
 	// FlaggedAt is when usage first went past the allowance, for staff;
 	// nil if it has not (or staff cleared the flag).
@@ -36,8 +41,9 @@ func Allowance(floor, ratioPct, paid int) int {
 	return max(floor, ratioPct*paid/100)
 }
 
-// Remaining is how many more zero-priced activations fit.
-func (f FairUse) Remaining() int { return max(0, f.Allowance-f.Used) }
+// Remaining is how many more zero-priced activations new codes may give
+// out: the allowance, less what was used and what codes given out hold.
+func (f FairUse) Remaining() int { return max(0, f.Allowance-f.Used-f.Open) }
 
 // Over reports whether zero-priced activations are past the allowance:
 // at the allowance is still fair, one more is not.
@@ -54,8 +60,18 @@ func (f FairUse) Text() string {
 		return s + fmt.Sprintf(" (%d over). Codes already given out keep working. "+
 			"To give out more free codes, make them priced, move to the flat plan, or ask Gatekey support to raise your allowance.", f.Used-f.Allowance)
 	}
-	return s + fmt.Sprintf(" (%d left). The allowance is the larger of %d and %d%% of your paid orders (%d).",
-		f.Remaining(), f.Floor, f.RatioPct, f.Paid)
+	return s + fmt.Sprintf(". %s The allowance is the larger of %d and %d%% of your paid orders (%d).",
+		f.left(), f.Floor, f.RatioPct, f.Paid)
+}
+
+// left says how many free activations new codes may still give out, and
+// what the codes already given out hold of the allowance.
+func (f FairUse) left() string {
+	if f.Open == 0 {
+		return fmt.Sprintf("New free codes may give out %d more.", f.Remaining())
+	}
+	return fmt.Sprintf("Free codes already given out can be activated %d more %s, so new ones may give out %d more.",
+		f.Open, plural(f.Open, "time", "times"), f.Remaining())
 }
 
 // GetFairUse reads the tenant's fair-use standing.
@@ -65,8 +81,11 @@ func GetFairUse(ctx context.Context, tx pgx.Tx) (FairUse, error) {
 	err := tx.QueryRow(ctx, `SELECT t.billing_plan, t.fairuse_floor, t.fairuse_ratio_pct, t.fairuse_flagged_at,
 		(SELECT count(*) FROM orders o WHERE o.amount_minor > 0 AND o.status = 'paid' AND o.created_at > now() - $1::interval),
 		(SELECT count(*) FROM code_activations a JOIN orders o ON o.tenant_id = a.tenant_id AND o.id = a.order_id
-			WHERE o.amount_minor = 0 AND a.created_at > now() - $1::interval)
-		FROM tenants t WHERE t.id = gatekey_tenant()`, FairUseWindow).Scan(&plan, &f.Floor, &f.RatioPct, &f.FlaggedAt, &f.Paid, &f.Used)
+			WHERE o.amount_minor = 0 AND a.created_at > now() - $1::interval),
+		(SELECT coalesce(sum(c.max_activations - c.activations), 0) FROM access_codes c
+			WHERE c.zero_priced AND c.deleted_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > now())
+			AND c.activations < c.max_activations)
+		FROM tenants t WHERE t.id = gatekey_tenant()`, FairUseWindow).Scan(&plan, &f.Floor, &f.RatioPct, &f.FlaggedAt, &f.Paid, &f.Used, &f.Open)
 	if err != nil {
 		return f, fmt.Errorf("billing: fair use: %w", err)
 	}
@@ -82,10 +101,15 @@ type FairUseError struct {
 }
 
 func (e *FairUseError) Error() string {
-	return fmt.Sprintf("These codes allow %d free activations, but only %d of your %d free activations for the last 30 days are left (%d used). "+
+	f := e.FairUse
+	held := ""
+	if f.Open > 0 {
+		held = fmt.Sprintf(", and free codes already given out can be activated %d more %s", f.Open, plural(f.Open, "time", "times"))
+	}
+	return fmt.Sprintf("These codes allow %d free activations, but only %d of your %d free activations for the last 30 days are left (%d used%s). "+
 		"Free codes on pay-as-you-go are meant to sit beside paid sales: the allowance is the larger of %d and %d%% of your paid orders (%d in the last 30 days). "+
-		"To go on: make the codes priced, move to the flat plan, or ask Gatekey support to raise your allowance.",
-		e.Requested, e.FairUse.Remaining(), e.FairUse.Allowance, e.FairUse.Used, e.FairUse.Floor, e.FairUse.RatioPct, e.FairUse.Paid)
+		"To go on: make the codes priced, delete unused free codes, move to the flat plan, or ask Gatekey support to raise your allowance.",
+		e.Requested, f.Remaining(), f.Allowance, f.Used, held, f.Floor, f.RatioPct, f.Paid)
 }
 
 // CreateCodes is how every caller (console, API, the owner's bot) creates

@@ -47,8 +47,13 @@ func TestFairUseMeter(t *testing.T) {
 	}
 	under := at
 	under.Used = 12
-	if s := under.Text(); !strings.Contains(s, "12 of 50") || !strings.Contains(s, "38 left") {
+	if s := under.Text(); !strings.Contains(s, "12 of 50") || !strings.Contains(s, "may give out 38 more") {
 		t.Errorf("under text = %q", s)
+	}
+	held := under
+	held.Open = 30
+	if s := held.Text(); held.Remaining() != 8 || !strings.Contains(s, "activated 30 more times, so new ones may give out 8 more") {
+		t.Errorf("12 used and 30 open of 50: remaining %d, text %q", held.Remaining(), s)
 	}
 	flat := billing.FairUse{Used: 5000}
 	if flat.Over() || !strings.Contains(flat.Text(), "unlimited") {
@@ -56,34 +61,35 @@ func TestFairUseMeter(t *testing.T) {
 	}
 }
 
-// The limit on creating free codes, at its edges: codes whose activations
-// fit the allowance exactly are made; one activation more is refused with
-// a message that shows usage, allowance, and how to raise it.
+// The limit on creating free codes, at its edges: what codes already
+// given out can still be activated counts, as do activations; codes whose
+// activations fit the allowance exactly are made; one activation more is
+// refused with a message that shows usage, allowance, and how to go on.
 func TestCreateCodesHeldToAllowance(t *testing.T) {
 	f := newFixture(t, false)
 	f.exec("UPDATE tenants SET fairuse_floor = 10")
 
-	f.mustCodes(membership.CodeRequest{Count: 2, MaxActivations: 3}) // 6 of 10
-	b := f.mustCodes(membership.CodeRequest{Count: 1, MaxActivations: 4})
+	three := f.mustCodes(membership.CodeRequest{Count: 2, MaxActivations: 3}) // 6 of 10 open
+	b := f.mustCodes(membership.CodeRequest{Count: 1, MaxActivations: 4})     // 10 of 10
 	for i := 0; i < 4; i++ {
 		f.activate(b.Codes[0].Code)
 	}
-	if fu := f.fairUse(); fu.Used != 4 || fu.Allowance != 10 || fu.Remaining() != 6 {
-		t.Fatalf("after 4 free activations: %+v", fu)
+	if fu := f.fairUse(); fu.Used != 4 || fu.Open != 6 || fu.Allowance != 10 || fu.Remaining() != 0 {
+		t.Fatalf("after 4 free activations, 6 open: %+v", fu)
 	}
-	f.mustCodes(membership.CodeRequest{Count: 3, MaxActivations: 2}) // exactly the 6 left
 
 	before := f.count("SELECT count(*) FROM access_codes")
-	_, err := f.createCodes(membership.CodeRequest{Count: 7, MaxActivations: 1})
+	_, err := f.createCodes(membership.CodeRequest{Count: 1, MaxActivations: 1})
 	var fe *billing.FairUseError
 	if !errors.As(err, &fe) {
-		t.Fatalf("7 free activations with 6 left: err = %v, want a FairUseError", err)
+		t.Fatalf("a free activation with none left: err = %v, want a FairUseError", err)
 	}
-	if fe.Requested != 7 || fe.FairUse.Remaining() != 6 {
+	if fe.Requested != 1 || fe.FairUse.Remaining() != 0 {
 		t.Errorf("refusal: requested %d, remaining %d", fe.Requested, fe.FairUse.Remaining())
 	}
 	msg := err.Error()
-	for _, want := range []string{"7 free activations", "6 of your 10", "(4 used)", "make the codes priced", "flat plan", "ask Gatekey support"} {
+	for _, want := range []string{"1 free activations", "0 of your 10", "(4 used, and free codes already given out can be activated 6 more times)",
+		"make the codes priced", "delete unused free codes", "flat plan", "ask Gatekey support"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("refusal message lacks %q:\n%s", want, msg)
 		}
@@ -92,14 +98,40 @@ func TestCreateCodesHeldToAllowance(t *testing.T) {
 		t.Errorf("a refused request made %d codes", after-before)
 	}
 
+	// A deleted code, or one that has expired, holds nothing.
+	f.exec("UPDATE access_codes SET deleted_at = now() WHERE id = $1", three.Codes[0].ID)
+	f.exec("UPDATE access_codes SET expires_at = now() - interval '1 minute' WHERE id = $1", three.Codes[1].ID)
+	f.mustCodes(membership.CodeRequest{Count: 3, MaxActivations: 2}) // exactly the 6 freed
+	if _, err := f.createCodes(membership.CodeRequest{Count: 1}); !errors.As(err, &fe) {
+		t.Errorf("one more free code at the allowance: err = %v, want a FairUseError", err)
+	}
+
 	// A request wrong in itself says so, whatever the allowance.
 	var ve *membership.ValidationError
 	if _, err := f.createCodes(membership.CodeRequest{Count: membership.MaxBatchSize + 1}); !errors.As(err, &ve) || !strings.Contains(err.Error(), "from 1 to") {
-		t.Errorf("%d free codes with 6 left: err = %v, want the batch size's limit", membership.MaxBatchSize+1, err)
+		t.Errorf("%d free codes with none left: err = %v, want the batch size's limit", membership.MaxBatchSize+1, err)
 	}
 
-	// Priced codes are not held to the allowance.
+	// Priced codes are not held to the allowance, and hold none of it.
 	f.mustCodes(membership.CodeRequest{Count: 50, MaxActivations: 10, ZeroPriced: boolp(false)})
+	if fu := f.fairUse(); fu.Open != 6 {
+		t.Errorf("priced codes counted as open free activations: %+v", fu)
+	}
+}
+
+// Batch after batch, each within what is left, cannot give out more free
+// activations than the allowance: the second batch of 50 is refused.
+func TestBatchesTogetherHeldToAllowance(t *testing.T) {
+	f := newFixture(t, false) // the default floor: 50
+	f.mustCodes(membership.CodeRequest{Count: 50, MaxActivations: 1})
+	_, err := f.createCodes(membership.CodeRequest{Count: 50, MaxActivations: 1})
+	var fe *billing.FairUseError
+	if !errors.As(err, &fe) || fe.FairUse.Open != 50 {
+		t.Fatalf("a second batch of 50 free codes on an allowance of 50: err = %v, want a FairUseError with 50 open", err)
+	}
+	if n := f.count("SELECT count(*) FROM access_codes"); n != 50 {
+		t.Errorf("%d codes, want the first batch's 50", n)
+	}
 }
 
 // Codes already given out keep working past the allowance (a member is

@@ -242,7 +242,7 @@ func TestSettingsAndFairUseFromTheBot(t *testing.T) {
 		t.Fatal(err)
 	}
 	screen = w.tap(t, w.owner, screen, "« Menu", "Admin menu")
-	screen = w.tap(t, w.owner, screen, "Fair use", "Zero-priced activations in the last 30 days: 0 of 5 (5 left)")
+	screen = w.tap(t, w.owner, screen, "Fair use", "Zero-priced activations in the last 30 days: 0 of 5.\nFree codes already given out can be activated 0 more times, so new ones may give out 5 more.")
 	summary := w.newCode(t, "1", askExpiry, "No expiry", askCount, "10", askConfirm)
 	refused := w.tap(t, w.owner, summary, "Create 10 codes", "These codes allow 10 free activations, but only 5")
 	if n := w.Count(t, "SELECT count(*) FROM access_codes"); n != 0 {

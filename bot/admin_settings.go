@@ -145,9 +145,10 @@ func (t *turn) fairUse(p *press) error {
 	} else {
 		text = fmt.Sprintf("Fair use of free codes\n\n"+
 			"On pay-as-you-go, zero-priced codes are meant to sit beside paid sales, not replace them.\n\n"+
-			"Zero-priced activations in the last 30 days: %d of %d (%d left).\n"+
+			"Zero-priced activations in the last 30 days: %d of %d.\n"+
+			"Free codes already given out can be activated %d more times, so new ones may give out %d more.\n"+
 			"Your allowance is the larger of %d and %d%% of your paid orders (%d in the last 30 days).\n"+
-			"Priced codes do not count.", f.Used, f.Allowance, f.Remaining(), f.Floor, f.RatioPct, f.Paid)
+			"Priced codes do not count.", f.Used, f.Allowance, f.Open, f.Remaining(), f.Floor, f.RatioPct, f.Paid)
 	}
 	t.show(p, screen{text: text, buttons: [][]jobs.Button{backToMenu()}})
 	return nil

@@ -134,6 +134,7 @@ type fairUseView struct {
 	RatioPct  int        `json:"ratio_pct"`
 	Paid      int        `json:"paid_orders"`
 	Used      int        `json:"free_activations"`
+	Open      int        `json:"open_free_activations"`
 	Allowance int        `json:"allowance"`
 	Remaining int        `json:"remaining"`
 	Over      bool       `json:"over"`
@@ -141,7 +142,7 @@ type fairUseView struct {
 }
 
 func newFairUseView(f billing.FairUse) fairUseView {
-	return fairUseView{Limited: f.Limited, Floor: f.Floor, RatioPct: f.RatioPct, Paid: f.Paid, Used: f.Used,
+	return fairUseView{Limited: f.Limited, Floor: f.Floor, RatioPct: f.RatioPct, Paid: f.Paid, Used: f.Used, Open: f.Open,
 		Allowance: f.Allowance, Remaining: f.Remaining(), Over: f.Over(), FlaggedAt: f.FlaggedAt}
 }
 
