@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -51,7 +52,7 @@ func (con *Console) signedIn(c *fiber.Ctx) error {
 		}
 		return con.errorPage(c, 403, "You are signed out. Please sign in and try again.")
 	}
-	if c.Method() == fiber.MethodPost && !sameToken(c.FormValue(csrfField), s.CSRFToken) {
+	if c.Method() == fiber.MethodPost && !sameToken(postedCSRF(c), s.CSRFToken) {
 		return con.badCSRF(c)
 	}
 	return c.Next()
@@ -63,7 +64,7 @@ func (con *Console) anonymous(c *fiber.Ctx) error {
 	if session(c) != nil {
 		return redirect(c, "/dashboard")
 	}
-	if c.Method() == fiber.MethodPost && !sameToken(c.FormValue(csrfField), c.Cookies(anonCSRFCookie)) {
+	if c.Method() == fiber.MethodPost && !sameToken(postedCSRF(c), c.Cookies(anonCSRFCookie)) {
 		return con.badCSRF(c)
 	}
 	return c.Next()
@@ -171,9 +172,25 @@ func (con *Console) logout(c *fiber.Ctx) error {
 	return redirect(c, "/login")
 }
 
-// safeNext keeps a post-sign-in redirect on this site.
+// postedCSRF is the form's CSRF token from the posted body only. Fiber's
+// FormValue would also take it from the query string, where a token leaks
+// into logs and Referer headers, and a link could carry it.
+func postedCSRF(c *fiber.Ctx) string {
+	if v := c.Request().PostArgs().Peek(csrfField); len(v) > 0 {
+		return string(v)
+	}
+	if form, err := c.MultipartForm(); err == nil && len(form.Value[csrfField]) > 0 {
+		return form.Value[csrfField][0]
+	}
+	return ""
+}
+
+// safeNext keeps a post-sign-in redirect on this site: a path, not "//host"
+// or "/\\host", and without control characters, which browsers strip from
+// a Location (so "/\t/host" would become "//host") or refuse outright.
 func safeNext(next string) string {
-	if len(next) < 2 || next[0] != '/' || next[1] == '/' || next[1] == '\\' {
+	if len(next) < 2 || next[0] != '/' || next[1] == '/' ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
 		return "/dashboard"
 	}
 	return next

@@ -56,6 +56,16 @@ func TestFormsNeedCSRFToken(t *testing.T) {
 			}
 		}
 	}
+	// The right token counts only in the posted form: in the query string
+	// it would leak into logs and Referer headers, and a link could carry it.
+	_, page := o.get("/settings")
+	m := csrfField.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no CSRF token on /settings")
+	}
+	if status, _ := o.postRaw("/settings?_csrf="+url.QueryEscape(m[1]), url.Values{"autodelete_days": {"1"}}); status != 403 {
+		t.Errorf("POST /settings with the token in the query string: %d, want 403", status)
+	}
 	if n := env.Count(t, "SELECT count(*) FROM api_keys") + env.Count(t, "SELECT count(*) FROM tenants WHERE code_autodelete_days IS NOT NULL"); n != 0 {
 		t.Errorf("forged posts changed %d things", n)
 	}
@@ -74,6 +84,29 @@ func TestFormsNeedCSRFToken(t *testing.T) {
 	}
 	if n := env.Count(t, "SELECT count(*) FROM tenants"); n != 1 {
 		t.Errorf("%d tenants, want 1", n)
+	}
+}
+
+// After signing in, the owner goes where next says only if it is a path
+// of this site: never to another host, however the address is dressed.
+func TestSignInStaysOnSite(t *testing.T) {
+	env := apptest.New(t)
+	signUp(t, env, "a@example.com")
+	o := signUpless(t, env, "a@example.com")
+	for next, want := range map[string]string{
+		"/members":             "/members",
+		"//evil.example":       "/dashboard",
+		"/\\evil.example":      "/dashboard",
+		"/\t/evil.example/x":   "/dashboard", // browsers drop the tab: "//evil.example/x"
+		"/\n/evil.example":     "/dashboard",
+		"https://evil.example": "/dashboard",
+		"":                     "/dashboard",
+	} {
+		o.client.Jar, _ = newJar() // signed out again
+		status, _ := o.postForm("/login", url.Values{"email": {"a@example.com"}, "password": {"correct horse battery"}, "next": {next}})
+		if got := o.header.Get("Location"); status != http.StatusSeeOther || got != want {
+			t.Errorf("sign in with next %q: %d to %q, want 303 to %q", next, status, got, want)
+		}
 	}
 }
 
