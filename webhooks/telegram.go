@@ -110,9 +110,10 @@ func (h *Telegram) handle(c *fiber.Ctx) int {
 		return fiber.StatusInternalServerError
 	}
 	secret := c.Get(SecretHeader)
-	// A NUL in a member's text could not be stored, and refusing the
-	// update would only have Telegram deliver it again: it becomes U+FFFD.
-	body := nulcheck.ReplaceJSONNUL(c.Body())
+	// A NUL in a member's text, or bytes that are not UTF-8, could not be
+	// stored, and refusing the update would only have Telegram deliver it
+	// again: they become U+FFFD.
+	body := nulcheck.StorableJSON(c.Body())
 
 	status := fiber.StatusOK
 	u, parsed := smallUpdate(body)

@@ -310,3 +310,27 @@ func TestLargeMemberUpdateIsHandledAsAnyOther(t *testing.T) {
 		t.Errorf("the update was recorded %d times, want once", n)
 	}
 }
+
+// An update whose text is not UTF-8 (Telegram sends UTF-8; a sender that
+// does not) is answered 200 with the bytes made U+FFFD, not a 500 that
+// Telegram would deliver again for ever.
+func TestUpdateNotUTF8IsStoredReplaced(t *testing.T) {
+	env, demo, owner := startDemo(t)
+	_, secret, _, _ := env.Fake.Webhook(demo.Bot.TelegramID)
+	body := []byte("{\"update_id\": 900200, \"message\": {\"message_id\": 1, \"date\": 1, " +
+		"\"chat\": {\"id\": 4242, \"type\": \"private\"}, \"from\": {\"id\": 4242, \"is_bot\": false, \"first_name\": \"An\xffya\"}, \"text\": \"/start\"}}")
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/telegram/%d", env.URL, demo.Bot.ID), bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("update with a name not UTF-8: status %d, want 200", resp.StatusCode)
+	}
+	if n := count(t, owner, "SELECT count(*) FROM members WHERE telegram_user_id = 4242 AND first_name = 'An\uFFFDya'"); n != 1 {
+		t.Errorf("%d members named An\uFFFDya, want 1", n)
+	}
+}

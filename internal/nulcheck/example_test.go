@@ -15,3 +15,11 @@ func ExampleReplaceJSONNUL() {
 	// {"text": "a\ufffdb\\u0000c\ufffd"}
 	// false
 }
+
+// Bytes that are not UTF-8 become the replacement character too, a run of
+// them one character.
+func ExampleStorableJSON() {
+	fmt.Printf("%s\n", nulcheck.StorableJSON([]byte("{\"first_name\": \"An\xff\xfeya\\u0000\"}")))
+	// Output:
+	// {"first_name": "An�ya\ufffd"}
+}

@@ -132,6 +132,18 @@ func ReplaceJSONNUL(b []byte) []byte {
 	return out
 }
 
+// StorableJSON returns JSON text b with all PostgreSQL could not store
+// made U+FFFD, the replacement character: each escape \u0000
+// (ReplaceJSONNUL), and each run of bytes that are not UTF-8. It returns b
+// itself if there are none. Telegram sends UTF-8; this is for a sender
+// that does not.
+func StorableJSON(b []byte) []byte {
+	if !utf8.Valid(b) {
+		b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
+	}
+	return ReplaceJSONNUL(b)
+}
+
 // nulEscape is the index of the first escape \u0000 in b at or after
 // from (which must not be inside an escape), or -1.
 func nulEscape(b []byte, from int) int {
