@@ -29,7 +29,7 @@ func (t *turn) activate(member membership.Member, typed string) error {
 	if err != nil {
 		return err
 	}
-	t.queue(jobs.SendAccess(t.bot.TenantID, t.bot.ID, a.Membership.ID, confirmation(a)))
+	t.queue(jobs.SendAccess(t.bot.TenantID, t.bot.ID, member.TelegramUserID, a.Membership.ID, confirmation(a)))
 	t.queue(jobs.ScheduleMembership(t.bot.TenantID, t.bot.ID, a.Membership)...)
 	return t.notifyOwner(a)
 }
@@ -38,7 +38,11 @@ func confirmation(a membership.Activation) string {
 	if a.Extended {
 		return fmt.Sprintf("Code accepted. Your access to %s now lasts %s.", a.Plan.Name, untilText(a.Membership))
 	}
-	return fmt.Sprintf("Code accepted. Welcome to %s! You have access %s.\n\nTap below to join:", a.Plan.Name, untilText(a.Membership))
+	text := fmt.Sprintf("Code accepted. Welcome to %s! You have access %s.", a.Plan.Name, untilText(a.Membership))
+	if len(a.Plan.ChatIDs) > 0 {
+		text += "\n\nTap below to join:"
+	}
+	return text
 }
 
 func (t *turn) notifyOwner(a membership.Activation) error {

@@ -171,24 +171,31 @@ func (t *turn) welcome(from membership.Person) error {
 			fmt.Fprintf(&b, "• %s: %s, %s\n", p.Name, p.PeriodText(), p.Price)
 		}
 	}
-	t.yourAccess(offer.Access, &b)
+	yourAccess(offer.Access, &b)
 	b.WriteString("\nHave an access code? Send it here, or open the activation link you were given.")
 	pay := payButtons(offer) // pay.go
 	t.send(from.TelegramUserID, b.String(), append(pay, []jobs.Button{{Text: "I have a code", Data: cbHaveCode}})...)
+	t.joinButtons(from.TelegramUserID, offer.Access)
 	return nil
 }
 
-// yourAccess adds the member's current memberships to the welcome, and
-// queues fresh Join buttons for chats they have not joined yet.
-func (t *turn) yourAccess(access []membership.Holding, b *strings.Builder) {
+// yourAccess adds the member's current memberships to the welcome.
+func yourAccess(access []membership.Holding, b *strings.Builder) {
 	if len(access) == 0 {
 		return
 	}
 	b.WriteString("\nYour access:\n")
 	for _, h := range access {
 		fmt.Fprintf(b, "• %s: %s\n", h.PlanName, untilText(h.Membership))
+	}
+}
+
+// joinButtons queues, after the welcome, fresh Join buttons for the chats
+// the member has not joined yet.
+func (t *turn) joinButtons(chatID int64, access []membership.Holding) {
+	for _, h := range access {
 		if !h.AllJoined {
-			t.queue(jobs.SendAccess(t.bot.TenantID, t.bot.ID, h.Membership.ID,
+			t.queue(jobs.SendAccess(t.bot.TenantID, t.bot.ID, chatID, h.Membership.ID,
 				fmt.Sprintf("You have not joined every chat of %s yet. Tap to join:", h.PlanName)))
 		}
 	}

@@ -17,8 +17,12 @@ import (
 // the membership they are not in yet, each a single-use invite link made
 // for them. Links are recorded as they are made, so a retry reuses them.
 type SendAccessArgs struct {
-	TenantID     int64  `json:"tenant_id"`
-	BotID        int64  `json:"bot_id"`
+	TenantID int64 `json:"tenant_id"`
+	BotID    int64 `json:"bot_id"`
+	// ChatID is the member's private chat, so the job can wait for its
+	// turn there before anything else (jobs queued without it, before it
+	// was added, read it with the membership first).
+	ChatID       int64  `json:"chat_id,omitempty"`
 	MembershipID int64  `json:"membership_id"`
 	Text         string `json:"text"`
 }
@@ -29,9 +33,10 @@ func (SendAccessArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueTelegram, MaxAttempts: 20}
 }
 
-// SendAccess is the insert for SendAccessArgs.
-func SendAccess(tenantID, botID, membershipID int64, text string) river.InsertManyParams {
-	return river.InsertManyParams{Args: SendAccessArgs{TenantID: tenantID, BotID: botID, MembershipID: membershipID, Text: text}}
+// SendAccess is the insert for SendAccessArgs: text to the member in chat
+// chatID (their Telegram user id), with Join buttons for membershipID.
+func SendAccess(tenantID, botID, chatID, membershipID int64, text string) river.InsertManyParams {
+	return river.InsertManyParams{Args: SendAccessArgs{TenantID: tenantID, BotID: botID, ChatID: chatID, MembershipID: membershipID, Text: text}}
 }
 
 // SendAccessWorker works SendAccessArgs.
@@ -40,10 +45,23 @@ type SendAccessWorker struct {
 	deps Deps
 }
 
+// Work waits for the member's turn first, before it reads the membership
+// and makes links, so that the message keeps its place among the others
+// queued to the member (a later, quicker job would otherwise reach the
+// limiter first and be sent first).
 func (w *SendAccessWorker) Work(ctx context.Context, job *river.Job[SendAccessArgs]) error {
 	a := job.Args
+	bot, err := w.deps.Telegram.Bot(ctx, a.TenantID, a.BotID)
+	if err != nil {
+		return err
+	}
+	if a.ChatID != 0 {
+		if err := w.deps.limit(ctx, job.ID, a.BotID, a.ChatID); err != nil {
+			return err
+		}
+	}
 	var acc membership.Access
-	err := w.deps.DB.Tx(ctx, a.TenantID, func(tx pgx.Tx) error {
+	err = w.deps.DB.Tx(ctx, a.TenantID, func(tx pgx.Tx) error {
 		var err error
 		acc, err = membership.GetAccess(ctx, tx, a.MembershipID)
 		return err
@@ -53,10 +71,6 @@ func (w *SendAccessWorker) Work(ctx context.Context, job *river.Job[SendAccessAr
 	}
 	if acc.Membership.Status != "active" {
 		return nil // revoked or ended meanwhile: nothing to let them into
-	}
-	bot, err := w.deps.Telegram.Bot(ctx, a.TenantID, a.BotID)
-	if err != nil {
-		return err
 	}
 	var rows [][]Button
 	for _, ca := range acc.Chats {
@@ -71,8 +85,10 @@ func (w *SendAccessWorker) Work(ctx context.Context, job *river.Job[SendAccessAr
 			rows = append(rows, []Button{{Text: "Join " + ca.Chat.Title, URL: link}})
 		}
 	}
-	if err := w.deps.limit(ctx, a.BotID, acc.TelegramUserID); err != nil {
-		return err
+	if a.ChatID == 0 {
+		if err := w.deps.limit(ctx, job.ID, a.BotID, acc.TelegramUserID); err != nil {
+			return err
+		}
 	}
 	_, err = bot.SendMessage(ctx, textMessage(acc.TelegramUserID, a.Text, rows))
 	return w.deps.outcome(ctx, a.TenantID, a.BotID, acc.TelegramUserID, err)

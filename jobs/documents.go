@@ -77,7 +77,7 @@ func (w *SendCodesCSVWorker) Work(ctx context.Context, job *river.Job[SendCodesC
 	if len(a.Buttons) > 0 {
 		params.ReplyMarkup = keyboard(a.Buttons)
 	}
-	if err := w.deps.limit(ctx, a.BotID, a.ChatID); err != nil {
+	if err := w.deps.limit(ctx, job.ID, a.BotID, a.ChatID); err != nil {
 		return err
 	}
 	_, err = bot.SendDocument(ctx, params)

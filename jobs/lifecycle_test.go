@@ -597,3 +597,34 @@ func maxInWindow(times []time.Time, window time.Duration) int {
 	}
 	return best
 }
+
+// A member who sends four codes one after another, as fast as Telegram
+// delivers them, reads the four confirmations in that order, each with the
+// end its code made: with Telegram's real limits the third and fourth
+// wait past MaxWait and are told to come back, and come back together.
+func TestOneMembersRepliesKeepTheirOrder(t *testing.T) {
+	w := newWorld(t, apptest.Options{RealTelegramLimits: true})
+	plan := w.plan(t, "Day pass", 1)
+	codes := w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: plan.ID, Count: 4}).Codes
+	u := w.Fake.AddUser("Quick", "quick")
+	if status, err := w.Fake.Start(w.demo.Bot.TelegramID, u.ID, ""); err != nil || status != 200 {
+		t.Fatalf("/start: %d %v", status, err)
+	}
+	w.Messages(t, w.demo.Bot.TelegramID, u.ID, 1)
+	for _, c := range codes {
+		if status, err := w.Fake.SendText(w.demo.Bot.TelegramID, u.ID, c.Code); err != nil || status != 200 {
+			t.Fatalf("send code: %d %v", status, err)
+		}
+	}
+	msgs := w.Messages(t, w.demo.Bot.TelegramID, u.ID, 5)[1:]
+	var ends time.Time
+	if err := w.Owner(t).QueryRow(context.Background(), "SELECT ends_at FROM memberships WHERE plan_id = $1", plan.ID).Scan(&ends); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range msgs {
+		want := "until " + membership.FormatDate(ends.AddDate(0, 0, i-3))
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("confirmation %d of 4 = %q, want %q", i+1, m.Text, want)
+		}
+	}
+}

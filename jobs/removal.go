@@ -89,7 +89,7 @@ func (w *RemoveMemberWorker) Work(ctx context.Context, job *river.Job[RemoveMemb
 	cursor := func(name string, first, n int) {
 		river.ResumableStepCursor(ctx, name, nil, func(ctx context.Context, done int) error {
 			for s := done; s < n; s++ {
-				if err := w.deps.removalStep(ctx, bot, a.TenantID, a.BotID, a.Removal, first+s); err != nil {
+				if err := w.deps.removalStep(ctx, bot, job.ID, a.TenantID, a.BotID, a.Removal, first+s); err != nil {
 					return err
 				}
 				if err := river.ResumableSetCursor(ctx, s+1); err != nil {
@@ -103,7 +103,7 @@ func (w *RemoveMemberWorker) Work(ctx context.Context, job *river.Job[RemoveMemb
 	cursor("revoke", 0, links)
 	cursor("remove", links, chats)
 	river.ResumableStep(ctx, "tell", nil, func(ctx context.Context) error {
-		return w.deps.removalStep(ctx, bot, a.TenantID, a.BotID, a.Removal, links+chats)
+		return w.deps.removalStep(ctx, bot, job.ID, a.TenantID, a.BotID, a.Removal, links+chats)
 	})
 	return nil
 }
@@ -140,7 +140,7 @@ type RemoveMembersWorker struct {
 }
 
 func (w *RemoveMembersWorker) Work(ctx context.Context, job *river.Job[RemoveMembersArgs]) error {
-	return w.deps.carryOut(ctx, job.Args.TenantID, job.Args.BotID, job.Args.Members)
+	return w.deps.carryOut(ctx, job.ID, job.Args.TenantID, job.Args.BotID, job.Args.Members)
 }
 
 // carryOut works the steps of removals in order, numbered across all of
@@ -151,7 +151,7 @@ func (w *RemoveMembersWorker) Work(ctx context.Context, job *river.Job[RemoveMem
 // that got somewhere before it failed is snoozed rather than failed, so
 // that trouble spread over a batch's many calls does not use up the
 // attempts that one member's trouble would be given.
-func (d Deps) carryOut(ctx context.Context, tenantID, botID int64, removals []Removal) error {
+func (d Deps) carryOut(ctx context.Context, jobID, tenantID, botID int64, removals []Removal) error {
 	bot, err := d.Telegram.Bot(ctx, tenantID, botID)
 	if err != nil {
 		return err
@@ -160,7 +160,7 @@ func (d Deps) carryOut(ctx context.Context, tenantID, botID int64, removals []Re
 		first := 0 // number of r's first step
 		for _, r := range removals {
 			for s := max(done-first, 0); s < r.steps(); s++ {
-				if err := d.removalStep(ctx, bot, tenantID, botID, r, s); err != nil {
+				if err := d.removalStep(ctx, bot, jobID, tenantID, botID, r, s); err != nil {
 					return retryAfterProgress(err, first+s > done)
 				}
 				if err := river.ResumableSetCursor(ctx, first+s+1); err != nil {
@@ -193,7 +193,7 @@ const progressRetry = 5 * time.Second
 // bot lost its rights, the chat is gone) ends that step with a warning, so
 // that it holds up neither the rest of this member's removal nor the
 // other members of the job.
-func (d Deps) removalStep(ctx context.Context, bot *telego.Bot, tenantID, botID int64, r Removal, s int) error {
+func (d Deps) removalStep(ctx context.Context, bot *telego.Bot, jobID, tenantID, botID int64, r Removal, s int) error {
 	var err error
 	chat := s - len(r.Links) // the chat's index, for a chat's step
 	if s < len(r.Links) {
@@ -205,7 +205,7 @@ func (d Deps) removalStep(ctx context.Context, bot *telego.Bot, tenantID, botID 
 		err = removeFromChat(ctx, bot, chatID, r.TelegramUserID, slices.Contains(r.KickByUnban, chatID))
 		err = d.outcome(ctx, tenantID, botID, 0, err)
 	} else if r.Text != "" {
-		if err := d.limit(ctx, botID, r.TelegramUserID); err != nil {
+		if err := d.limit(ctx, jobID, botID, r.TelegramUserID); err != nil {
 			return err
 		}
 		_, err = bot.SendMessage(ctx, textMessage(r.TelegramUserID, r.Text, nil))

@@ -1,6 +1,7 @@
 package telegram
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -58,19 +59,30 @@ type Limiter struct {
 // slotRequest asks for one message's slot.
 type slotRequest struct {
 	bot, chat string // keys; chat is "" for a message to no chat
+	job       int64  // the sending job's id, which orders requests that arrive together (0: none)
 	done      chan slotAnswer
 }
 
-// slotAnswer is how long until the slot; more than MaxWait means no slot
-// was taken.
+// slotAnswer is how long until the slot, or, with tooSoon, until the
+// caller should come back, no slot taken.
 type slotAnswer struct {
-	wait time.Duration
-	err  error
+	wait    time.Duration
+	tooSoon bool
+	err     error
 }
 
 // maxBatch bounds the requests taken in one transaction (a process runs
 // 256 Telegram jobs at once by default, so this is rarely reached).
 const maxBatch = 256
+
+// gather is how long the first request to an idle limiter waits for others
+// to join its batch. Jobs that River fetches together start at once, but
+// not in order: Go runs the goroutine started last first. Without the
+// wait, the last of a chat's messages could take the first slot alone,
+// and the earlier ones the slots after it; gathered, a batch's requests
+// take their slots in job order. It delays a message by no more than this
+// when the limiter was idle, which nobody reading it can tell.
+const gather = 5 * time.Millisecond
 
 // NewLimiter uses pool's telegram_rate table to space each bot's messages
 // by BotInterval and each chat's by ChatInterval.
@@ -106,10 +118,18 @@ func (e *TooSoonError) Error() string { return fmt.Sprintf("telegram: next send 
 // limit) and sleeps until it. If the slot is more than MaxWait away it
 // takes nothing and returns *TooSoonError, so the caller can come back.
 func (l *Limiter) Wait(ctx context.Context, botID, chatID int64) error {
+	return l.WaitTurn(ctx, 0, botID, chatID)
+}
+
+// WaitTurn is Wait for the message that job jobID sends. Requests that
+// arrive together take their slots in job order, so a chat's messages,
+// queued one after another, go out in that order: also those told to
+// come back, which come back together, since none of them took a slot.
+func (l *Limiter) WaitTurn(ctx context.Context, jobID, botID, chatID int64) error {
 	if l == nil {
 		return nil
 	}
-	r := slotRequest{bot: fmt.Sprintf("b:%d", botID)}
+	r := slotRequest{bot: fmt.Sprintf("b:%d", botID), job: jobID}
 	if chatID != 0 {
 		r.chat = fmt.Sprintf("c:%d:%d", botID, chatID)
 	}
@@ -145,8 +165,8 @@ func (l *Limiter) take(ctx context.Context, r slotRequest) (time.Time, error) {
 		if a.err != nil {
 			return time.Time{}, a.err
 		}
-		if a.wait > MaxWait {
-			return time.Time{}, &TooSoonError{Wait: a.wait}
+		if a.tooSoon {
+			return time.Time{}, &TooSoonError{Wait: max(a.wait, MaxWait)}
 		}
 		return time.Now().Add(a.wait), nil
 	case <-ctx.Done():
@@ -155,8 +175,9 @@ func (l *Limiter) take(ctx context.Context, r slotRequest) (time.Time, error) {
 }
 
 // takeBatches answers the queued requests, a batch at a time, until none
-// are left.
+// are left. Each batch's requests are taken in job order.
 func (l *Limiter) takeBatches() {
+	time.Sleep(gather)
 	for {
 		l.mu.Lock()
 		batch := l.queue
@@ -169,6 +190,7 @@ func (l *Limiter) takeBatches() {
 			l.mu.Unlock()
 			return
 		}
+		slices.SortStableFunc(batch, func(a, b *slotRequest) int { return cmp.Compare(a.job, b.job) })
 		l.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 		waits, err := l.takeSlots(ctx, batch)
@@ -177,9 +199,9 @@ func (l *Limiter) takeBatches() {
 			err = fmt.Errorf("telegram: rate limit: %w", err)
 		}
 		for i, r := range batch {
-			var a slotAnswer
-			if a.err = err; err == nil {
-				a.wait = waits[i]
+			a := slotAnswer{err: err}
+			if err == nil {
+				a = waits[i]
 			}
 			r.done <- a
 		}
@@ -191,7 +213,7 @@ const batchTimeout = 10 * time.Second
 
 // takeSlots takes the batch's slots, making the rows of keys that have
 // none (a bot's or a chat's first message) first.
-func (l *Limiter) takeSlots(ctx context.Context, batch []*slotRequest) ([]time.Duration, error) {
+func (l *Limiter) takeSlots(ctx context.Context, batch []*slotRequest) ([]slotAnswer, error) {
 	keys := batchKeys(batch)
 	for range 2 {
 		waits, missing, err := l.takeKnownSlots(ctx, batch, keys)
@@ -219,65 +241,102 @@ func batchKeys(batch []*slotRequest) []string {
 	return slices.Compact(keys)
 }
 
+// keyState is a key's row: its next free time and, for a chat, the turn
+// held for a message told to come back (see holds).
+type keyState struct {
+	tat       time.Time
+	heldBy    int64 // the job whose message is next in the chat; 0: none
+	heldUntil time.Time
+}
+
+// holdSlack is how long past its slot a held turn is kept for a message
+// that has not come back (River runs a snoozed job a little late; a job
+// cancelled meanwhile never comes back), before later ones go ahead.
+const holdSlack = 10 * time.Second
+
 // takeKnownSlots locks the keys' rows, gives each request its slot
-// (assignSlots) and stores the keys' new next free times, in one
-// transaction, whose BEGIN travels with the lock (pgtx): three round trips.
-// If some keys have no row it takes nothing and returns them.
-func (l *Limiter) takeKnownSlots(ctx context.Context, batch []*slotRequest, keys []string) (waits []time.Duration, missing []string, err error) {
-	next := make(map[string]time.Time, len(keys))
+// (assignSlots) and stores the keys' new state, in one transaction, whose
+// BEGIN travels with the lock (pgtx): three round trips. If some keys have
+// no row it takes nothing and returns them.
+func (l *Limiter) takeKnownSlots(ctx context.Context, batch []*slotRequest, keys []string) (answers []slotAnswer, missing []string, err error) {
+	state := make(map[string]*keyState, len(keys))
 	var now time.Time
 	var lock pgx.Batch
-	lock.Queue("SELECT key, tat, now() FROM telegram_rate WHERE key = ANY($1) ORDER BY key FOR UPDATE", keys).
+	lock.Queue("SELECT key, tat, held_by, held_until, now() FROM telegram_rate WHERE key = ANY($1) ORDER BY key FOR UPDATE", keys).
 		Query(func(rows pgx.Rows) error {
 			var key string
-			var tat time.Time
-			_, err := pgx.ForEachRow(rows, []any{&key, &tat, &now}, func() error {
-				next[key] = tat
+			var k keyState
+			_, err := pgx.ForEachRow(rows, []any{&key, &k.tat, &k.heldBy, &k.heldUntil, &now}, func() error {
+				state[key] = &keyState{tat: k.tat, heldBy: k.heldBy, heldUntil: k.heldUntil}
 				return nil
 			})
 			return err
 		})
 	err = pgtx.BatchFunc(ctx, l.pool, &lock, func(tx pgx.Tx) error {
-		if len(next) < len(keys) {
+		if len(state) < len(keys) {
 			for _, k := range keys {
-				if _, ok := next[k]; !ok {
+				if _, ok := state[k]; !ok {
 					missing = append(missing, k)
 				}
 			}
 			return nil // nothing taken; the locks go with the transaction
 		}
-		waits = l.assignSlots(batch, next, now)
-		moved := make([]time.Time, len(keys))
+		answers = l.assignSlots(batch, state, now)
+		tats, heldBy, heldUntil := make([]time.Time, len(keys)), make([]int64, len(keys)), make([]time.Time, len(keys))
 		for i, k := range keys {
-			moved[i] = next[k]
+			tats[i], heldBy[i], heldUntil[i] = state[k].tat, state[k].heldBy, state[k].heldUntil
 		}
-		_, err := tx.Exec(ctx, `UPDATE telegram_rate r SET tat = v.tat
-			FROM unnest($1::text[], $2::timestamptz[]) AS v(key, tat) WHERE r.key = v.key AND r.tat <> v.tat`, keys, moved)
+		_, err := tx.Exec(ctx, `UPDATE telegram_rate r SET tat = v.tat, held_by = v.held_by, held_until = v.held_until
+			FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::timestamptz[]) AS v(key, tat, held_by, held_until)
+			WHERE r.key = v.key AND (r.tat, r.held_by, r.held_until) IS DISTINCT FROM (v.tat, v.held_by, v.held_until)`,
+			keys, tats, heldBy, heldUntil)
 		return err
 	})
-	return waits, missing, err
+	return answers, missing, err
 }
 
-// assignSlots gives each request, in turn, the first time free on all its
-// keys (now at the earliest), and moves those keys' next free times on by
-// their intervals. A request whose slot is more than MaxWait away takes
-// nothing. next holds every key's next free time, and is updated.
-func (l *Limiter) assignSlots(batch []*slotRequest, next map[string]time.Time, now time.Time) []time.Duration {
-	waits := make([]time.Duration, len(batch))
+// assignSlots gives each request, in turn (the batch is in job order), the
+// first time free on all its keys (now at the earliest), and moves those
+// keys' next free times on by their intervals. A request whose slot is
+// more than MaxWait away takes nothing and is told to come back; and so
+// that a message coming back keeps its place in its chat, its job holds
+// the chat's turn: later jobs' messages to the chat are told to come back
+// after it, even when their slot would be near, until it is sent (or the
+// hold lapses, holdSlack past its slot). state holds every key's row, and
+// is updated.
+func (l *Limiter) assignSlots(batch []*slotRequest, state map[string]*keyState, now time.Time) []slotAnswer {
+	answers := make([]slotAnswer, len(batch))
 	for i, r := range batch {
-		at := laterOf(now, next[r.bot])
+		var chat *keyState
 		if r.chat != "" {
-			at = laterOf(at, next[r.chat])
+			chat = state[r.chat]
 		}
-		if waits[i] = at.Sub(now); waits[i] > MaxWait {
+		held := chat != nil && chat.heldBy != 0 && now.Before(chat.heldUntil.Add(holdSlack))
+		if held && r.job > chat.heldBy {
+			answers[i] = slotAnswer{wait: max(chat.heldUntil.Sub(now), 0) + l.chat, tooSoon: true}
 			continue
 		}
-		next[r.bot] = at.Add(l.bot)
-		if r.chat != "" {
-			next[r.chat] = at.Add(l.chat)
+		at := laterOf(now, state[r.bot].tat)
+		if chat != nil {
+			at = laterOf(at, chat.tat)
+		}
+		if wait := at.Sub(now); wait > MaxWait {
+			answers[i] = slotAnswer{wait: wait, tooSoon: true}
+			if chat != nil && r.job != 0 && (!held || r.job <= chat.heldBy) {
+				chat.heldBy, chat.heldUntil = r.job, at
+			}
+			continue
+		}
+		answers[i] = slotAnswer{wait: at.Sub(now)}
+		state[r.bot].tat = at.Add(l.bot)
+		if chat != nil {
+			chat.tat = at.Add(l.chat)
+			if chat.heldBy == r.job || !held {
+				chat.heldBy, chat.heldUntil = 0, time.Time{}
+			}
 		}
 	}
-	return waits
+	return answers
 }
 
 func laterOf(a, b time.Time) time.Time {

@@ -307,3 +307,77 @@ func TestLimiterAnswersMoreRequestsThanOneBatchHolds(t *testing.T) {
 		}
 	}
 }
+
+// Requests that arrive together take their slots in job order, whatever
+// order they arrive in: River starts the jobs it fetched together at once,
+// and Go runs the goroutine started last first. Here the later job of a
+// chat asks first; the earlier one, asking a moment after, still gets the
+// first slot.
+func TestLimiterLetsAChatsJobsGoInJobOrder(t *testing.T) {
+	db, err := tenant.Open(context.Background(), pgtest.NewDatabase(t), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	l := telegram.NewLimiterWith(db.Pool(), time.Millisecond, 300*time.Millisecond)
+	ctx := context.Background()
+	for round := range 5 {
+		chat := int64(500 + round)
+		first, later := int64(10*round+1), int64(10*round+2)
+		order := make(chan int64, 2)
+		go func() {
+			if err := l.WaitTurn(ctx, later, 9, chat); err != nil {
+				t.Error(err)
+			}
+			order <- later
+		}()
+		time.Sleep(time.Millisecond)
+		go func() {
+			if err := l.WaitTurn(ctx, first, 9, chat); err != nil {
+				t.Error(err)
+			}
+			order <- first
+		}()
+		if got := <-order; got != first {
+			t.Errorf("round %d: job %d went first, want job %d", round, got, first)
+		}
+		<-order
+	}
+}
+
+// A message told to come back keeps its chat's turn: a later job's
+// message to the chat, whose slot would be near, is told to come back too,
+// and the first goes out first when it returns.
+func TestLimiterKeepsTheTurnOfAMessageToldToComeBack(t *testing.T) {
+	db, err := tenant.Open(context.Background(), pgtest.NewDatabase(t), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	// A chat interval just past MaxWait: the second message is told to
+	// come back, and a third asking a moment later would find its slot
+	// within MaxWait, ahead of the second's return.
+	l := telegram.NewLimiterWith(db.Pool(), time.Millisecond, telegram.MaxWait+100*time.Millisecond)
+	ctx := context.Background()
+	var soon *telegram.TooSoonError
+	if err := l.WaitTurn(ctx, 1, 9, 42); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.WaitTurn(ctx, 2, 9, 42); !errors.As(err, &soon) {
+		t.Fatalf("second message: %v, want to come back later", err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := l.WaitTurn(ctx, 3, 9, 42); !errors.As(err, &soon) {
+		t.Fatalf("third message, while the second holds the turn: %v, want to come back later", err)
+	}
+	if soon.Wait <= telegram.MaxWait {
+		t.Errorf("third message told to come back in %s, want more than %s", soon.Wait, telegram.MaxWait)
+	}
+	if err := l.WaitTurn(ctx, 2, 9, 42); err != nil {
+		t.Errorf("second message, back: %v, want its slot", err)
+	}
+	// Another chat of the bot is not held up.
+	if err := l.WaitTurn(ctx, 4, 9, 43); err != nil {
+		t.Errorf("a message to another chat: %v", err)
+	}
+}

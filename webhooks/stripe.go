@@ -124,12 +124,15 @@ func paid(ctx context.Context, tx pgx.Tx, tenantID int64, p *billing.Payment) ([
 		owner = fmt.Sprintf("%s paid %s for %s, but already had lifetime access. Please refund the payment in your Stripe dashboard.",
 			p.Member.DisplayName(), p.Order.Amount, p.Plan.Name)
 	case p.Extended:
-		out = append(out, jobs.SendAccess(tenantID, botID, p.Membership.ID,
+		out = append(out, jobs.SendAccess(tenantID, botID, p.Member.TelegramUserID, p.Membership.ID,
 			fmt.Sprintf("Payment received, thank you! Your access to %s now lasts %s.", p.Plan.Name, until(p.Membership))))
 		owner = fmt.Sprintf("%s paid %s for %s (extended, %s).", p.Member.DisplayName(), p.Order.Amount, p.Plan.Name, until(p.Membership))
 	default:
-		out = append(out, jobs.SendAccess(tenantID, botID, p.Membership.ID,
-			fmt.Sprintf("Payment received, thank you! Welcome to %s. You have access %s.\n\nTap below to join:", p.Plan.Name, until(p.Membership))))
+		text := fmt.Sprintf("Payment received, thank you! Welcome to %s. You have access %s.", p.Plan.Name, until(p.Membership))
+		if len(p.Plan.ChatIDs) > 0 {
+			text += "\n\nTap below to join:"
+		}
+		out = append(out, jobs.SendAccess(tenantID, botID, p.Member.TelegramUserID, p.Membership.ID, text))
 		owner = fmt.Sprintf("%s paid %s for %s (new member, %s).", p.Member.DisplayName(), p.Order.Amount, p.Plan.Name, until(p.Membership))
 	}
 	if !p.AlreadyLifetime {
