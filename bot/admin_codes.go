@@ -152,20 +152,21 @@ func (t *turn) batchView(p *press, batchID int64, page int) error {
 	if err != nil {
 		return err
 	}
+	pages := max(1, (batch.Count+batchPageSize-1)/batchPageSize)
+	page = min(page, pages-1) // a page past the end (an old or forged button) shows the last
 	codes, err := membership.ListCodes(t.ctx, t.tx, membership.CodeFilter{BotID: t.bot.ID, BatchID: batchID, Limit: (page+1)*batchPageSize + 1})
 	if err != nil {
 		return err
 	}
 	more := len(codes) > (page+1)*batchPageSize
 	codes = codes[min(len(codes), page*batchPageSize):min(len(codes), (page+1)*batchPageSize)]
-	pages := (batch.Count + batchPageSize - 1) / batchPageSize
 	priced := "zero-priced"
 	if !batch.ZeroPriced {
 		priced = "priced"
 	}
-	s := screen{text: fmt.Sprintf("Batch of %d codes for %s\nCreated %s by %s\nUp to %s each · %s · %s\n\nPage %d of %d: tap a code to see it.",
-		batch.Count, batch.PlanName, membership.FormatDate(batch.CreatedAt), batch.CreatedBy,
-		membership.Plural(batch.MaxActivations, "activation", "activations"), expiryPhrase(batch.ExpiresAt), priced, page+1, max(pages, 1))}
+	s := screen{text: fmt.Sprintf("Batch of %s for %s\nCreated %s by %s\nUp to %s each · %s · %s\n\nPage %d of %d: tap a code to see it.",
+		membership.Plural(batch.Count, "code", "codes"), batch.PlanName, membership.FormatDate(batch.CreatedAt), batch.CreatedBy,
+		membership.Plural(batch.MaxActivations, "activation", "activations"), expiryPhrase(batch.ExpiresAt), priced, page+1, pages)}
 	now := time.Now()
 	for _, c := range codes {
 		s.buttons = append(s.buttons, []jobs.Button{{Text: fmt.Sprintf("%s · %s · %d/%d", membership.FormatCode(c.Code), c.Status(now), c.Activations, c.MaxActivations),
@@ -300,9 +301,12 @@ func (t *turn) confirmDelete(p *press, codeID int64) error {
 	if c.DeletedAt != nil {
 		return t.codeView(p, c.ID, "This code is deleted already.")
 	}
-	t.show(p, screen{text: fmt.Sprintf("Delete code %s?\n\nIt stops working at once. "+
-		"The %s it already granted stay; to take those back too, roll the code back instead.",
-		membership.FormatCode(c.Code), membership.Plural(c.Activations, "membership", "memberships")),
+	granted := "Nobody has activated it yet."
+	if c.Activations > 0 {
+		granted = fmt.Sprintf("What it already granted (%s) stays; to take that back too, roll the code back instead.",
+			membership.Plural(c.Activations, "activation", "activations"))
+	}
+	t.show(p, screen{text: fmt.Sprintf("Delete code %s?\n\nIt stops working at once. %s", membership.FormatCode(c.Code), granted),
 		buttons: [][]jobs.Button{
 			{{Text: "Yes, delete it", Data: fmt.Sprintf("%scdy:%d", adminPrefix, c.ID)}},
 			{{Text: "No, keep it", Data: fmt.Sprintf("%sc:%d", adminPrefix, c.ID)}},
@@ -363,8 +367,8 @@ func (t *turn) rollbackCode(p *press, codeID int64) error {
 	}
 	t.queue(jobs.RollbackCode(t.bot.TenantID, t.bot.ID, r.ID))
 	p.notice = "Rollback started."
-	return t.codeView(p, c.ID, fmt.Sprintf("Rolling back code %s: the code is deleted, and %s are being undone. "+
-		"I will send you a summary here when it is done.", membership.FormatCode(c.Code), membership.Plural(r.Total, "activation", "activations")))
+	return t.codeView(p, c.ID, fmt.Sprintf("Rolling back code %s: the code is deleted, and %s being undone. "+
+		"I will send you a summary here when it is done.", membership.FormatCode(c.Code), membership.Plural(r.Total, "activation is", "activations are")))
 }
 
 // rollbackRequester records who asked for a rollback, in the form the

@@ -169,6 +169,17 @@ func limitParam(c *fiber.Ctx) (int, error) {
 	return n, nil
 }
 
+// boolParam reads an optional true/false query parameter (absent: false).
+func boolParam(c *fiber.Ctx, name string) (bool, error) {
+	switch c.Query(name) {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	}
+	return false, refuse(422, errInvalid, name+" must be true or false.")
+}
+
 // registerAPI mounts /api/v1. Each route takes apiAuth itself, so that the
 // route list the OpenAPI test walks is exactly what is served.
 func (con *Console) registerAPI(r fiber.Router) {

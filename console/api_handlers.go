@@ -157,9 +157,12 @@ func (con *Console) apiBots(c *fiber.Ctx) error {
 
 func (con *Console) apiPlans(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	archived := c.Query("archived") == "true"
+	archived, err := boolParam(c, "archived")
+	if err != nil {
+		return con.apiErr(c, err)
+	}
 	out := []planJSON{}
-	err := con.tx(ctx, apiKey(c).TenantID, func(tx pgx.Tx) error {
+	err = con.tx(ctx, apiKey(c).TenantID, func(tx pgx.Tx) error {
 		plans, err := membership.AllPlans(ctx, tx, archived)
 		for _, p := range plans {
 			out = append(out, planOut(p))

@@ -313,6 +313,8 @@ func TestAPICodes(t *testing.T) {
 		var e apiErr
 		wantError(t, "list "+q, w.apiA.call("GET", "/codes?"+q, nil, &e), 422, e, "invalid_request")
 	}
+	var archivedErr apiErr
+	wantError(t, "plans?archived=maybe", w.apiA.call("GET", "/plans?archived=maybe", nil, &archivedErr), 422, archivedErr, "invalid_request")
 
 	// The batch's CSV.
 	var body string

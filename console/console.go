@@ -12,6 +12,8 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
@@ -83,8 +85,22 @@ func (con *Console) tx(ctx context.Context, tenantID int64, fn func(pgx.Tx) erro
 func (con *Console) userError(err error) (string, bool) {
 	for _, e := range con.cfg.UserErrors {
 		if errors.Is(err, e) {
-			return e.Error(), true
+			return sentence(e.Error()), true
 		}
 	}
 	return "", false
+}
+
+// sentence shows an error's text, written as Go errors are (lower case,
+// no full stop), as a sentence.
+func sentence(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "!") && !strings.HasSuffix(s, "?") {
+		s += "."
+	}
+	return s
 }

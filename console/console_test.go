@@ -120,6 +120,8 @@ func TestSignUpSignInAndOut(t *testing.T) {
 	}{
 		{url.Values{"email": {"not-an-email"}, "password": {"correct horse battery"}, "password2": {"correct horse battery"}}, "does not look like an email"},
 		{url.Values{"email": {"a@example.com"}, "password": {"short"}, "password2": {"short"}}, "at least 10 characters"},
+		{url.Values{"email": {"a@example.com"}, "password": {"ééééé"}, "password2": {"ééééé"}}, "at least 10 characters"}, // 10 bytes, 5 characters
+		{url.Values{"email": {"a@example.com"}, "password": {"            "}, "password2": {"            "}}, "cannot be spaces alone"},
 		{url.Values{"email": {"a@example.com"}, "password": {"correct horse battery"}, "password2": {"correct horse batter"}}, "not the same"},
 	} {
 		if status, body := o.postForm("/signup", bad.v); status != 422 || !strings.Contains(body, bad.want) {
@@ -481,8 +483,8 @@ func TestDisconnectAndReplaceToken(t *testing.T) {
 	// Another bot's token is refused; the bot's own new token reconnects it.
 	other, _ := env.Fake.AddBot("someone_elses_bot")
 	status, body := o.postForm(fmt.Sprintf("/bots/%d/token", d.Bot.ID), url.Values{"token": {other}}, "/bots")
-	if status != 422 || !strings.Contains(body, "belongs to a different bot") {
-		t.Errorf("another bot's token: %d", status)
+	if status != 422 || !strings.Contains(body, "This token belongs to a different bot: use the token of the bot you are replacing, or connect it as a new bot.") {
+		t.Errorf("another bot's token: %d, or not said as a sentence", status)
 	}
 	token := fakeToken(t, env, d.Bot.TelegramID)
 	if status, _ := o.postForm(fmt.Sprintf("/bots/%d/token", d.Bot.ID), url.Values{"token": {token}}, "/bots"); status != http.StatusSeeOther {

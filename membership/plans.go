@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -63,6 +64,7 @@ func invalid(format string, a ...any) error {
 // CreatePlan stores a plan with its chats, which must be the bot's.
 func CreatePlan(ctx context.Context, tx pgx.Tx, in NewPlan) (Plan, error) {
 	in.Name = strings.TrimSpace(in.Name)
+	in.ChatIDs = slices.Compact(slices.Sorted(slices.Values(in.ChatIDs))) // a chat named twice is still one chat
 	if err := in.check(); err != nil {
 		return Plan{}, err
 	}

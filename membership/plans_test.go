@@ -44,3 +44,29 @@ func TestPlanTextIsChecked(t *testing.T) {
 		}
 	}
 }
+
+// A chat named twice in a new plan is one chat of it, not a chat that is
+// not the bot's.
+func TestPlanChatNamedTwiceIsOneChat(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, openDB(t), "twice@example.com", "Gold", 9102)
+	err := f.db.Tx(ctx, f.tenant, func(tx pgx.Tx) error {
+		chat, err := membership.UpsertChat(ctx, tx, membership.Chat{BotID: f.bot.ID, TelegramChatID: -100123, Kind: "channel",
+			Title: "News", BotStatus: "administrator", CanInvite: true, CanRestrict: true})
+		if err != nil {
+			return err
+		}
+		p, err := membership.CreatePlan(ctx, tx, membership.NewPlan{BotID: f.bot.ID, Name: "Silver", PeriodDays: 30,
+			Price: membership.Money{Minor: 100, Currency: "EUR"}, ChatIDs: []int64{chat.ID, chat.ID}})
+		if err != nil {
+			return err
+		}
+		if len(p.ChatIDs) != 1 || p.ChatIDs[0] != chat.ID {
+			t.Errorf("plan's chats = %v, want [%d]", p.ChatIDs, chat.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Errorf("a plan with one chat named twice: %v", err)
+	}
+}

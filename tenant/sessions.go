@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -115,11 +116,8 @@ func (db *DB) SignUpFrom(ctx context.Context, email, password, ip string) (Sessi
 	if _, err := normaliseEmail(email); err != nil {
 		return Session{}, "", &InputError{"That does not look like an email address."}
 	}
-	if len(password) < 10 {
-		return Session{}, "", &InputError{"The password must be at least 10 characters."}
-	}
-	if len(password) > 1000 {
-		return Session{}, "", &InputError{"The password can be at most 1000 characters."}
+	if msg := passwordProblem(password); msg != "" {
+		return Session{}, "", &InputError{msg}
 	}
 	if err := db.checkAttempts(ctx, "signup", "", ip, MaxSignUps, 0); err != nil {
 		return Session{}, "", err
@@ -254,4 +252,19 @@ func randomToken(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// passwordProblem says what is wrong with a new password, or "" if
+// nothing is: lengths count characters, not bytes, and a password of
+// spaces alone guards nothing.
+func passwordProblem(password string) string {
+	switch n := utf8.RuneCountInString(password); {
+	case n < 10:
+		return "The password must be at least 10 characters."
+	case n > 1000:
+		return "The password can be at most 1000 characters."
+	case strings.TrimSpace(password) == "":
+		return "The password cannot be spaces alone."
+	}
+	return ""
 }

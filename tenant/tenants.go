@@ -39,8 +39,8 @@ func (db *DB) SignUp(ctx context.Context, email, password string) (int64, error)
 	if err != nil {
 		return 0, err
 	}
-	if len(password) < 10 {
-		return 0, errors.New("the password must be at least 10 characters")
+	if msg := passwordProblem(password); msg != "" {
+		return 0, errors.New(msg)
 	}
 	hash := HashPassword(password)
 	var id int64
