@@ -87,7 +87,7 @@ func (w *ExpireMembershipWorker) Work(ctx context.Context, job *river.Job[Expire
 		if err != nil || !ok {
 			return err
 		}
-		return insertTx(ctx, tx, RemoveMember(a.TenantID, a.BotID, e, endedText(e.Plan)))
+		return insertTx(ctx, tx, RemoveMember(a.TenantID, a.BotID, e, endedText(e)))
 	})
 }
 
@@ -98,12 +98,22 @@ func reminderMessage(tenantID int64, r membership.Reminder) river.InsertManyPara
 	return msg
 }
 
-func endedText(p membership.Plan) string {
-	return fmt.Sprintf("Your access to %s has ended, and you have been removed from its chats.\n\n%s", p.Name, renewText(p))
+// endedText tells a member their access has ended: that they are taken
+// out of its chats only when they are (not when they never joined, or
+// another plan of theirs keeps them in).
+func endedText(e membership.Ending) string {
+	ended := fmt.Sprintf("Your access to %s has ended.", e.Plan.Name)
+	if e.InChats > 0 {
+		ended = fmt.Sprintf("Your access to %s has ended, and you have been removed from its chats.", e.Plan.Name)
+	}
+	return ended + "\n\n" + renewText(e.Plan)
 }
 
 func renewText(p membership.Plan) string {
-	return "To renew, send a new access code here (ask whoever gave you this one), then open /start."
+	if p.Archived {
+		return "This plan is no longer offered: send /start to see what is."
+	}
+	return "To renew, send a new access code here (ask whoever gave you this one), or send /start to see the plans."
 }
 
 // insertTx queues follow-up jobs from inside a worker, in tx.

@@ -122,7 +122,7 @@ func TestOneDayMembershipIsRemindedThenRemovedAtTheEnd(t *testing.T) {
 		return !w.Fake.IsMember(w.demo.Chats[0].TelegramChatID, u.ID) && !w.Fake.IsMember(w.demo.Chats[1].TelegramChatID, u.ID)
 	})
 	w.Idle(t)
-	if !strings.Contains(lastText(w, t, u), "has ended") {
+	if !strings.Contains(lastText(w, t, u), "has ended, and you have been removed from its chats") {
 		t.Errorf("the member was not told: %q", lastText(w, t, u))
 	}
 	for _, c := range w.demo.Chats {
@@ -626,5 +626,25 @@ func TestOneMembersRepliesKeepTheirOrder(t *testing.T) {
 		if !strings.Contains(m.Text, want) {
 			t.Errorf("confirmation %d of 4 = %q, want %q", i+1, m.Text, want)
 		}
+	}
+}
+
+// A member who never joined the plan's chats is told their access ended,
+// not that they were removed from chats they were never in.
+func TestEndingWithoutJoiningSaysNothingOfRemoval(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	plan := w.plan(t, "Week pass", 7, w.demo.Chats...)
+	code := w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: plan.ID, Count: 1}).Codes[0].Code
+	u := w.Fake.AddUser("Nell", "nell")
+	if status, err := w.Fake.Start(w.demo.Bot.TelegramID, u.ID, code); err != nil || status != 200 {
+		t.Fatalf("activate: %d %v", status, err)
+	}
+	w.Messages(t, w.demo.Bot.TelegramID, u.ID, 1)
+	w.owner(t, "UPDATE memberships SET starts_at = starts_at - interval '7 days', ends_at = now()")
+	w.owner(t, "UPDATE river_job SET scheduled_at = now(), args = jsonb_set(args, '{ends_at}', to_jsonb(now())) WHERE kind = 'membership.expire'")
+	w.reconcile(t)
+	w.Wait(t, "the ending's message", func() bool { return strings.Contains(lastText(w, t, u), "has ended") })
+	if text := lastText(w, t, u); strings.Contains(text, "removed") || !strings.Contains(text, "Your access to Week pass has ended.") {
+		t.Errorf("a member who never joined was told %q", text)
 	}
 }

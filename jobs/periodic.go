@@ -111,8 +111,8 @@ func (w *ReconcileWorker) reconcileBatch(ctx context.Context, sw *tenantSweep, p
 
 // removalBatches gathers what endings leave to do on Telegram into jobs of
 // up to RemovalBatch members of one bot, in the order of the endings; each
-// member is told text(their plan).
-func removalBatches(tenantID int64, endings []membership.Ending, text func(membership.Plan) string) []RemoveMembersArgs {
+// member is told text(their ending).
+func removalBatches(tenantID int64, endings []membership.Ending, text func(membership.Ending) string) []RemoveMembersArgs {
 	var batches []RemoveMembersArgs
 	open := map[int64]int{} // bot id → index of its batch being filled
 	for _, e := range endings {
@@ -122,7 +122,7 @@ func removalBatches(tenantID int64, endings []membership.Ending, text func(membe
 			open[e.Plan.BotID] = i
 			batches = append(batches, RemoveMembersArgs{TenantID: tenantID, BotID: e.Plan.BotID})
 		}
-		batches[i].Members = append(batches[i].Members, removalOf(e, text(e.Plan)))
+		batches[i].Members = append(batches[i].Members, removalOf(e, text(e)))
 	}
 	return batches
 }

@@ -106,8 +106,8 @@ func shortenedText(sh membership.Shortening) string {
 		sh.PlanName, membership.FormatDate(*sh.Membership.EndsAt))
 }
 
-func withdrawnText(p membership.Plan) string {
-	return fmt.Sprintf("Your access to %s was withdrawn by its owner, because the code that granted it was cancelled.", p.Name)
+func withdrawnText(e membership.Ending) string {
+	return fmt.Sprintf("Your access to %s was withdrawn by its owner, because the code that granted it was cancelled.", e.Plan.Name)
 }
 
 // summary tells the owner what the rollback did, in the console and in

@@ -16,6 +16,10 @@ type Ending struct {
 	Plan           Plan
 	TelegramUserID int64
 	RemoveFrom     []Chat
+	// InChats is how many of RemoveFrom the member was in, as far as
+	// Gatekey saw them join: the rest are left all the same, in case they
+	// came in unseen.
+	InChats int
 	// UnusedLinks are the membership's Join links to those chats that were
 	// never used: revoked here in the database, and to be revoked on
 	// Telegram too, so that they admit nobody (ObserveJoin would take out
@@ -125,9 +129,13 @@ func fillEndings(ctx context.Context, tx pgx.Tx, endings []Ending) error {
 	var membershipID int64
 	var c Chat
 	var links []string
-	_, err = pgx.ForEachRow(rows, []any{&membershipID, &c.ID, &c.BotID, &c.TelegramChatID, &c.Kind, &c.Title, &c.BotStatus, &c.CanInvite, &c.CanRestrict, &links}, func() error {
+	var joined bool
+	_, err = pgx.ForEachRow(rows, []any{&membershipID, &c.ID, &c.BotID, &c.TelegramChatID, &c.Kind, &c.Title, &c.BotStatus, &c.CanInvite, &c.CanRestrict, &links, &joined}, func() error {
 		i := index[membershipID]
 		endings[i].RemoveFrom = append(endings[i].RemoveFrom, c)
+		if joined {
+			endings[i].InChats++
+		}
 		for _, l := range links {
 			endings[i].UnusedLinks = append(endings[i].UnusedLinks, UnusedLink{TelegramChatID: c.TelegramChatID, Link: l})
 		}
@@ -166,7 +174,9 @@ WITH ended AS (
 )
 SELECT leave.membership_id, c.id, c.bot_id, c.telegram_chat_id, c.kind, c.title, c.bot_status, c.can_invite_users, c.can_restrict,
 	coalesce((SELECT array_agg(r.invite_link ORDER BY r.invite_link) FROM revoked r
-		WHERE r.membership_id = leave.membership_id AND r.chat_id = c.id), '{}')
+		WHERE r.membership_id = leave.membership_id AND r.chat_id = c.id), '{}'),
+	EXISTS (SELECT FROM member_chats mc WHERE mc.tenant_id = gatekey_tenant() AND mc.member_id = leave.member_id
+		AND mc.chat_id = leave.chat_id AND mc.status = 'joined') -- as it was: marked's update is not seen here
 FROM leave JOIN chats c ON c.tenant_id = gatekey_tenant() AND c.id = leave.chat_id
 ORDER BY leave.membership_id, c.id`
 
