@@ -137,7 +137,7 @@ func TestTypedAnswersAreCheckedAndReasked(t *testing.T) {
 	// The older summary's button is of the same draft and step: it works.
 	w.tap(t, w.owner, summary, "Create 2 codes", "Done: 2 codes")
 	if n := w.Count(t, `SELECT count(*) FROM access_codes WHERE max_activations = 1000
-		AND expires_at = date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '1 day'`); n != 2 {
+		AND expires_at = date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '1 day' - interval '1 second'`); n != 2 {
 		t.Errorf("%d codes as typed (1000 activations, until the end of today), want 2", n)
 	}
 	w.answeredAll(t)

@@ -449,7 +449,7 @@ func parseTypedDate(text string, now time.Time) (time.Time, string) {
 		if err != nil {
 			continue
 		}
-		end := day.AddDate(0, 0, 1)
+		end := day.AddDate(0, 0, 1).Add(-time.Second) // shown as that day's 23:59
 		switch {
 		case !end.After(now):
 			return time.Time{}, fmt.Sprintf("%s has already passed. Please send a date from today on.", day.Format("2 Jan 2006"))

@@ -337,7 +337,7 @@ func TestOwnerLinksThenCreatesACodeAndABatch(t *testing.T) {
 	last := time.Now().UTC().AddDate(0, 2, 0)
 	summary = w.newCode(t, "Type a number", "Send the number of activations", "type:2", askExpiry,
 		"Type a date", "Send the last day", "type:"+last.Format(time.DateOnly), askCount, "50", askConfirm)
-	for _, want := range []string{"up to 2 activations per code", "How many: 50 codes", "works until " + membership.FormatDate(time.Date(last.Year(), last.Month(), last.Day()+1, 0, 0, 0, 0, time.UTC))} {
+	for _, want := range []string{"up to 2 activations per code", "How many: 50 codes", "works until " + membership.FormatDate(time.Date(last.Year(), last.Month(), last.Day(), 23, 59, 59, 0, time.UTC))} {
 		if !strings.Contains(summary.Text, want) {
 			t.Errorf("summary %q lacks %q", summary.Text, want)
 		}
@@ -358,7 +358,7 @@ func TestOwnerLinksThenCreatesACodeAndABatch(t *testing.T) {
 	}
 	if n := w.Count(t, `SELECT count(*) FROM access_codes c JOIN code_batches b ON b.tenant_id = c.tenant_id AND b.id = c.batch_id
 		WHERE b.code_count = 50 AND c.max_activations = 2 AND c.zero_priced AND c.expires_at = $1 AND b.created_by = 'bot: @olga_owner'`,
-		time.Date(last.Year(), last.Month(), last.Day()+1, 0, 0, 0, 0, time.UTC)); n != 50 {
+		time.Date(last.Year(), last.Month(), last.Day(), 23, 59, 59, 0, time.UTC)); n != 50 {
 		t.Errorf("%d codes in the database as the owner chose them, want 50", n)
 	}
 	bob := w.Fake.AddUser("Bob", "bob")

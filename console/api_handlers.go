@@ -265,8 +265,8 @@ func (con *Console) apiCreateCodes(c *fiber.Ctx) error {
 		if in.ExpiresAt != nil {
 			return con.apiErr(c, refuse(422, errInvalid, "Give expires_at or expires_in_days, not both."))
 		}
-		if *in.ExpiresInDays < 1 || *in.ExpiresInDays > 36500 {
-			return con.apiErr(c, refuse(422, errInvalid, "expires_in_days must be from 1 to 36500."))
+		if *in.ExpiresInDays < 1 || *in.ExpiresInDays > membership.MaxExpiryDays {
+			return con.apiErr(c, refuse(422, errInvalid, fmt.Sprintf("expires_in_days must be from 1 to %d.", membership.MaxExpiryDays)))
 		}
 		t := time.Now().Add(time.Duration(*in.ExpiresInDays) * 24 * time.Hour)
 		req.ExpiresAt = &t

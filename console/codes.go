@@ -189,7 +189,7 @@ func codeRequest(planID int64, count, maxAct, expiry, expiryDate, pricing string
 		if err != nil {
 			return bad("Pick the date the codes stop working.")
 		}
-		t := d.Add(24 * time.Hour) // the end of that day, UTC
+		t := d.Add(24*time.Hour - time.Second) // the end of that day, UTC, shown as that day's 23:59
 		req.ExpiresAt = &t
 	default:
 		return bad("Choose when the codes expire: never, in 1, 7 or 30 days, or on a date.")

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -783,5 +784,30 @@ func TestRevokeOneMembershipInTheConsole(t *testing.T) {
 	}
 	if got := w.statuses(t, env); got != "active revoked revoked revoked" {
 		t.Errorf("revoking all of Sam's: %s", got)
+	}
+}
+
+// A code set to expire on a date works to the end of that day (UTC) and
+// says so with that date; a date past a hundred years is refused.
+func TestCodeExpiringOnADate(t *testing.T) {
+	env := apptest.New(t)
+	d := env.Demo(t)
+	o := signIn(t, env, "owner@example.com", "correct horse battery")
+	day := time.Now().UTC().AddDate(1, 0, 0).Format("2006-01-02")
+	form := url.Values{"plan_id": {fmt.Sprint(d.Plan.ID)}, "count": {"1"}, "max_activations": {"1"},
+		"expiry": {"custom"}, "expiry_date": {day}, "pricing": {"default"}}
+	if status, _ := o.postForm("/codes", form, "/codes/new"); status != http.StatusSeeOther {
+		t.Fatalf("a code expiring on %s: %d", day, status)
+	}
+	var expires time.Time
+	env.Tx(t, d.TenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), "SELECT expires_at FROM access_codes").Scan(&expires)
+	})
+	if got := expires.UTC().Format("2006-01-02 15:04:05"); got != day+" 23:59:59" {
+		t.Errorf("expires at %s, want the end of %s", got, day)
+	}
+	form.Set("expiry_date", "9999-12-31")
+	if status, body := o.postForm("/codes", form, "/codes/new"); status != 422 || !strings.Contains(body, "within 36500 days") {
+		t.Errorf("a code expiring in 9999: %d", status)
 	}
 }

@@ -15,6 +15,9 @@ const (
 	MaxActivationsCap = 1_000_000
 )
 
+// MaxExpiryDays bounds how far ahead a code's expiry may be set.
+const MaxExpiryDays = 36500
+
 // CodeRequest asks for one code or a batch of them.
 type CodeRequest struct {
 	PlanID         int64
@@ -131,6 +134,8 @@ func (req CodeRequest) Validate(now time.Time) error {
 		return invalid("max activations must be from 1 to %d", MaxActivationsCap)
 	case req.ExpiresAt != nil && !req.ExpiresAt.After(now):
 		return invalid("the expiry date must be in the future")
+	case req.ExpiresAt != nil && req.ExpiresAt.After(now.AddDate(0, 0, MaxExpiryDays)):
+		return invalid("the expiry date must be within %d days (about 100 years); for codes that never expire, choose no expiry", MaxExpiryDays)
 	}
 	return nil
 }
