@@ -115,11 +115,32 @@ func (t *turn) onPrivateMessage(m *telego.Message) error {
 		t.send(m.From.ID, helpText)
 		return nil
 	}
-	if _, ok := membership.NormalizeCode(m.Text); ok || conv.Flow == flowAwaitCode {
+	if _, ok := membership.NormalizeCode(m.Text); ok || conv.Flow == flowAwaitCode || looksLikeCode(m.Text) {
 		return t.activate(member, m.Text)
 	}
 	t.send(m.From.ID, helpText)
 	return nil
+}
+
+// looksLikeCode tells a code mistyped (a character short or over) from
+// other text, so that it is answered as a code that is not valid, not
+// with the help: 12 to 20 letters and digits, with at least one digit,
+// once the spaces and dashes a code may be written with are left out.
+func looksLikeCode(text string) bool {
+	n, digits := 0, 0
+	for _, r := range text {
+		switch {
+		case r == ' ' || r == '-' || r == '_':
+		case r >= '0' && r <= '9':
+			n++
+			digits++
+		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+			n++
+		default:
+			return false
+		}
+	}
+	return n >= 12 && n <= 20 && digits > 0
 }
 
 const helpText = "Send /start to see what this bot offers. " +

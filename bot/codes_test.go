@@ -230,6 +230,8 @@ func TestRefusalsEachSayWhyAndChangeNothing(t *testing.T) {
 		want string
 	}{
 		{second, "ABCD-EFGH-JKMN-PQRS", "not valid for this bot"},
+		{second, "ABCD-EFGH-JKMN-PQ5", "not valid for this bot"}, // a character short
+		{second, "hello there, how are you", "Send /start to see what this bot offers"},
 		{second, expired, "expired on"},
 		{second, single, "already been used as many times"},
 		{first, multi, "already activated this code"},
