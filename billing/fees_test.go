@@ -147,6 +147,18 @@ func TestFeeLedgerInSeveralCurrencies(t *testing.T) {
 	if o.Fees[2].Fees.String() != "1 USD" || o.Fees[1].Fees.String() != "150 JPY" {
 		t.Errorf("fees shown as %s and %s", o.Fees[2].Fees, o.Fees[1].Fees)
 	}
+
+	// A refunded order leaves the summary at once, before the invoice run
+	// voids its fee.
+	f.exec("UPDATE orders SET status = 'refunded' WHERE currency = 'EUR'")
+	f.tx(func(tx pgx.Tx) error {
+		var err error
+		o, err = billing.Summary(f.ctx, tx, billing.Monthly, time.Now())
+		return err
+	})
+	if len(o.Fees) != 2 || o.Fees[0].Currency != "JPY" || o.Fees[1].Currency != "USD" {
+		t.Errorf("after the euro orders were refunded, summary fees = %+v, want JPY and USD only", o.Fees)
+	}
 }
 
 func money(minor int64, cur string) membership.Money {

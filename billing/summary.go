@@ -67,11 +67,17 @@ func (s *Service) Summary(ctx context.Context, tx pgx.Tx) (Overview, error) {
 	return Summary(ctx, tx, s.cfg.Period, time.Now())
 }
 
+// periodFees totals the period's fees by currency. A refunded order's fee
+// that is still to be invoiced is left out at once, as the invoice run
+// (gatherFees) will void it, so the page never shows a fee that will not
+// be charged.
 func periodFees(ctx context.Context, tx pgx.Tx, from, to time.Time) ([]CurrencyFees, error) {
 	rows, err := tx.Query(ctx, `SELECT currency, count(*), sum(order_amount_minor), sum(fee_minor),
 			coalesce(sum(fee_minor) FILTER (WHERE settlement = 'application_fee'), 0),
 			coalesce(sum(fee_minor) FILTER (WHERE settlement = 'invoice'), 0)
-		FROM fee_entries WHERE created_at >= $1 AND created_at < $2 AND voided_at IS NULL
+		FROM fee_entries f WHERE created_at >= $1 AND created_at < $2 AND voided_at IS NULL
+		AND NOT (settlement = 'invoice' AND invoice_id IS NULL AND EXISTS (
+			SELECT FROM orders o WHERE o.tenant_id = f.tenant_id AND o.id = f.order_id AND o.status = 'refunded'))
 		GROUP BY currency ORDER BY currency`, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("billing: period fees: %w", err)

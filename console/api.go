@@ -112,8 +112,9 @@ func (con *Console) apiAuth(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// decode reads a JSON body into v, refusing unknown fields, so a typo is
-// an error rather than silently ignored.
+// decode reads a JSON body into v, refusing unknown fields, a key given
+// twice and a key in the wrong case, so a typo is an error rather than
+// silently ignored or taken for another field.
 func decode(c *fiber.Ctx, v any) error {
 	body := c.Body()
 	if len(bytes.TrimSpace(body)) == 0 {
@@ -126,6 +127,9 @@ func decode(c *fiber.Ctx, v any) error {
 	}
 	if _, err := d.Token(); err != io.EOF {
 		return refuse(400, errBadJSON, "The request body is not valid JSON for this call: it goes on after the JSON object.")
+	}
+	if err := jsonerr.ExactNames(body, v); err != nil {
+		return refuse(400, errBadJSON, "The request body is not valid JSON for this call: "+err.Error()+".")
 	}
 	return nil
 }

@@ -257,6 +257,8 @@ func TestAPICodes(t *testing.T) {
 		{"not JSON", "plan_id=1", 400, "bad_json"},
 		{"more after the object", fmt.Sprintf(`{"plan_id": %d} xyz`, plan), 400, "bad_json"},
 		{"two objects", fmt.Sprintf(`{"plan_id": %d}{"count": 1}`, plan), 400, "bad_json"},
+		{"a key twice", fmt.Sprintf(`{"plan_id": %d, "count": 1, "plan_id": %d}`, plan, w.b.Plan.ID), 400, "bad_json"},
+		{"a key in capitals", fmt.Sprintf(`{"plan_id": %d, "count": 1, "PLAN_ID": %d}`, plan, w.b.Plan.ID), 400, "bad_json"},
 	} {
 		var e apiErr
 		wantError(t, bad.name, w.apiA.call("POST", "/codes", bad.body, &e), bad.status, e, bad.code)

@@ -60,6 +60,8 @@ func TestSetBillingPlanFeeRateAndFairUse(t *testing.T) {
 		{map[string]any{"fee_basis_points": "250"}, 400, "bad_json"},
 		{map[string]any{"fee_rate": 250}, 400, "bad_json"},
 		{"plan=flat", 400, "bad_json"},
+		{`{"fee_basis_points": 250, "FEE_BASIS_POINTS": 9000}`, 400, "bad_json"}, // case-blind, the second would win
+		{`{"fee_basis_points": 250, "fee_basis_points": 9000}`, 400, "bad_json"},
 	} {
 		w.admin.refused("PATCH", path, c.body, c.status, c.code)
 	}

@@ -71,8 +71,9 @@ func statusText(code int) string {
 	return "error"
 }
 
-// decode reads a JSON object into v, refusing unknown fields, so that a
-// misspelt field is an error rather than quietly ignored.
+// decode reads a JSON object into v, refusing unknown fields, a key given
+// twice and a key in the wrong case, so that a misspelt field is an error
+// rather than quietly ignored or taken for another.
 func decode(c *fiber.Ctx, v any) error {
 	body := bytes.TrimSpace(c.Body())
 	if len(body) == 0 {
@@ -85,6 +86,9 @@ func decode(c *fiber.Ctx, v any) error {
 	}
 	if d.More() {
 		return fail(fiber.StatusBadRequest, codeBadJSON, "The request body must be one JSON object.")
+	}
+	if err := jsonerr.ExactNames(body, v); err != nil {
+		return fail(fiber.StatusBadRequest, codeBadJSON, "The request body is not valid JSON for this call: "+err.Error()+".")
 	}
 	return nil
 }

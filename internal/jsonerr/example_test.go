@@ -25,3 +25,22 @@ func ExampleDescribe() {
 	// unexpected end of JSON input (at byte 13)
 	// it must be a JSON object, not array
 }
+
+func ExampleExactNames() {
+	type common struct {
+		Reason string `json:"reason"`
+	}
+	var in struct {
+		PlanID int64 `json:"plan_id"`
+		common
+	}
+	for _, body := range []string{`{"plan_id": 2, "reason": "x"}`, `{"plan_id": 2, "PLAN_ID": 3}`, `{"plan_id": 2, "plan_id": 3}`, `{"Reason": "x"}`, `[1]`} {
+		fmt.Println(jsonerr.ExactNames([]byte(body), &in))
+	}
+	// Output:
+	// <nil>
+	// PLAN_ID must be written plan_id (names are case-sensitive)
+	// plan_id is given twice
+	// Reason must be written reason (names are case-sensitive)
+	// <nil>
+}
