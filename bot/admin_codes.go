@@ -195,7 +195,7 @@ func (t *turn) resendBatch(p *press, batchID int64) error {
 	p.notice = "The CSV file is on its way."
 	t.queue(jobs.SendCodesCSV(jobs.SendCodesCSVArgs{
 		TenantID: t.bot.TenantID, BotID: t.bot.ID, ChatID: p.userID, BatchID: batchID,
-		Caption: fmt.Sprintf("The batch of %d codes for %s, as it stands now (see the status column).", batch.Count, batch.PlanName),
+		Caption: fmt.Sprintf("The batch of %s for %s, as it stands now (see the status column).", membership.Plural(batch.Count, "code", "codes"), batch.PlanName),
 	}))
 	return nil
 }

@@ -134,7 +134,7 @@ func TestDeleteAndRollBackFromTheBotDoWhatTheConsoleDoes(t *testing.T) {
 	}
 	screen = w.tap(t, w.owner, screen, "Yes, roll it back", "Rolling back code")
 	summary := w.expect(t, w.owner, ownerBefore, "Rollback of code "+membership.FormatCode(rbBot)+" finished")
-	if !strings.Contains(summary.Text, "2 activations undone") || !strings.Contains(summary.Text, "1 member lost access and was removed from the chats; 1 member kept access") {
+	if !strings.Contains(summary.Text, "2 activations undone") || !strings.Contains(summary.Text, "1 member lost access; 1 member kept access") {
 		t.Errorf("summary = %q", summary.Text)
 	}
 	w.rollBack(t, rbConsole)

@@ -680,7 +680,7 @@ func TestRollBackAWholeBatch(t *testing.T) {
 	for _, m := range env.Fake.Messages(bot, admin.ID)[adminBefore:] {
 		told = append(told, m.Text)
 	}
-	want := fmt.Sprintf("Rollback of batch #%d (3 codes) finished: 2 activations undone; 2 members lost access and were removed", batch.ID)
+	want := fmt.Sprintf("Rollback of batch #%d (3 codes) finished: 2 activations undone; 2 members lost access;", batch.ID)
 	if len(told) != 1 || !strings.HasPrefix(told[0], want) {
 		t.Errorf("the admin was told %q, want one summary starting %q", told, want)
 	}
@@ -809,5 +809,49 @@ func TestCodeExpiringOnADate(t *testing.T) {
 	form.Set("expiry_date", "9999-12-31")
 	if status, body := o.postForm("/codes", form, "/codes/new"); status != 422 || !strings.Contains(body, "within 36500 days") {
 		t.Errorf("a code expiring in 9999: %d", status)
+	}
+}
+
+// A member who activated several codes of a batch is one member in the
+// summary of the batch's rollback, not one per code.
+func TestBatchRollbackSummaryCountsMembers(t *testing.T) {
+	env := apptest.New(t)
+	d := env.Demo(t)
+	ctx := context.Background()
+	o := signIn(t, env, "owner@example.com", "correct horse battery")
+	bot := d.Bot.TelegramID
+	admin := env.Fake.AddUser("Olga", "olga")
+	if status, err := env.Fake.Start(bot, admin.ID, ""); err != nil || status != 200 {
+		t.Fatalf("/start: %d %v", status, err)
+	}
+	env.Tx(t, d.TenantID, func(tx pgx.Tx) error { return tenant.AddBotAdmin(ctx, tx, d.Bot.ID, admin.ID) })
+	batch := env.Codes(t, d.TenantID, membership.CodeRequest{PlanID: d.Plan.ID, Count: 3})
+	ann := env.Fake.AddUser("Ann", "ann")
+	if status, err := env.Fake.Start(bot, ann.ID, ""); err != nil || status != 200 {
+		t.Fatalf("/start: %d %v", status, err)
+	}
+	for i, c := range batch.Codes {
+		if _, err := env.Fake.SendText(bot, ann.ID, c.Code); err != nil {
+			t.Fatal(err)
+		}
+		env.Messages(t, bot, ann.ID, i+2)
+	}
+	env.Idle(t)
+	adminBefore := len(env.Fake.Messages(bot, admin.ID))
+	page := fmt.Sprintf("/codes/batches/%d", batch.ID)
+	if status, _ := o.postForm(page+"/rollback", url.Values{}, page+"/rollback"); status != http.StatusSeeOther {
+		t.Fatalf("roll back the batch: %d", status)
+	}
+	env.Wait(t, "the batch's rollback", func() bool {
+		return env.Count(t, "SELECT count(*) FROM code_rollbacks WHERE status = 'done'") == 3
+	})
+	env.Idle(t)
+	want := fmt.Sprintf("Rollback of batch #%d (3 codes) finished: 3 activations undone; 1 member lost access; 0 members kept", batch.ID)
+	var told []string
+	for _, m := range env.Fake.Messages(bot, admin.ID)[adminBefore:] {
+		told = append(told, m.Text)
+	}
+	if len(told) != 1 || !strings.HasPrefix(told[0], want) {
+		t.Errorf("the admin was told %q, want one summary starting %q", told, want)
 	}
 }

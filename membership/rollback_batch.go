@@ -81,10 +81,25 @@ func BatchRollbackSummary(ctx context.Context, tx pgx.Tx, batchID int64, r Rollb
 			coalesce(sum(r.undone), 0), coalesce(sum(r.removed), 0), coalesce(sum(r.shortened), 0)
 		FROM code_rollbacks r JOIN access_codes c ON c.tenant_id = r.tenant_id AND c.id = r.code_id
 		WHERE c.batch_id = $1 AND r.started_at = $2`, batchID, r.StartedAt).Scan(&codes, &running, &sum.Undone, &sum.Removed, &sum.Shortened)
-	if err != nil {
-		return sum, 0, false, fmt.Errorf("membership: batch rollback summary: %w", err)
+	if err != nil || running > 0 {
+		return sum, codes, false, wrap("batch rollback summary", err)
 	}
-	return sum, codes, running == 0, nil
+	// Members, not activations: one member may have activated several of
+	// the batch's codes, and each code's rollback counts them once.
+	err = tx.QueryRow(ctx, `SELECT count(DISTINCT a.member_id) FILTER (WHERE ms.status <> 'active'),
+			count(DISTINCT a.member_id) FILTER (WHERE ms.status = 'active')
+		FROM code_rollbacks r JOIN access_codes c ON c.tenant_id = r.tenant_id AND c.id = r.code_id
+		JOIN code_activations a ON a.tenant_id = c.tenant_id AND a.code_id = c.id AND a.rolled_back_at IS NOT NULL
+		JOIN memberships ms ON ms.tenant_id = a.tenant_id AND ms.id = a.membership_id
+		WHERE c.batch_id = $1 AND r.started_at = $2`, batchID, r.StartedAt).Scan(&sum.Removed, &sum.Shortened)
+	return sum, codes, err == nil, wrap("batch rollback summary", err)
+}
+
+func wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("membership: %s: %w", what, err)
 }
 
 // BatchRollbackPreview counts what rolling a batch back would take back:
