@@ -3,7 +3,6 @@ package webhooks_test
 import (
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/gatekey/gatekey/internal/apptest"
@@ -32,16 +31,8 @@ func FuzzTelegramUpdate(f *testing.F) {
 	_, secret, _, _ := env.Fake.Webhook(demo.Bot.TelegramID)
 	url := fmt.Sprintf("%s/telegram/%d", env.URL, demo.Bot.ID)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(string(body)))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusBadRequest {
-			t.Fatalf("body %q: status %d, want 200 or 400", body, resp.StatusCode)
+		if status := postUpdate(t, url, secret, body); status != http.StatusOK && status != http.StatusBadRequest {
+			t.Fatalf("body %q: status %d, want 200 or 400", body, status)
 		}
 	})
 }

@@ -129,19 +129,7 @@ func TestRejectedDeliveriesChangeNothing(t *testing.T) {
 	body := []byte(`{"update_id": 777, "message": {"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"}, "from": {"id": 5, "is_bot": false, "first_name": "X"}, "text": "/start"}}`)
 
 	_, secret, _, _ := env.Fake.Webhook(demo.Bot.TelegramID)
-	post := func(path, secret string, body []byte) int {
-		req, _ := http.NewRequest(http.MethodPost, env.URL+path, strings.NewReader(string(body)))
-		req.Header.Set("Content-Type", "application/json")
-		if secret != "" {
-			req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	post := func(path, secret string, body []byte) int { return postUpdate(t, env.URL+path, secret, body) }
 	path := fmt.Sprintf("/telegram/%d", demo.Bot.ID)
 	cases := []struct {
 		name   string
@@ -284,15 +272,7 @@ func TestLargeMemberUpdateIsHandledAsAnyOther(t *testing.T) {
 		"chat": {"id": %d, "type": "private"}, "from": {"id": %d, "is_bot": false, "first_name": "Erin"}, "text": "/start"}}`,
 		strings.Repeat("x", 20<<10), erin.ID, erin.ID)
 	post := func(secret string) int {
-		req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/telegram/%d", env.URL, demo.Bot.ID), bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return postUpdate(t, fmt.Sprintf("%s/telegram/%d", env.URL, demo.Bot.ID), secret, body)
 	}
 	if got := post("not-the-secret"); got != http.StatusUnauthorized {
 		t.Errorf("forged secret: status %d, want 401", got)
@@ -319,18 +299,27 @@ func TestUpdateNotUTF8IsStoredReplaced(t *testing.T) {
 	_, secret, _, _ := env.Fake.Webhook(demo.Bot.TelegramID)
 	body := []byte("{\"update_id\": 900200, \"message\": {\"message_id\": 1, \"date\": 1, " +
 		"\"chat\": {\"id\": 4242, \"type\": \"private\"}, \"from\": {\"id\": 4242, \"is_bot\": false, \"first_name\": \"An\xffya\"}, \"text\": \"/start\"}}")
-	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/telegram/%d", env.URL, demo.Bot.ID), bytes.NewReader(body))
+	if status := postUpdate(t, fmt.Sprintf("%s/telegram/%d", env.URL, demo.Bot.ID), secret, body); status != http.StatusOK {
+		t.Fatalf("update with a name not UTF-8: status %d, want 200", status)
+	}
+	if n := count(t, owner, "SELECT count(*) FROM members WHERE telegram_user_id = 4242 AND first_name = 'An\uFFFDya'"); n != 1 {
+		t.Errorf("%d members named An\uFFFDya, want 1", n)
+	}
+}
+
+// postUpdate posts body to a webhook url as Telegram would, with the
+// secret header (none when secret is ""), and returns the answer's status.
+func postUpdate(t testing.TB, url, secret string, body []byte) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+	if secret != "" {
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("update with a name not UTF-8: status %d, want 200", resp.StatusCode)
-	}
-	if n := count(t, owner, "SELECT count(*) FROM members WHERE telegram_user_id = 4242 AND first_name = 'An\uFFFDya'"); n != 1 {
-		t.Errorf("%d members named An\uFFFDya, want 1", n)
-	}
+	return resp.StatusCode
 }
