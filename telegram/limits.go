@@ -109,7 +109,8 @@ func (l *Limiter) Forget(ctx context.Context, idle time.Duration) (int64, error)
 	return tag.RowsAffected(), nil
 }
 
-// TooSoonError says a slot is further away than MaxWait.
+// TooSoonError says a slot is further away than MaxWait, or that an
+// earlier message to the chat holds its turn: come back in about Wait.
 type TooSoonError struct{ Wait time.Duration }
 
 func (e *TooSoonError) Error() string { return fmt.Sprintf("telegram: next send slot in %s", e.Wait) }
@@ -122,9 +123,9 @@ func (l *Limiter) Wait(ctx context.Context, botID, chatID int64) error {
 }
 
 // WaitTurn is Wait for the message that job jobID sends. Requests that
-// arrive together take their slots in job order, so a chat's messages,
-// queued one after another, go out in that order: also those told to
-// come back, which come back together, since none of them took a slot.
+// arrive together take their slots in job order, and a message told to
+// come back holds its chat's turn until it does (assignSlots), so a chat's
+// messages, queued one after another, go out in that order.
 func (l *Limiter) WaitTurn(ctx context.Context, jobID, botID, chatID int64) error {
 	if l == nil {
 		return nil
