@@ -631,14 +631,7 @@ func TestRollBackAWholeBatch(t *testing.T) {
 	ctx := context.Background()
 	o := signIn(t, env, "owner@example.com", "correct horse battery")
 	bot := d.Bot.TelegramID
-	start := func(name string) telegramtest.User {
-		u := env.Fake.AddUser(name, strings.ToLower(name))
-		if status, err := env.Fake.Start(bot, u.ID, ""); err != nil || status != 200 {
-			t.Fatalf("%s /start: %d %v", name, status, err)
-		}
-		env.Messages(t, bot, u.ID, 1)
-		return u
-	}
+	start := func(name string) telegramtest.User { return startUser(t, env, bot, name) }
 	admin := start("Olga")
 	env.Tx(t, d.TenantID, func(tx pgx.Tx) error { return tenant.AddBotAdmin(ctx, tx, d.Bot.ID, admin.ID) })
 	batch := env.Codes(t, d.TenantID, membership.CodeRequest{PlanID: d.Plan.ID, Count: 4})
@@ -820,16 +813,10 @@ func TestBatchRollbackSummaryCountsMembers(t *testing.T) {
 	ctx := context.Background()
 	o := signIn(t, env, "owner@example.com", "correct horse battery")
 	bot := d.Bot.TelegramID
-	admin := env.Fake.AddUser("Olga", "olga")
-	if status, err := env.Fake.Start(bot, admin.ID, ""); err != nil || status != 200 {
-		t.Fatalf("/start: %d %v", status, err)
-	}
+	admin := startUser(t, env, bot, "Olga")
 	env.Tx(t, d.TenantID, func(tx pgx.Tx) error { return tenant.AddBotAdmin(ctx, tx, d.Bot.ID, admin.ID) })
 	batch := env.Codes(t, d.TenantID, membership.CodeRequest{PlanID: d.Plan.ID, Count: 3})
-	ann := env.Fake.AddUser("Ann", "ann")
-	if status, err := env.Fake.Start(bot, ann.ID, ""); err != nil || status != 200 {
-		t.Fatalf("/start: %d %v", status, err)
-	}
+	ann := startUser(t, env, bot, "Ann")
 	for i, c := range batch.Codes {
 		if _, err := env.Fake.SendText(bot, ann.ID, c.Code); err != nil {
 			t.Fatal(err)
@@ -854,4 +841,15 @@ func TestBatchRollbackSummaryCountsMembers(t *testing.T) {
 	if len(told) != 1 || !strings.HasPrefix(told[0], want) {
 		t.Errorf("the admin was told %q, want one summary starting %q", told, want)
 	}
+}
+
+// startUser has a new Telegram user open the bot and waits for its welcome.
+func startUser(t *testing.T, env *apptest.Env, bot int64, name string) telegramtest.User {
+	t.Helper()
+	u := env.Fake.AddUser(name, strings.ToLower(name))
+	if status, err := env.Fake.Start(bot, u.ID, ""); err != nil || status != 200 {
+		t.Fatalf("%s /start: %d %v", name, status, err)
+	}
+	env.Messages(t, bot, u.ID, 1)
+	return u
 }

@@ -77,29 +77,27 @@ func BatchRollbackSummary(ctx context.Context, tx pgx.Tx, batchID int64, r Rollb
 		return sum, 0, false, fmt.Errorf("membership: batch rollback summary: %w", err)
 	}
 	var running int
-	err = tx.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE r.status = 'running'),
-			coalesce(sum(r.undone), 0), coalesce(sum(r.removed), 0), coalesce(sum(r.shortened), 0)
+	err = tx.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE r.status = 'running'), coalesce(sum(r.undone), 0)
 		FROM code_rollbacks r JOIN access_codes c ON c.tenant_id = r.tenant_id AND c.id = r.code_id
-		WHERE c.batch_id = $1 AND r.started_at = $2`, batchID, r.StartedAt).Scan(&codes, &running, &sum.Undone, &sum.Removed, &sum.Shortened)
-	if err != nil || running > 0 {
-		return sum, codes, false, wrap("batch rollback summary", err)
+		WHERE c.batch_id = $1 AND r.started_at = $2`, batchID, r.StartedAt).Scan(&codes, &running, &sum.Undone)
+	if err != nil {
+		return sum, 0, false, fmt.Errorf("membership: batch rollback summary: %w", err)
 	}
-	// Members, not activations: one member may have activated several of
-	// the batch's codes, and each code's rollback counts them once.
+	if running > 0 {
+		return sum, codes, false, nil
+	}
+	// Members, not activations (each code's rollback counts its own): one
+	// member may have activated several of the batch's codes.
 	err = tx.QueryRow(ctx, `SELECT count(DISTINCT a.member_id) FILTER (WHERE ms.status <> 'active'),
 			count(DISTINCT a.member_id) FILTER (WHERE ms.status = 'active')
 		FROM code_rollbacks r JOIN access_codes c ON c.tenant_id = r.tenant_id AND c.id = r.code_id
 		JOIN code_activations a ON a.tenant_id = c.tenant_id AND a.code_id = c.id AND a.rolled_back_at IS NOT NULL
 		JOIN memberships ms ON ms.tenant_id = a.tenant_id AND ms.id = a.membership_id
 		WHERE c.batch_id = $1 AND r.started_at = $2`, batchID, r.StartedAt).Scan(&sum.Removed, &sum.Shortened)
-	return sum, codes, err == nil, wrap("batch rollback summary", err)
-}
-
-func wrap(what string, err error) error {
-	if err == nil {
-		return nil
+	if err != nil {
+		return sum, 0, false, fmt.Errorf("membership: batch rollback members: %w", err)
 	}
-	return fmt.Errorf("membership: %s: %w", what, err)
+	return sum, codes, true, nil
 }
 
 // BatchRollbackPreview counts what rolling a batch back would take back:

@@ -1,5 +1,6 @@
 // Package jsonerr words encoding/json's errors for the people who call
-// Gatekey's JSON APIs.
+// Gatekey's JSON APIs, and finds what encoding/json lets through that they
+// did not mean: a key given twice, or written in another case.
 package jsonerr
 
 import (
