@@ -360,28 +360,11 @@ func refundedFirst(ctx context.Context, tx pgx.Tx, c Checkout, sess stripe.Check
 // takeBack removes the period [from, until) the payment added to its
 // membership, as a code's rollback does for an activation.
 func (r *Refund) takeBack(ctx context.Context, tx pgx.Tx, c Checkout) error {
-	var m membership.Membership
-	// A lifetime grant (until NULL) leaves the end where it was before it.
-	err := tx.QueryRow(ctx, `UPDATE memberships SET reminded_at = NULL, ends_at = CASE
-			WHEN $3::timestamptz IS NULL THEN $2::timestamptz
-			ELSE ends_at - ($3::timestamptz - $2::timestamptz) END
-		WHERE id = $1 AND status = 'active'
-		RETURNING id, member_id, plan_id, status, starts_at, ends_at`, c.MembershipID, c.addedFrom, c.addedUntil).
-		Scan(&m.ID, &m.MemberID, &m.PlanID, &m.Status, &m.StartsAt, &m.EndsAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil // already ended: nothing left to take back
+	tb, err := membership.TakeBack(ctx, tx, c.MembershipID, *c.addedFrom, c.addedUntil)
+	if tb.Shortened != nil {
+		r.Shortened = &tb.Shortened.Membership
 	}
-	if err != nil {
-		return fmt.Errorf("shorten membership: %w", err)
-	}
-	if m.EndsAt == nil || m.EndsAt.After(time.Now()) {
-		r.Shortened = &m
-		return nil
-	}
-	e, ok, err := membership.Revoke(ctx, tx, m.ID)
-	if ok {
-		r.Ended = &e
-	}
+	r.Ended = tb.Ended
 	return err
 }
 

@@ -49,12 +49,15 @@ func ScheduleMembership(tenantID, botID int64, m membership.Membership) []river.
 		return nil
 	}
 	end := *m.EndsAt
-	return []river.InsertManyParams{
-		{Args: RemindMembershipArgs{tenantID, botID, m.ID, end}, InsertOpts: &river.InsertOpts{
-			ScheduledAt: end.Add(-membership.ReminderLead), UniqueOpts: river.UniqueOpts{ByArgs: true}}},
-		{Args: ExpireMembershipArgs{tenantID, botID, m.ID, end}, InsertOpts: &river.InsertOpts{
-			ScheduledAt: end, UniqueOpts: river.UniqueOpts{ByArgs: true}}},
+	jobs := []river.InsertManyParams{{Args: ExpireMembershipArgs{tenantID, botID, m.ID, end}, InsertOpts: &river.InsertOpts{
+		ScheduledAt: end, UniqueOpts: river.UniqueOpts{ByArgs: true}}}}
+	// A grant that leaves a day or less needs no reminder (membership.Grant
+	// marks it reminded); should the clocks disagree, the reconciler sends it.
+	if remind := end.Add(-membership.ReminderLead); remind.After(time.Now()) {
+		jobs = append(jobs, river.InsertManyParams{Args: RemindMembershipArgs{tenantID, botID, m.ID, end}, InsertOpts: &river.InsertOpts{
+			ScheduledAt: remind, UniqueOpts: river.UniqueOpts{ByArgs: true}}})
 	}
+	return jobs
 }
 
 // RemindMembershipWorker works RemindMembershipArgs.

@@ -105,11 +105,19 @@ func lastText(w world, t *testing.T, u telegramtest.User) string {
 	return msgs[len(msgs)-1].Text
 }
 
-func TestOneDayMembershipIsRemindedThenRemovedAtTheEnd(t *testing.T) {
+// TestMembershipIsRemindedThenRemovedAtTheEnd takes a 2-day membership
+// through its last day: the reminder when a day is left, then the removal.
+func TestMembershipIsRemindedThenRemovedAtTheEnd(t *testing.T) {
 	w := newWorld(t, apptest.Options{})
-	day := w.plan(t, "Day pass", 1, w.demo.Chats...)
-	u := w.activate(t, "Dana", day)
-	// A 1-day membership's reminder is due at end − 24 h, that is at once.
+	pass := w.plan(t, "Weekend pass", 2, w.demo.Chats...)
+	u := w.activate(t, "Dana", pass)
+	w.Idle(t)
+	if text := lastText(w, t, u); strings.Contains(text, "ends on") {
+		t.Fatalf("reminded with two days left: %q", text)
+	}
+	// A day passes: the reconciler finds the reminder due.
+	w.owner(t, "UPDATE memberships SET starts_at = starts_at - interval '1 day', ends_at = ends_at - interval '1 day'")
+	w.reconcile(t)
 	w.Wait(t, "the reminder", func() bool { return strings.Contains(lastText(w, t, u), "ends on") })
 	w.Idle(t)
 	if n := w.Count(t, "SELECT count(*) FROM memberships WHERE reminded_at IS NOT NULL"); n != 1 {
@@ -137,6 +145,23 @@ func TestOneDayMembershipIsRemindedThenRemovedAtTheEnd(t *testing.T) {
 	// Gatekey's record stays as the removal made it.
 	if n := w.Count(t, "SELECT count(*) FROM member_chats WHERE status = 'removed'"); n != 2 {
 		t.Errorf("%d chats recorded as removed from, want 2", n)
+	}
+}
+
+// TestOneDayMembershipIsNotRemindedAtOnce: a day pass's confirmation names
+// its end, and a reminder right behind it would only repeat it.
+func TestOneDayMembershipIsNotRemindedAtOnce(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	day := w.plan(t, "Day pass", 1, w.demo.Chats...)
+	u := w.activate(t, "Dan", day)
+	w.reconcile(t)
+	for _, m := range w.Fake.Messages(w.demo.Bot.TelegramID, u.ID) {
+		if strings.Contains(m.Text, "ends on") {
+			t.Errorf("a day pass was reminded at once: %q", m.Text)
+		}
+	}
+	if n := w.Count(t, "SELECT count(*) FROM river_job WHERE kind = 'membership.remind' AND state NOT IN ('completed', 'cancelled', 'discarded')"); n != 0 {
+		t.Errorf("%d reminder jobs left to run", n)
 	}
 }
 

@@ -36,9 +36,9 @@ func Grant(ctx context.Context, tx pgx.Tx, memberID int64, plan Plan) (Granted, 
 		Scan(&m.ID, &m.MemberID, &m.PlanID, &m.Status, &m.StartsAt, &oldEnd)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		err = tx.QueryRow(ctx, `INSERT INTO memberships (tenant_id, member_id, plan_id, starts_at, ends_at)
-			VALUES (gatekey_tenant(), $1, $2, now(), now() + make_interval(days => $3))
-			RETURNING id, member_id, plan_id, status, starts_at, ends_at`, memberID, plan.ID, days).
+		err = tx.QueryRow(ctx, `INSERT INTO memberships (tenant_id, member_id, plan_id, starts_at, ends_at, reminded_at)
+			SELECT gatekey_tenant(), $1, $2, now(), e, `+remindedNow+` FROM (SELECT now() + make_interval(days => $3) AS e) ends
+			RETURNING id, member_id, plan_id, status, starts_at, ends_at`, memberID, plan.ID, days, ReminderLead).
 			Scan(&m.ID, &m.MemberID, &m.PlanID, &m.Status, &m.StartsAt, &m.EndsAt)
 		g.AddedFrom, g.AddedUntil = m.StartsAt, m.EndsAt
 	case err != nil:
@@ -46,9 +46,9 @@ func Grant(ctx context.Context, tx pgx.Tx, memberID int64, plan Plan) (Granted, 
 		return g, errAlreadyLifetime
 	default:
 		g.Extended = true
-		err = tx.QueryRow(ctx, `UPDATE memberships SET reminded_at = NULL,
-			ends_at = greatest(ends_at, now()) + make_interval(days => $2)
-			WHERE id = $1 RETURNING greatest($3::timestamptz, now()), ends_at`, m.ID, days, oldEnd).
+		err = tx.QueryRow(ctx, `UPDATE memberships SET reminded_at = `+remindedNow+`, ends_at = e
+			FROM (SELECT greatest($3::timestamptz, now()) + make_interval(days => $2) AS e) ends
+			WHERE id = $1 RETURNING greatest($3::timestamptz, now()), ends_at`, m.ID, days, oldEnd, ReminderLead).
 			Scan(&g.AddedFrom, &m.EndsAt)
 		g.AddedUntil = m.EndsAt
 	}
@@ -57,6 +57,12 @@ func Grant(ctx context.Context, tx pgx.Tx, memberID int64, plan Plan) (Granted, 
 	}
 	return g, nil
 }
+
+// remindedNow is a grant's reminded_at for its new end e, with the lead as
+// the last parameter: a grant that leaves a day or less is its own
+// reminder, since its confirmation names the end, and a renewal reminder
+// right behind it would only repeat it.
+const remindedNow = `CASE WHEN e - $4::interval <= now() THEN now() END`
 
 func createOrder(ctx context.Context, tx pgx.Tx, memberID, planID, membershipID int64, source string, price Money) (Order, error) {
 	o := Order{Amount: price, Source: source}

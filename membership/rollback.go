@@ -150,31 +150,12 @@ func (s *RollbackStep) takeBack(ctx context.Context, tx pgx.Tx, membershipID, or
 	if _, err := tx.Exec(ctx, "UPDATE orders SET status = 'refunded' WHERE id = $1", orderID); err != nil {
 		return fmt.Errorf("membership: refund order: %w", err)
 	}
-	var sh Shortening
-	m := &sh.Membership
-	// A lifetime grant (until NULL) leaves the end where it was before it.
-	err := tx.QueryRow(ctx, `UPDATE memberships SET reminded_at = NULL, ends_at = CASE
-			WHEN $3::timestamptz IS NULL THEN $2::timestamptz
-			ELSE ends_at - ($3::timestamptz - $2::timestamptz) END
-		WHERE id = $1 AND status = 'active'
-		RETURNING id, member_id, plan_id, status, starts_at, ends_at,
-			(SELECT name FROM plans p WHERE p.tenant_id = memberships.tenant_id AND p.id = memberships.plan_id),
-			(SELECT telegram_user_id FROM members mb WHERE mb.tenant_id = memberships.tenant_id AND mb.id = memberships.member_id)`,
-		membershipID, from, until).
-		Scan(&m.ID, &m.MemberID, &m.PlanID, &m.Status, &m.StartsAt, &m.EndsAt, &sh.PlanName, &sh.TelegramUserID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil // already ended: nothing left to take back
+	tb, err := TakeBack(ctx, tx, membershipID, from, until)
+	if tb.Shortened != nil {
+		s.Shortened = append(s.Shortened, *tb.Shortened)
 	}
-	if err != nil {
-		return fmt.Errorf("membership: shorten membership: %w", err)
-	}
-	if m.EndsAt != nil && m.EndsAt.After(time.Now()) {
-		s.Shortened = append(s.Shortened, sh)
-		return nil
-	}
-	e, ok, err := Revoke(ctx, tx, m.ID)
-	if ok {
-		s.Ended = append(s.Ended, e)
+	if tb.Ended != nil {
+		s.Ended = append(s.Ended, *tb.Ended)
 	}
 	return err
 }
