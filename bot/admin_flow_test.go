@@ -2,10 +2,12 @@ package bot_test
 
 import (
 	"context"
-	"github.com/gatekey/gatekey/telegram/telegramtest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatekey/gatekey/telegram/telegramtest"
 )
 
 func TestNewCodeFlowSurvivesARestart(t *testing.T) {
@@ -194,4 +196,28 @@ func TestAScreenThatCannotBeEditedComesAsANewMessage(t *testing.T) {
 		t.Errorf("%d messages, want %d: the screen was not edited in place", n, before+1)
 	}
 	w.answeredAll(t)
+}
+
+// TestTwoTapsOnCreateAtOnceMakeOneBatch: two taps on Create delivered
+// together (Telegram sends a bot's updates on several connections) make
+// one batch; the second finds the draft closed.
+func TestTwoTapsOnCreateAtOnceMakeOneBatch(t *testing.T) {
+	w := ownerWorld(t)
+	for round := range 3 {
+		summary := w.newCode(t, "1", askExpiry, "No expiry", askCount, "Just one", askConfirm)
+		data := buttonData(t, summary, "Create the code")
+		var wg sync.WaitGroup
+		statuses := make([]int, 2)
+		for i := range statuses {
+			wg.Go(func() { statuses[i], _ = w.Fake.PressButton(w.demo.Bot.TelegramID, w.owner.ID, summary.MessageID, data) })
+		}
+		wg.Wait()
+		if statuses[0] != 200 || statuses[1] != 200 {
+			t.Fatalf("round %d: the taps were answered %v", round, statuses)
+		}
+		w.Idle(t)
+		if n := w.Count(t, "SELECT count(*) FROM access_codes"); n != round+1 {
+			t.Fatalf("round %d: %d codes after two taps at once on Create, want %d", round, n, round+1)
+		}
+	}
 }

@@ -25,8 +25,11 @@ type conversation struct {
 func loadConversation(ctx context.Context, tx pgx.Tx, botID, userID int64) (conversation, error) {
 	var c conversation
 	var raw []byte
+	// FOR UPDATE: two updates of one person handled at once (a double tap
+	// on Create) take the conversation in turn, and the second sees what
+	// the first left, not the draft both started from.
 	err := tx.QueryRow(ctx, `SELECT flow, step, data FROM conversations
-		WHERE bot_id = $1 AND telegram_user_id = $2 AND expires_at > now()`, botID, userID).Scan(&c.Flow, &c.Step, &raw)
+		WHERE bot_id = $1 AND telegram_user_id = $2 AND expires_at > now() FOR UPDATE`, botID, userID).Scan(&c.Flow, &c.Step, &raw)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return conversation{}, nil
 	}
