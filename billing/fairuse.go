@@ -126,6 +126,11 @@ func CreateCodes(ctx context.Context, tx pgx.Tx, req membership.CodeRequest) (me
 		return membership.Batch{}, err
 	}
 	req.ZeroPriced = &zero
+	// A request sent again gets the batch it made, whatever the allowance
+	// says now.
+	if b, ok, err := membership.RepeatedBatch(ctx, tx, req); ok || err != nil {
+		return b, err
+	}
 	if zero {
 		f, err := GetFairUse(ctx, tx)
 		if err != nil {

@@ -34,6 +34,7 @@ const (
 	errInvalid        = "invalid_request"
 	errFairUse        = "fair_use_exceeded"
 	errRollbackExists = "rollback_started"
+	errKeyReused      = "idempotency_key_reused"
 	errSuspended      = "tenant_suspended"
 	errRateLimited    = "rate_limited"
 	errInvalidText    = "invalid_text" // text the database cannot store: a NUL, or bytes not UTF-8
@@ -80,6 +81,8 @@ func (con *Console) apiErr(c *fiber.Ctx, err error) error {
 		return apiFail(c, 422, errInvalid, capitalise(v.Message))
 	case errors.Is(err, membership.ErrRollbackStarted):
 		return apiFail(c, 409, errRollbackExists, "This code has been rolled back already: GET its rollback for its progress.")
+	case errors.Is(err, membership.ErrRequestKeyReused):
+		return apiFail(c, 409, errKeyReused, "This Idempotency-Key made a batch of another plan, count or max_activations. Use a new key for a new request.")
 	case errors.Is(err, membership.ErrNothingToRollBack):
 		return apiFail(c, 409, errRollbackExists, "Every code of this batch has been rolled back already: GET each code's rollback for its progress.")
 	}

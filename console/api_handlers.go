@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -271,15 +272,25 @@ func (con *Console) apiCreateCodes(c *fiber.Ctx) error {
 		t := time.Now().Add(time.Duration(*in.ExpiresInDays) * 24 * time.Hour)
 		req.ExpiresAt = &t
 	}
+	key, err := idempotencyKey(c)
+	if err != nil {
+		return con.apiErr(c, err)
+	}
+	req.RequestKey = key
 	var out struct {
 		BatchID int64      `json:"batch_id"`
 		CSVURL  string     `json:"csv_url"`
 		Codes   []codeJSON `json:"codes"`
 	}
-	err := con.tx(ctx, apiKey(c).TenantID, func(tx pgx.Tx) error {
+	status := fiber.StatusCreated
+	err = con.tx(ctx, apiKey(c).TenantID, func(tx pgx.Tx) error {
 		b, err := billing.CreateCodes(ctx, tx, req)
 		if err != nil {
 			return err
+		}
+		if b.Repeated {
+			status = fiber.StatusOK
+			c.Set("Idempotent-Replayed", "true")
 		}
 		bot, err := tenant.GetBot(ctx, tx, b.Plan.BotID)
 		if err != nil {
@@ -296,7 +307,24 @@ func (con *Console) apiCreateCodes(c *fiber.Ctx) error {
 	if err != nil {
 		return con.apiErr(c, err)
 	}
-	return c.Status(201).JSON(out)
+	return c.Status(status).JSON(out)
+}
+
+// maxIdempotencyKey bounds the Idempotency-Key header, as Stripe's does.
+const maxIdempotencyKey = 255
+
+// idempotencyKey is the request key of an API call that sent the
+// Idempotency-Key header: the same key sent again gets the first answer.
+// "" when the header is absent.
+func idempotencyKey(c *fiber.Ctx) (string, error) {
+	k := c.Get("Idempotency-Key")
+	if k == "" {
+		return "", nil
+	}
+	if len(k) > maxIdempotencyKey || strings.IndexFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
+		return "", refuse(422, errInvalid, fmt.Sprintf("The Idempotency-Key header takes up to %d visible ASCII characters, such as a UUID.", maxIdempotencyKey))
+	}
+	return "api:" + k, nil
 }
 
 func (con *Console) apiCodesCSV(c *fiber.Ctx) error {

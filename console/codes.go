@@ -3,6 +3,9 @@ package console
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -132,6 +135,7 @@ type codesForm struct {
 	Expiry         string // none, 1d, 7d, 30d, custom
 	ExpiryDate     string // YYYY-MM-DD, for custom
 	Pricing        string // default, zero, priced
+	FormKey        string // one per form shown: a double submit makes one batch
 	Error          string
 	Plans          []membership.Plan
 	ZeroDefault    bool
@@ -139,7 +143,7 @@ type codesForm struct {
 }
 
 func (con *Console) newCodesPage(c *fiber.Ctx) error {
-	f := codesForm{Count: "1", MaxActivations: "1", Expiry: "none", Pricing: "default"}
+	f := codesForm{Count: "1", MaxActivations: "1", Expiry: "none", Pricing: "default", FormKey: rand.Text()}
 	f.PlanID, _ = strconv.ParseInt(c.Query("plan"), 10, 64)
 	return con.showCodesForm(c, 200, f)
 }
@@ -219,12 +223,14 @@ func (con *Console) createCodes(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	s := session(c)
 	f := codesForm{Count: c.FormValue("count"), MaxActivations: c.FormValue("max_activations"),
-		Expiry: c.FormValue("expiry"), ExpiryDate: c.FormValue("expiry_date"), Pricing: c.FormValue("pricing")}
+		Expiry: c.FormValue("expiry"), ExpiryDate: c.FormValue("expiry_date"), Pricing: c.FormValue("pricing"),
+		FormKey: c.FormValue("form_key")}
 	f.PlanID, _ = strconv.ParseInt(c.FormValue("plan_id"), 10, 64)
 	req, err := codeRequest(f.PlanID, f.Count, f.MaxActivations, f.Expiry, f.ExpiryDate, f.Pricing, time.Now())
 	var b membership.Batch
 	if err == nil {
 		req.CreatedBy = "console: " + s.Email
+		req.RequestKey = f.requestKey()
 		err = con.tx(ctx, s.TenantID, func(tx pgx.Tx) (err error) {
 			b, err = billing.CreateCodes(ctx, tx, req)
 			return err
@@ -237,19 +243,41 @@ func (con *Console) createCodes(c *fiber.Ctx) error {
 	if err != nil {
 		return con.fail(c, err)
 	}
+	con.flash(c, "ok", createdText(b))
 	if len(b.Codes) == 1 { // shown on its page, with its activation link: no file to download
-		con.flash(c, "ok", fmt.Sprintf("Code %s created for %s.", membership.FormatCode(b.Codes[0].Code), b.Plan.Name))
 		return redirect(c, fmt.Sprintf("/codes/%d", b.Codes[0].ID))
 	}
-	con.flash(c, "ok", fmt.Sprintf("%s created for %s. The CSV file is downloading.", membership.Plural(len(b.Codes), "code", "codes"), b.Plan.Name))
 	return redirect(c, fmt.Sprintf("/codes/batches/%d?new=1", b.ID))
 }
 
+// createdText is what the console says after creating codes.
+func createdText(b membership.Batch) string {
+	switch {
+	case b.Repeated:
+		return fmt.Sprintf("This form was sent twice; it made one batch: %s for %s.", membership.Plural(len(b.Codes), "code", "codes"), b.Plan.Name)
+	case len(b.Codes) == 1:
+		return fmt.Sprintf("Code %s created for %s.", membership.FormatCode(b.Codes[0].Code), b.Plan.Name)
+	}
+	return fmt.Sprintf("%s created for %s. The CSV file is downloading.", membership.Plural(len(b.Codes), "code", "codes"), b.Plan.Name)
+}
+
+// requestKey names what the form asked for: the same form sent twice
+// with the same values is one request; changed values make another.
+func (f codesForm) requestKey() string {
+	if f.FormKey == "" || len(f.FormKey) > 64 {
+		return ""
+	}
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%s\x00%s\x00%s\x00%s\x00%s",
+		f.FormKey, f.PlanID, f.Count, f.MaxActivations, f.Expiry, f.ExpiryDate, f.Pricing))
+	return "console:" + hex.EncodeToString(sum[:16])
+}
+
 type batchData struct {
-	Batch membership.BatchInfo
-	Bot   tenant.Bot
-	Codes []codeRow
-	CSV   string
+	Batch      membership.BatchInfo
+	Bot        tenant.Bot
+	Codes      []codeRow
+	CSV        string
+	ToRollBack int // codes not rolled back yet: none, and the page offers no rollback
 }
 
 func (con *Console) batchPage(c *fiber.Ctx) error {
@@ -268,7 +296,11 @@ func (con *Console) batchPage(c *fiber.Ctx) error {
 			return err
 		}
 		codes, err := membership.ListCodes(ctx, tx, membership.CodeFilter{BatchID: id})
+		if err != nil {
+			return err
+		}
 		d.Codes = rowsOf(codes, map[int64]tenant.Bot{d.Bot.ID: d.Bot}, time.Now())
+		d.ToRollBack, _, err = membership.BatchRollbackPreview(ctx, tx, id)
 		return err
 	})
 	if err != nil {

@@ -525,8 +525,18 @@ func TestDeletingARolledBackCodeSaysWhatHappened(t *testing.T) {
 	if status, _ := o.postForm(page(codes[0])+"/delete", url.Values{}, page(codes[0])); status != http.StatusSeeOther {
 		t.Fatalf("delete: %d", status)
 	}
-	if _, body := o.get(page(codes[0])); !strings.Contains(body, "Members it already let in keep their access") {
+	_, body := o.get(page(codes[0]))
+	if !strings.Contains(body, "Members it already let in keep their access") {
 		t.Error("deleting a code does not say its members keep their access")
+	}
+	// A deleted code's link lets no one in: the console offers no copy of it.
+	if strings.Contains(body, "Copy link") || !strings.Contains(body, "This code is deleted, so neither it nor its activation link") {
+		t.Error("a deleted code's page still offers its link")
+	}
+	for _, list := range []string{"/codes", fmt.Sprintf("/codes/batches/%d", codes[0].BatchID)} {
+		if _, body := o.get(list); strings.Count(body, "Copy link") != 1 {
+			t.Errorf("%s offers %d links to copy; want the active code's alone", list, strings.Count(body, "Copy link"))
+		}
 	}
 
 	if status, _ := o.postForm(page(codes[1])+"/rollback", url.Values{}, page(codes[1])+"/rollback"); status != http.StatusSeeOther {
@@ -540,7 +550,7 @@ func TestDeletingARolledBackCodeSaysWhatHappened(t *testing.T) {
 	if status, _ := o.postForm(page(codes[1])+"/delete", url.Values{}, page(codes[0])); status != http.StatusSeeOther {
 		t.Fatalf("delete after rollback: %d", status)
 	}
-	_, body := o.get(page(codes[1]))
+	_, body = o.get(page(codes[1]))
 	if strings.Contains(body, "keep their access") || !strings.Contains(body, "was rolled back, which deleted it") {
 		t.Errorf("deleting a rolled-back code: the page says %q", flashText(body))
 	}
@@ -652,6 +662,9 @@ func TestRollBackAWholeBatch(t *testing.T) {
 	})
 	adminBefore := len(env.Fake.Messages(bot, admin.ID))
 	page := fmt.Sprintf("/codes/batches/%d", batch.ID)
+	if _, body := o.get(page); !strings.Contains(body, `id="batch-rollback"`) {
+		t.Error("the batch's page does not offer its rollback")
+	}
 
 	if _, body := o.get(page + "/rollback"); !strings.Contains(body, "3 codes") || !strings.Contains(body, "2 activations") {
 		t.Fatalf("the confirmation does not say what will be taken back")
@@ -676,6 +689,9 @@ func TestRollBackAWholeBatch(t *testing.T) {
 	want := fmt.Sprintf("Rollback of batch #%d (3 codes) finished: 2 activations undone; 2 members lost access;", batch.ID)
 	if len(told) != 1 || !strings.HasPrefix(told[0], want) {
 		t.Errorf("the admin was told %q, want one summary starting %q", told, want)
+	}
+	if _, body := o.get(page); strings.Contains(body, `id="batch-rollback"`) || !strings.Contains(body, `id="batch-rolled-back"`) {
+		t.Error("a rolled-back batch's page still offers its rollback")
 	}
 	if status, _ := o.postForm(page+"/rollback", url.Values{}, page); status != http.StatusSeeOther {
 		t.Fatalf("second rollback: %d", status)
@@ -826,6 +842,9 @@ func TestBatchRollbackSummaryCountsMembers(t *testing.T) {
 	env.Idle(t)
 	adminBefore := len(env.Fake.Messages(bot, admin.ID))
 	page := fmt.Sprintf("/codes/batches/%d", batch.ID)
+	if _, body := o.get(page); !strings.Contains(body, `id="batch-rollback"`) {
+		t.Error("the batch's page does not offer its rollback")
+	}
 	if status, _ := o.postForm(page+"/rollback", url.Values{}, page+"/rollback"); status != http.StatusSeeOther {
 		t.Fatalf("roll back the batch: %d", status)
 	}

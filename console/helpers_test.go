@@ -115,6 +115,13 @@ type api struct {
 // into out (if not nil), returning the status.
 func (a api) call(method, path string, body any, out any) int {
 	a.t.Helper()
+	status, _ := a.callWith(method, path, nil, body, out)
+	return status
+}
+
+// callWith is call with more request headers, returning the answer's.
+func (a api) callWith(method, path string, header map[string]string, body any, out any) (int, http.Header) {
+	a.t.Helper()
 	var r io.Reader
 	if body != nil {
 		if s, ok := body.(string); ok {
@@ -129,6 +136,9 @@ func (a api) call(method, path string, body any, out any) int {
 		req.Header.Set("Authorization", "Bearer "+a.key)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		a.t.Fatal(err)
@@ -142,7 +152,7 @@ func (a api) call(method, path string, body any, out any) int {
 			a.t.Fatalf("%s %s: status %d, body %q: %v", method, path, res.StatusCode, b, err)
 		}
 	}
-	return res.StatusCode
+	return res.StatusCode, res.Header
 }
 
 // apiErr is the API's error body.

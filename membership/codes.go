@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,6 +27,9 @@ type CodeRequest struct {
 	ExpiresAt      *time.Time // when the codes stop working; nil: never
 	ZeroPriced     *bool      // nil: the tenant's default
 	CreatedBy      string     // who asked, for the record ("console: a@b.c", "bot: @owner")
+	// RequestKey names the request, so that sending it again finds the
+	// batch it made (Batch.Repeated) instead of making another; "": none.
+	RequestKey string
 }
 
 // Code is an access code as owners see it.
@@ -70,7 +74,14 @@ type Batch struct {
 	ID    int64
 	Plan  Plan
 	Codes []Code
+	// Repeated: the request's key had made this batch already, and nothing
+	// new was created.
+	Repeated bool
 }
+
+// ErrRequestKeyReused is returned for a request key that made a batch of
+// another plan, size or number of activations.
+var ErrRequestKeyReused = errors.New("membership: request key reused for a different request")
 
 // CreateCodes creates req.Count codes for a plan in one batch, all or none.
 func CreateCodes(ctx context.Context, tx pgx.Tx, req CodeRequest) (Batch, error) {
@@ -94,10 +105,20 @@ func CreateCodes(ctx context.Context, tx pgx.Tx, req CodeRequest) (Batch, error)
 	if err != nil {
 		return Batch{}, err
 	}
+	if b, ok, err := RepeatedBatch(ctx, tx, req); ok || err != nil {
+		return b, err
+	}
 	b := Batch{Plan: plan}
-	err = tx.QueryRow(ctx, `INSERT INTO code_batches (tenant_id, bot_id, plan_id, code_count, max_activations, expires_at, zero_priced, created_by)
-		VALUES (gatekey_tenant(), $1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		plan.BotID, plan.ID, req.Count, req.MaxActivations, req.ExpiresAt, zero, req.CreatedBy).Scan(&b.ID)
+	// A twin request committed meanwhile: the insert waits for it, then
+	// does nothing, and the batch it made is the answer.
+	err = tx.QueryRow(ctx, `INSERT INTO code_batches (tenant_id, bot_id, plan_id, code_count, max_activations, expires_at, zero_priced, created_by, request_key)
+		VALUES (gatekey_tenant(), $1, $2, $3, $4, $5, $6, $7, nullif($8, ''))
+		ON CONFLICT (tenant_id, request_key) WHERE request_key IS NOT NULL DO NOTHING RETURNING id`,
+		plan.BotID, plan.ID, req.Count, req.MaxActivations, req.ExpiresAt, zero, req.CreatedBy, req.RequestKey).Scan(&b.ID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		b, _, err = RepeatedBatch(ctx, tx, req)
+		return b, err
+	}
 	if err != nil {
 		return b, fmt.Errorf("membership: create batch: %w", err)
 	}
@@ -122,6 +143,36 @@ func CreateCodes(ctx context.Context, tx pgx.Tx, req CodeRequest) (Batch, error)
 		return b, fmt.Errorf("membership: create codes: %w", err)
 	}
 	return b, nil
+}
+
+// RepeatedBatch finds the batch that req's key made already, with its
+// codes in the order they were made; ok is false for a new key (or none).
+func RepeatedBatch(ctx context.Context, tx pgx.Tx, req CodeRequest) (b Batch, ok bool, err error) {
+	if req.RequestKey == "" {
+		return b, false, nil
+	}
+	var planID int64
+	var count, maxActivations int
+	err = tx.QueryRow(ctx, "SELECT id, plan_id, code_count, max_activations FROM code_batches WHERE request_key = $1",
+		req.RequestKey).Scan(&b.ID, &planID, &count, &maxActivations)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return b, false, nil
+	}
+	if err != nil {
+		return b, false, fmt.Errorf("membership: repeated batch: %w", err)
+	}
+	if planID != req.PlanID || count != req.Count || maxActivations != max(req.MaxActivations, 1) {
+		return b, false, ErrRequestKeyReused
+	}
+	if b.Plan, err = GetPlan(ctx, tx, planID); err != nil {
+		return b, false, err
+	}
+	if b.Codes, err = ListCodes(ctx, tx, CodeFilter{BatchID: b.ID}); err != nil {
+		return b, false, err
+	}
+	slices.Reverse(b.Codes) // ListCodes gives the newest first
+	b.Repeated = true
+	return b, true, nil
 }
 
 // Validate says what is wrong with the request in itself, as CreateCodes

@@ -219,3 +219,97 @@ func BenchmarkCreateBatchWithCSV(b *testing.B) {
 		}
 	}
 }
+
+// TestRequestKeyMakesOneBatch: a request sent again with its key finds
+// the batch it made, also when the first is still committing; the key
+// with another request is refused.
+func TestRequestKeyMakesOneBatch(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, openDB(t), "keys@example.com", "Gold", 9006)
+	req := membership.CodeRequest{PlanID: f.plan.ID, Count: 2, RequestKey: "api:order-7"}
+	create := func(req membership.CodeRequest) (b membership.Batch, err error) {
+		err = f.db.Tx(ctx, f.tenant, func(tx pgx.Tx) error {
+			b, err = membership.CreateCodes(ctx, tx, req)
+			return err
+		})
+		return b, err
+	}
+
+	// The twin arrives while the first has not committed: its insert
+	// waits, then finds the first's batch.
+	inserted, commit := make(chan struct{}), make(chan struct{})
+	firstDone := make(chan error, 1)
+	var first membership.Batch
+	go func() {
+		firstDone <- f.db.Tx(ctx, f.tenant, func(tx pgx.Tx) (err error) {
+			first, err = membership.CreateCodes(ctx, tx, req)
+			close(inserted)
+			<-commit
+			return err
+		})
+	}()
+	<-inserted
+	twinDone := make(chan struct{})
+	var twin membership.Batch
+	var twinErr error
+	go func() {
+		defer close(twinDone)
+		twin, twinErr = create(req)
+	}()
+	waited := waitForLockWait(t, f.db)
+	close(commit)
+	if err := <-firstDone; err != nil {
+		t.Fatal(err)
+	}
+	<-twinDone
+	if !waited {
+		t.Fatal("the twin never waited for the first's insert")
+	}
+	if twinErr != nil || !twin.Repeated || first.Repeated || twin.ID != first.ID || len(twin.Codes) != 2 ||
+		twin.Codes[0].Code != first.Codes[0].Code || twin.Codes[1].Code != first.Codes[1].Code {
+		t.Fatalf("twin = %+v, %v; want the first batch %+v, repeated", twin, twinErr, first)
+	}
+
+	// Sent again later, the same.
+	if again, err := create(req); err != nil || !again.Repeated || again.ID != first.ID {
+		t.Errorf("again = %+v, %v", again, err)
+	}
+	other := req
+	other.Count = 3
+	if _, err := create(other); !errors.Is(err, membership.ErrRequestKeyReused) {
+		t.Errorf("the key with another count: %v", err)
+	}
+	var batches, codes int
+	f.db.Tx(ctx, f.tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT (SELECT count(*) FROM code_batches), (SELECT count(*) FROM access_codes)").Scan(&batches, &codes)
+	})
+	if batches != 1 || codes != 2 {
+		t.Errorf("%d batches, %d codes; want 1 and 2", batches, codes)
+	}
+}
+
+// waitForLockWait waits (up to 5 s) until a session of db's database
+// waits for a lock. It asks as the administrator: the app role does not
+// see other sessions' waits.
+func waitForLockWait(t *testing.T, db *tenant.DB) bool {
+	t.Helper()
+	ctx := context.Background()
+	var name string
+	admin, err := pgx.Connect(ctx, pgtest.AdminURL())
+	if err == nil {
+		defer admin.Close(ctx)
+		err = db.Pool().QueryRow(ctx, "SELECT current_database()").Scan(&name)
+	}
+	for i := 0; err == nil && i < 500; i++ {
+		var n int
+		err = admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", name).Scan(&n)
+		if n > 0 {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		t.Error(err)
+	}
+	return false
+}
