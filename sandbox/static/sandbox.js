@@ -363,7 +363,8 @@
     const key = JSON.stringify(s.bots.map((b) => [b.id, b.connected]));
     if (select.dataset.key === key) return;
     select.dataset.key = key;
-    const chosen = preferredChatBot || select.value || String(s.botId);
+    const ready = made.filter((b) => b.connected).pop(); // the latest bot made here that is connected
+    const chosen = preferredChatBot || select.value || String(ready ? ready.id : s.botId);
     preferredChatBot = null;
     select.replaceChildren(...s.bots.map((b) => el("option", { value: b.id, selected: String(b.id) === chosen,
       text: "@" + b.username + (b.connected ? "" : " (not connected)") })));
