@@ -472,6 +472,8 @@ func TestNewOwnerStory(t *testing.T) {
 	b.be("Alice")
 	b.see("Nothing here yet")
 	b.seePanel("#chats", "Maria's Channel")
+	b.send("/start")
+	b.see("Welcome! This is @maria_club_bot.")
 	b.tap("Open a link…", `document.querySelector("#open-toggle")`)
 	b.fill(`#open-link input[name=link]`, link)
 	b.tap("Open", `document.querySelector("#open-link button[type=submit]")`)
