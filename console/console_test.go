@@ -624,13 +624,16 @@ func TestUnknownPathsGetTheirOwnNotFound(t *testing.T) {
 	}
 }
 
-func TestDevModeSaysOnlyTheDemoBotConnects(t *testing.T) {
+// TestDevModePointsToTheSandboxsBotFather: in dev mode the bots page
+// sends a new owner to the sandbox's BotFather panel for a token; outside
+// it, there is no such note.
+func TestDevModePointsToTheSandboxsBotFather(t *testing.T) {
 	for _, dev := range []bool{false, true} {
 		env := apptest.Start(t, apptest.Options{Configure: func(c *app.Config) { c.DevMode = dev }})
 		o := signUp(t, env, "new@example.com")
 		_, body := o.get("/bots")
-		if got := strings.Contains(body, `id="dev-bots"`); got != dev {
-			t.Errorf("DevMode %v: the bots page explains the stand-in Telegram: %v", dev, got)
+		if got := strings.Contains(body, `id="dev-bots"`) && strings.Contains(body, `href="/sandbox#botfather"`); got != dev {
+			t.Errorf("DevMode %v: the bots page points to the sandbox's BotFather panel: %v", dev, got)
 		}
 	}
 }

@@ -7,20 +7,24 @@ import (
 	"github.com/mymmrac/telego"
 )
 
-// Chat activity: who joined, left and was removed, as Telegram told the bot
-// in chat_member updates. The fake keeps every update it delivered; the
+// Chat activity: who joined, left and was removed, as Telegram told each
+// bot in chat_member updates. The fake keeps every update it delivered; the
 // sandbox reads the new ones each time it shows the page.
 
 // maxActivity is how many lines each chat keeps.
 const maxActivity = 12
 
+// chatKey names one chat as one bot sees it: two bots in a chat are each
+// told of its members.
+type chatKey struct{ bot, chat int64 }
+
 // absorb reads the deliveries made since the last call into each chat's
-// activity, and tells a pretend person in their chat when the bot removed
-// them. It must be called with s.mu held.
-func (s *Sandbox) absorbLocked(w *world) {
+// activity, and tells a pretend person in their chat with a bot when the
+// bot removed them. It must be called with s.mu held.
+func (s *Sandbox) absorbLocked() {
 	ds := s.fake.Deliveries()
 	for _, d := range ds[min(s.delivered, len(ds)):] {
-		if d.Bot != w.demo.Bot.TelegramID || d.Type != "chat_member" {
+		if d.Type != "chat_member" {
 			continue
 		}
 		var u telego.Update
@@ -35,12 +39,12 @@ func (s *Sandbox) absorbLocked(w *world) {
 		switch {
 		case is == telego.MemberStatusBanned && !inChat(was):
 			continue // a removal that found them gone already changes nothing
-		case !inChat(is) && inChat(was) && cm.From.ID == w.demo.Bot.TelegramID:
+		case !inChat(is) && inChat(was) && cm.From.ID == d.Bot:
 			// A ban, or in a channel or supergroup the one unban that removes.
-			line = fmt.Sprintf("@%s removed %s", w.demo.Bot.Username, who)
+			line = fmt.Sprintf("@%s removed %s", cm.From.Username, who)
 			if p := s.personLocked(user.ID); p != nil {
-				p.log = append(p.log, entry{after: len(s.fake.Messages(w.demo.Bot.TelegramID, p.user.ID)), at: d.At,
-					kind: entryNote, text: fmt.Sprintf("@%s removed you from %s.", w.demo.Bot.Username, cm.Chat.Title), tone: "bad"})
+				p.log = append(p.log, entry{bot: d.Bot, after: len(s.fake.Messages(d.Bot, p.user.ID)), at: d.At,
+					kind: entryNote, text: fmt.Sprintf("@%s removed you from %s.", cm.From.Username, cm.Chat.Title), tone: "bad"})
 			}
 		case is == telego.MemberStatusBanned:
 			line = who + " was banned"
@@ -55,7 +59,7 @@ func (s *Sandbox) absorbLocked(w *world) {
 		default:
 			continue
 		}
-		key := cm.Chat.ID
+		key := chatKey{d.Bot, cm.Chat.ID}
 		s.activity[key] = append(s.activity[key], d.At.Format("15:04:05")+"  "+line)
 		if n := len(s.activity[key]); n > maxActivity {
 			s.activity[key] = s.activity[key][n-maxActivity:]

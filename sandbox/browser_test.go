@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatekey/gatekey/internal/browsertest"
+	"github.com/gatekey/gatekey/telegram/telegramtest"
 )
 
 // screenshotDir is where the story's screenshots go (gitignored).
@@ -330,4 +331,181 @@ func waitCSV(t *testing.T, dir string, n int) [][]string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// fill replaces the text of the input css finds.
+func (b *tab) fill(css, text string) {
+	b.t.Helper()
+	b.waitFor(css, fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; e.value = ""; return true; })()`, css))
+	b.do("type into "+css, chromedp.SendKeys(chromedp.CSS(css), text))
+}
+
+// load opens a page of the server (the console's, or the sandbox) and
+// waits until it has loaded.
+func (b *tab) load(url string) {
+	b.t.Helper()
+	b.do("open "+url, chromedp.Navigate(url))
+	b.waitFor(url+" to load", `document.readyState === "complete"`)
+}
+
+// submit clicks css, a console form's button, and waits for the page the
+// form leads to, whose path starts with path.
+func (b *tab) submit(css, path string) {
+	b.t.Helper()
+	if _, err := eval[bool](b, `window.__old = true`); err != nil {
+		b.t.Fatal(err)
+	}
+	b.do("click "+css, chromedp.Click(chromedp.CSS(css)))
+	b.waitFor("the page after "+css, fmt.Sprintf(`window.__old === undefined && document.readyState === "complete" && location.pathname.startsWith(%q)`, path))
+}
+
+// main is the text of the console page's main element.
+func (b *tab) main() string {
+	s, _ := eval[string](b, `document.querySelector("main") ? document.querySelector("main").innerText : ""`)
+	return s
+}
+
+// seeMain checks the console page says each of want.
+func (b *tab) seeMain(want ...string) {
+	b.t.Helper()
+	text := b.main()
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			b.t.Fatalf("the console page does not say %q; it says:\n%s", w, text)
+		}
+	}
+}
+
+// TestNewOwnerStory walks a new owner's path under `make run` in one
+// browser: a bot made in the sandbox's BotFather panel and its token
+// copied, a sign-up in the console and the bot connected with the token,
+// a channel made in the panel with the bot as administrator (refused
+// until the bot is connected) that the console then lists, a plan and a
+// code made in the console, and the code's link opened in the sandbox by a
+// pretend member of the new bot, who gets the Join button and joins.
+func TestNewOwnerStory(t *testing.T) {
+	s := start(t)
+	fake := s.env.Fake
+	alice := s.person(t, "alice")
+	b := newTab(t)
+	b.load(s.env.URL + "/sandbox#botfather")
+	b.waitFor("the first state", `document.body.dataset.version`)
+
+	// A username Telegram would not take is refused in words; a good one
+	// gets a token to copy.
+	b.fill(`#new-bot input[name=username]`, "my club")
+	b.tap("Create a bot", `document.querySelector("#new-bot button[type=submit]")`)
+	b.seePanel("#new-bot-error", "Latin letters, digits and underscores")
+	b.fill(`#new-bot input[name=username]`, "maria_club_bot")
+	b.fill(`#new-bot input[name=name]`, "Maria's Club")
+	b.tap("Create a bot", `document.querySelector("#new-bot button[type=submit]")`)
+	b.seePanel("#new-bot-done", "@maria_club_bot is made")
+	token, err := eval[string](b, `document.querySelector("#new-bot-done code").textContent`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	made, ok := fakeBot(fake, "maria_club_bot")
+	if !ok || made.FirstName != "Maria's Club" || !strings.HasPrefix(token, fmt.Sprint(made.ID)+":") {
+		t.Fatalf("the token shown %q for %+v", token, made)
+	}
+	b.tap("Copy", `document.querySelector("#new-bot-done button.copy")`)
+	b.seePanel("#new-bot-done", "Copied")
+	b.seePanel("#made-bots", "not connected")
+	b.waitFor("the error to go", `document.querySelector("#new-bot-error").hidden`)
+	b.screenshot("new-owner-bot-made")
+
+	// Until the bot is connected, it is not added to a chat.
+	b.fill(`#new-chat input[name=title]`, "Maria's Channel")
+	b.waitFor("the new bot chosen as administrator", fmt.Sprintf(`document.querySelector("#chat-bot").value === "%d"`, made.ID))
+	b.tap("Create", `document.querySelector("#new-chat button[type=submit]")`)
+	b.seePanel("#new-chat-error", "Connect @maria_club_bot in the console first")
+
+	// The new owner signs up in the console and connects the bot.
+	b.load(s.env.URL + "/signup")
+	b.fill(`[name=email]`, "maria@example.com")
+	b.fill(`[name=password]`, "correct horse battery")
+	b.fill(`[name=password2]`, "correct horse battery")
+	b.submit(`button[type=submit]`, "/bots")
+	b.seeMain("Connect your bot", "sandbox's BotFather panel")
+	b.fill(`#connect [name=token]`, token)
+	b.submit(`#connect button[type=submit]`, "/bots")
+	b.seeMain("@maria_club_bot is connected")
+
+	// Back in the sandbox the bot is connected, and a channel made with it
+	// as administrator is in the console at once.
+	b.load(s.env.URL + "/sandbox#botfather")
+	b.waitFor("the first state", `document.body.dataset.version`)
+	b.seePanel("#made-bots", "connected")
+	b.waitFor("the bot connected", `!document.querySelector("#made-bots").textContent.includes("not connected")`)
+	b.fill(`#new-chat input[name=title]`, "Maria's Channel")
+	b.tap("choose @maria_club_bot", fmt.Sprintf(`(() => { const s = document.querySelector("#chat-bot");
+		if (![...s.options].some((o) => o.value === "%[1]d")) return null; s.value = "%[1]d"; return s; })()`, made.ID))
+	b.tap("Create", `document.querySelector("#new-chat button[type=submit]")`)
+	b.seePanel("#new-chat-done", "Made the channel “Maria's Channel” with @maria_club_bot as its administrator.")
+	b.screenshot("new-owner-chat-made")
+	b.load(s.env.URL + "/bots")
+	b.seeMain("Maria's Channel", "Ready")
+
+	// A plan with the channel, and one code.
+	b.load(s.env.URL + "/plans/new")
+	b.fill(`[name=name]`, "Club")
+	b.fill(`[name=period_value]`, "1")
+	b.fill(`[name=price]`, "5")
+	b.fill(`[name=currency]`, "EUR")
+	b.tap("the channel in the plan", `[...document.querySelectorAll("label")].find((l) => l.textContent.includes("Maria's Channel")).querySelector("input")`)
+	b.submit(`#plan-form button[type=submit]`, "/plans")
+	b.load(s.env.URL + "/codes/new")
+	b.fill(`[name=count]`, "1")
+	b.submit(`#codes-form button[type=submit]`, "/codes/")
+	link, err := eval[string](b, `document.querySelector("#code-link").textContent`)
+	if err != nil || !strings.HasPrefix(link, "https://t.me/maria_club_bot?start=") {
+		t.Fatalf("the code's link: %q %v", link, err)
+	}
+
+	// In the sandbox, Alice talks to the new bot and opens the link.
+	b.load(s.env.URL + "/sandbox")
+	b.waitFor("the first state", `document.body.dataset.version`)
+	b.tap("choose @maria_club_bot above the chat", fmt.Sprintf(`(() => { const s = document.querySelector("#bot-select");
+		if (s.disabled || ![...s.options].some((o) => o.value === "%[1]d")) return null;
+		s.value = "%[1]d"; s.dispatchEvent(new Event("change")); return s; })()`, made.ID))
+	b.waitFor("the chat with @maria_club_bot", `document.body.dataset.bot === "maria_club_bot"`)
+	b.be("Alice")
+	b.see("Nothing here yet")
+	b.seePanel("#chats", "Maria's Channel")
+	b.send("/start")
+	b.see("Welcome! This is @maria_club_bot.")
+	b.tap("Open a link…", `document.querySelector("#open-toggle")`)
+	b.fill(`#open-link input[name=link]`, link)
+	b.tap("Open", `document.querySelector("#open-link button[type=submit]")`)
+	b.see("Code accepted. Welcome to Club!", "Join Maria's Channel")
+	b.seePanel("#time", "Club")
+	b.tapButton("Join Maria's Channel")
+	b.see("You joined Maria's Channel.")
+	b.waitFor("Alice in the channel's member list", `document.querySelector("#chats").innerText.includes("Alice")`)
+	channel := fakeChat(t, s, "Maria's Channel")
+	if !fake.IsMember(channel, alice.ID) {
+		t.Fatal("Alice is not in Maria's Channel")
+	}
+	b.screenshot("new-owner-member-joined")
+}
+
+// fakeBot finds one of the fake's bots by username.
+func fakeBot(fake *telegramtest.Server, username string) (telegramtest.User, bool) {
+	for _, u := range fake.Bots() {
+		if u.Username == username {
+			return u, true
+		}
+	}
+	return telegramtest.User{}, false
+}
+
+// fakeChat is the Telegram id of the chat with this title, as Gatekey
+// recorded it.
+func fakeChat(t *testing.T, s started, title string) int64 {
+	t.Helper()
+	var id int64
+	if err := s.env.Owner(t).QueryRow(context.Background(), "SELECT telegram_chat_id FROM chats WHERE title = $1", title).Scan(&id); err != nil {
+		t.Fatalf("chat %s: %v", title, err)
+	}
+	return id
 }

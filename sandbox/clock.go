@@ -24,9 +24,14 @@ const (
 	toEnd      = "end"
 )
 
-// fastForward moves one membership of the demo tenant.
+// fastForward moves one membership of the bot the page plays, under the
+// bot's tenant.
 func (s *Sandbox) fastForward(c *fiber.Ctx) error {
 	w := s.world.Load()
+	bot, err := s.botParam(c, w)
+	if err != nil {
+		return problem(c, err)
+	}
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil {
 		return fail(c, fiber.StatusNotFound, "There is no such membership.")
@@ -37,12 +42,12 @@ func (s *Sandbox) fastForward(c *fiber.Ctx) error {
 	}
 	var done string
 	ctx := c.UserContext()
-	err = w.app.DB.Tx(ctx, w.demo.TenantID, func(tx pgx.Tx) error {
+	err = w.app.DB.Tx(ctx, bot.TenantID, func(tx pgx.Tx) error {
 		acc, err := membership.GetAccess(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if acc.Plan.BotID != w.demo.Bot.ID {
+		if acc.Plan.BotID != bot.ID {
 			return membership.ErrNotFound
 		}
 		now := time.Now()

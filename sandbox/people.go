@@ -11,19 +11,21 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/gatekey/gatekey/telegram/telegramtest"
+	"github.com/gatekey/gatekey/tenant"
 )
 
 // person is a pretend Telegram user the page plays.
 type person struct {
 	user  telegramtest.User
-	owner bool
-	// log is what the person did and what happened to them that the bot's
+	owner bool // the owner's own account, linked as the demo bot's admin
+	// log is what the person did and what happened to them that the bots'
 	// messages do not show: what they typed, joins and refusals.
 	log []entry
 }
 
-// entry is one line of a person's side of the chat.
+// entry is one line of a person's side of a chat with a bot.
 type entry struct {
+	bot int64 // the bot's Telegram id
 	// after is how many of the bot's messages to this person came before
 	// it, which places it among them.
 	after    int
@@ -73,8 +75,8 @@ func (s *Sandbox) personParam(c *fiber.Ctx) (*person, error) {
 }
 
 // seen is how many messages the bot has sent the person so far.
-func (s *Sandbox) seen(w *world, p *person) int {
-	return len(s.fake.Messages(w.demo.Bot.TelegramID, p.user.ID))
+func (s *Sandbox) seen(bot tenant.Bot, p *person) int {
+	return len(s.fake.Messages(bot.TelegramID, p.user.ID))
 }
 
 // record adds a line to a person's side of the chat.
@@ -85,10 +87,10 @@ func (s *Sandbox) record(p *person, e entry) {
 	p.log = append(p.log, e)
 }
 
-// note adds a line from the sandbox to a person's chat, after the bot's
-// messages so far.
-func (s *Sandbox) note(w *world, p *person, text, tone string) {
-	s.record(p, entry{after: s.seen(w, p), kind: entryNote, text: text, tone: tone})
+// note adds a line from the sandbox to a person's chat with the bot,
+// after the bot's messages so far.
+func (s *Sandbox) note(bot tenant.Bot, p *person, text, tone string) {
+	s.record(p, entry{bot: bot.TelegramID, after: s.seen(bot, p), kind: entryNote, text: text, tone: tone})
 }
 
 // createPerson makes a pretend Telegram user from a first name.

@@ -1,16 +1,21 @@
-// Package sandbox is a web page for trying a Gatekey bot without Telegram:
+// Package sandbox is a web page for trying Gatekey bots without Telegram:
 // it plays pretend Telegram users (members, and the owner's own account)
-// against the in-process fake Bot API of telegram/telegramtest, shows the
+// against the in-process fake Bot API of telegram/telegramtest, shows a
 // bot's channels and groups with their members, and moves memberships
 // through time so that a reminder and a removal can be watched at once.
+// Its BotFather panel makes what a new owner makes in Telegram before
+// Gatekey knows them: a bot with its token, to connect in the console,
+// and channels and groups with that bot as administrator. The page plays
+// the demo bot, or any bot of the fake that is connected.
 //
 // It exists only beside the fake: `gatekey dev`, and `gatekey serve` with
 // TELEGRAM_API_URL=fake. Start refuses an App that talks to any other Bot
 // API, and until Start has accepted one every sandbox route answers 404.
 // Everything the page does goes through the fake's user actions (a message,
-// a button press, opening an invite link) and the real webhook, jobs and
-// workers; only the clock control touches the database directly, through
-// membership.FastForward, and then leaves the rest to the reconciler job.
+// a button press, opening an invite link, adding a bot to a chat) and the
+// real webhook, jobs and workers; only the clock control touches the
+// database directly, through membership.FastForward, and then leaves the
+// rest to the reconciler job.
 package sandbox
 
 import (
@@ -49,8 +54,10 @@ type Sandbox struct {
 
 	mu        sync.Mutex
 	people    []*person // in the order they were made; the owner first
+	made      []madeBot // by the BotFather panel, in order
+	chatsMade int       // by the BotFather panel
 	delivered int       // how many of the fake's deliveries activity has seen
-	activity  map[int64][]string
+	activity  map[chatKey][]string
 }
 
 // world is what Start found: the App and the demo it drives.
@@ -61,10 +68,10 @@ type world struct {
 
 // New makes a sandbox over the fake Telegram.
 func New(fake *telegramtest.Server) *Sandbox {
-	return &Sandbox{fake: fake, page: mustParsePage(), activity: map[int64][]string{}}
+	return &Sandbox{fake: fake, page: mustParsePage(), activity: map[chatKey][]string{}}
 }
 
-// Demo people: the owner's own Telegram account, linked as the bot's
+// Demo people: the owner's own Telegram account, linked as the demo bot's
 // admin, and a first member to play.
 const (
 	OwnerName, OwnerUsername   = "Olivia", "olivia_owner"
@@ -75,11 +82,18 @@ const (
 // owner's pretend Telegram account as the bot's admin through a one-time
 // owner link, as an owner does from the console, adds a first member, and
 // opens the sandbox. It is the start-up of `gatekey dev`, shared with the
-// tests so that they play what a newcomer gets.
+// tests so that they play what a newcomer gets. The fake numbers its bots
+// after those the database has connected: the dev database keeps the
+// tenants that newcomers signed up in earlier runs, with their bots.
 func (s *Sandbox) Start(ctx context.Context, a *app.App, email, password string) (app.Demo, error) {
 	if a.Config.TelegramAPIURL == "" || a.Config.TelegramAPIURL != s.fake.URL() {
 		return app.Demo{}, ErrRealTelegram
 	}
+	last, err := a.DB.LastTelegramBotID(ctx)
+	if err != nil {
+		return app.Demo{}, fmt.Errorf("sandbox: number the bots: %w", err)
+	}
+	s.fake.NumberBotsAfter(last)
 	demo, err := a.SeedDemo(ctx, s.fake, email, password)
 	if err != nil {
 		return demo, err
@@ -94,7 +108,7 @@ func (s *Sandbox) Start(ctx context.Context, a *app.App, email, password string)
 	if err != nil {
 		return demo, fmt.Errorf("sandbox: owner link: %w", err)
 	}
-	if err := s.send(w, owner, "/start "+tenant.OwnerLinkPrefix+token); err != nil {
+	if err := s.send(demo.Bot, owner, "/start "+tenant.OwnerLinkPrefix+token); err != nil {
 		return demo, fmt.Errorf("sandbox: link the owner: %w", err)
 	}
 	s.addPerson(s.fake.AddUser(MemberName, MemberUsername), false)
@@ -115,6 +129,8 @@ func (s *Sandbox) Register(r fiber.Router) {
 	g.Post("/people/:id/press", s.sameSite, s.pressButton)
 	g.Get("/people/:id/files/:message", s.download)
 	g.Post("/memberships/:id/fast-forward", s.sameSite, s.fastForward)
+	g.Post("/botfather/bots", s.sameSite, s.createBot)
+	g.Post("/botfather/chats", s.sameSite, s.createChat)
 }
 
 // guard hides the sandbox until Start has checked the App drives the fake.

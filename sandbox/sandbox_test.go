@@ -60,13 +60,14 @@ func TestRefusedWithRealBotAPI(t *testing.T) {
 		{"GET", "/sandbox"}, {"GET", "/sandbox/"}, {"GET", "/sandbox/state"}, {"GET", "/sandbox/static/sandbox.js"},
 		{"POST", "/sandbox/people"}, {"POST", "/sandbox/people/1/send"}, {"POST", "/sandbox/people/1/open"},
 		{"POST", "/sandbox/people/1/press"}, {"GET", "/sandbox/people/1/files/1"}, {"POST", "/sandbox/memberships/1/fast-forward"},
+		{"POST", "/sandbox/botfather/bots"}, {"POST", "/sandbox/botfather/chats"},
 	} {
-		if status, _ := call(t, r.method, env.URL+r.path, url.Values{"text": {"/start"}, "name": {"Eve"}, "to": {"end"}}, true); status != http.StatusNotFound {
+		if status, _ := call(t, r.method, env.URL+r.path, url.Values{"text": {"/start"}, "name": {"Eve"}, "to": {"end"}, "username": {"eve_bot"}}, true); status != http.StatusNotFound {
 			t.Errorf("%s %s: %d, want 404", r.method, r.path, status)
 		}
 	}
-	if len(fake.Calls()) != 0 || len(sb.People()) != 0 {
-		t.Errorf("the refused sandbox touched the fake: %d calls, %d people", len(fake.Calls()), len(sb.People()))
+	if len(fake.Calls()) != 0 || len(sb.People()) != 0 || len(fake.Bots()) != 0 {
+		t.Errorf("the refused sandbox touched the fake: %d calls, %d people, %d bots", len(fake.Calls()), len(sb.People()), len(fake.Bots()))
 	}
 }
 
@@ -92,7 +93,9 @@ func TestBadInput(t *testing.T) {
 		{base + "/people/42/send", url.Values{"text": {"/start"}}, 404, "no such person"},
 		{me + "/open", url.Values{"link": {"https://example.com/x"}}, 400, "Paste a t.me link"},
 		{me + "/open", url.Values{"link": {""}}, 400, "Paste a t.me link"},
-		{me + "/open", url.Values{"link": {"https://t.me/someone_else_bot?start=ABC"}}, 400, "one bot, @gatekey_demo_bot"},
+		{me + "/open", url.Values{"link": {"https://t.me/someone_else_bot?start=ABC"}}, 400, "There is no bot @someone_else_bot"},
+		{me + "/send", url.Values{"text": {"/start"}, "bot": {"42"}}, 400, "no such bot"},
+		{me + "/send", url.Values{"text": {"/start"}, "bot": {"x"}}, 400, "no such bot"},
 		{me + "/open", url.Values{"link": {"https://t.me/gatekey_demo_bot?start=no%20spaces"}}, 400, "up to 64 letters"},
 		{me + "/press", url.Values{"message": {"99"}, "data": {"a:m"}}, 400, "not there any more"},
 		{me + "/press", url.Values{"message": {"x"}}, 400, "not there any more"},
@@ -162,15 +165,32 @@ func TestLiveState(t *testing.T) {
 
 type stateAnswer struct {
 	Version string
+	Bot     string
+	BotID   int64
+	Bots    []botAnswer
 	Person  int64
 	People  []struct {
-		ID    int64
-		Owner bool
+		ID           int64
+		Owner, Admin bool
 	}
 	Messages []struct {
 		Kind, Text string
 		Buttons    [][]struct{ Text, Data, URL string }
 	}
+	Chats []struct {
+		Title   string
+		Members []struct{ Name, Role string }
+	}
+	Memberships []struct {
+		ID           int64
+		Plan, Status string
+	}
+}
+
+type botAnswer struct {
+	ID              int64
+	Username, Token string
+	Connected       bool
 }
 
 func state(t *testing.T, u string) stateAnswer {

@@ -17,11 +17,13 @@ import (
 
 	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/telegram/telegramtest"
+	"github.com/gatekey/gatekey/tenant"
 )
 
-// The page shows the world as one JSON state: the people, the chosen
-// person's chat, the bot's chats with their members, and the chosen
-// person's memberships. The page asks for it with the version it has, and
+// The page shows the world as one JSON state: the fake's bots, the people,
+// the chosen person's chat with the chosen bot, the bot's chats with their
+// members, and the chosen person's memberships of the bot's plans, read
+// under the bot's tenant. The page asks for it with the version it has, and
 // the answer waits (up to pollWait) until something changed: new messages
 // appear without reloading, and without a front-end build.
 
@@ -33,7 +35,10 @@ const (
 type stateView struct {
 	Version     string           `json:"version"`
 	Now         time.Time        `json:"now"`
-	Bot         string           `json:"bot"` // the bot's username
+	Bot         string           `json:"bot"`     // the chosen bot's username
+	BotID       int64            `json:"botId"`   // and Telegram id
+	DemoBot     int64            `json:"demoBot"` // the demo bot's Telegram id
+	Bots        []botChoice      `json:"bots"`
 	Person      int64            `json:"person"`
 	People      []personView     `json:"people"`
 	Messages    []messageView    `json:"messages"`
@@ -45,8 +50,9 @@ type personView struct {
 	ID       int64  `json:"id"`
 	Name     string `json:"name"`
 	Username string `json:"username"`
-	Owner    bool   `json:"owner,omitempty"`
-	Last     string `json:"last,omitempty"` // the bot's latest message, shortened
+	Owner    bool   `json:"owner,omitempty"` // the owner's own account
+	Admin    bool   `json:"admin,omitempty"` // an admin of the chosen bot
+	Last     string `json:"last,omitempty"`  // the bot's latest message, shortened
 }
 
 // messageView is one line of the chat: a bot message ("bot"), what the
@@ -116,11 +122,15 @@ const maxLinks = 8
 // the current one, else when something changes or pollWait passes.
 func (s *Sandbox) state(c *fiber.Ctx) error {
 	w := s.world.Load()
+	bot, err := s.botParam(c, w)
+	if err != nil {
+		return problem(c, err)
+	}
 	id, _ := strconv.ParseInt(c.Query("person"), 10, 64)
 	have := c.Query("v")
 	deadline := time.Now().Add(pollWait)
 	for {
-		v, err := s.view(c.UserContext(), w, id)
+		v, err := s.view(c.UserContext(), w, bot, id)
 		if err != nil {
 			return err
 		}
@@ -136,13 +146,14 @@ func (s *Sandbox) state(c *fiber.Ctx) error {
 	}
 }
 
-// view builds the state as the person with Telegram id `id` sees it; an
-// unknown id picks the first member.
-func (s *Sandbox) view(ctx context.Context, w *world, id int64) (stateView, error) {
-	v := stateView{Bot: w.demo.Bot.Username, Memberships: []membershipView{}}
+// view builds the state as the person with Telegram id `id` sees it with
+// the bot; an unknown id picks the first member.
+func (s *Sandbox) view(ctx context.Context, w *world, bot tenant.Bot, id int64) (stateView, error) {
+	v := stateView{Bot: bot.Username, BotID: bot.TelegramID, DemoBot: w.demo.Bot.TelegramID,
+		Bots: s.botChoices(), Memberships: []membershipView{}}
 	s.mu.Lock()
-	s.absorbLocked(w)
-	activity := map[int64][]string{}
+	s.absorbLocked()
+	activity := map[chatKey][]string{}
 	for k, lines := range s.activity {
 		activity[k] = slices.Clone(lines)
 	}
@@ -153,21 +164,25 @@ func (s *Sandbox) view(ctx context.Context, w *world, id int64) (stateView, erro
 
 	var chats []membership.Chat
 	var rows []membership.MemberRow
-	err := w.app.DB.Tx(ctx, w.demo.TenantID, func(tx pgx.Tx) error {
+	var admins []tenant.Admin
+	err := w.app.DB.Tx(ctx, bot.TenantID, func(tx pgx.Tx) error {
 		var err error
-		if chats, err = membership.ListChats(ctx, tx, w.demo.Bot.ID); err != nil {
+		if chats, err = membership.ListChats(ctx, tx, bot.ID); err != nil {
 			return err
 		}
-		rows, err = membership.ListMembers(ctx, tx, membership.MemberFilter{BotID: w.demo.Bot.ID, Limit: 200})
+		if admins, err = tenant.BotAdmins(ctx, tx, bot.ID); err != nil {
+			return err
+		}
+		rows, err = membership.ListMembers(ctx, tx, membership.MemberFilter{BotID: bot.ID, Limit: 200})
 		return err
 	})
 	if err != nil {
 		return v, fmt.Errorf("sandbox: state: %w", err)
 	}
-	bot := w.demo.Bot.TelegramID
 	for _, p := range people {
-		pv := personView{ID: p.user.ID, Name: p.name(), Username: p.user.Username, Owner: p.owner}
-		msgs := s.fake.Messages(bot, p.user.ID)
+		pv := personView{ID: p.user.ID, Name: p.name(), Username: p.user.Username, Owner: p.owner,
+			Admin: slices.ContainsFunc(admins, func(a tenant.Admin) bool { return a.TelegramUserID == p.user.ID })}
+		msgs := s.fake.Messages(bot.TelegramID, p.user.ID)
 		for i := len(msgs) - 1; i >= 0; i-- {
 			if !msgs[i].Deleted {
 				pv.Last = shorten(firstLine(msgs[i]), 48)
@@ -176,9 +191,9 @@ func (s *Sandbox) view(ctx context.Context, w *world, id int64) (stateView, erro
 		}
 		v.People = append(v.People, pv)
 	}
-	v.Messages = s.chat(w, me)
+	v.Messages = s.chat(bot, me)
 	for _, ch := range chats {
-		v.Chats = append(v.Chats, s.chatState(w, ch, people, me, rows, activity[ch.TelegramChatID]))
+		v.Chats = append(v.Chats, s.chatState(bot, ch, people, me, rows, activity[chatKey{bot.TelegramID, ch.TelegramChatID}]))
 	}
 	for _, r := range rows {
 		if r.Member.TelegramUserID == me.user.ID {
@@ -198,10 +213,16 @@ func (s *Sandbox) view(ctx context.Context, w *world, id int64) (stateView, erro
 
 // chat merges the bot's messages to the person with the person's own
 // side of the conversation, in order.
-func (s *Sandbox) chat(w *world, p *person) []messageView {
-	msgs := s.fake.Messages(w.demo.Bot.TelegramID, p.user.ID)
-	answers := map[string]string{}
+func (s *Sandbox) chat(bot tenant.Bot, p *person) []messageView {
+	msgs := s.fake.Messages(bot.TelegramID, p.user.ID)
+	var log []entry
 	for _, e := range p.log {
+		if e.bot == bot.TelegramID {
+			log = append(log, e)
+		}
+	}
+	answers := map[string]string{}
+	for _, e := range log {
 		if e.kind == entryPress && e.callback != "" {
 			answers = s.callbackAnswers()
 			break
@@ -210,7 +231,6 @@ func (s *Sandbox) chat(w *world, p *person) []messageView {
 	out := []messageView{}
 	// Notes about chat members are written when the page next looks, so
 	// a line's time, not only its place, orders it among its neighbours.
-	log := p.log
 	slices.SortStableFunc(log, func(a, b entry) int {
 		return cmp.Or(cmp.Compare(a.after, b.after), a.at.Compare(b.at))
 	})
@@ -233,7 +253,7 @@ func (s *Sandbox) chat(w *world, p *person) []messageView {
 		if m.Deleted {
 			continue
 		}
-		out = append(out, botMessage(p.user.ID, m))
+		out = append(out, botMessage(bot.TelegramID, p.user.ID, m))
 	}
 	flush(len(msgs))
 	return out
@@ -254,12 +274,12 @@ func pick(people []person, id int64) *person {
 	return &people[0]
 }
 
-func botMessage(userID int64, m telegramtest.Message) messageView {
+func botMessage(botID, userID int64, m telegramtest.Message) messageView {
 	mv := messageView{Kind: "bot", ID: m.MessageID, Text: m.Text, Time: m.Date, Edited: !m.EditDate.IsZero()}
 	if m.Document != nil {
 		mv.Text = m.Caption
 		mv.Document = &documentView{Name: m.Document.FileName, Size: len(m.Document.Data),
-			URL: fmt.Sprintf("%s/people/%d/files/%d", Path, userID, m.MessageID)}
+			URL: fmt.Sprintf("%s/people/%d/files/%d?bot=%d", Path, userID, m.MessageID, botID)}
 	}
 	if m.ReplyMarkup != nil {
 		for _, row := range m.ReplyMarkup.InlineKeyboard {
@@ -289,13 +309,13 @@ func (s *Sandbox) callbackAnswers() map[string]string {
 
 // chatState is one of the bot's chats: who is in it, its recent invite
 // links, and what happened in it.
-func (s *Sandbox) chatState(w *world, ch membership.Chat, people []person, me *person, rows []membership.MemberRow, activity []string) chatView {
+func (s *Sandbox) chatState(bot tenant.Bot, ch membership.Chat, people []person, me *person, rows []membership.MemberRow, activity []string) chatView {
 	cv := chatView{ID: ch.TelegramChatID, Title: ch.Title, Kind: ch.Kind, Activity: activity}
 	if cv.Activity == nil {
 		cv.Activity = []string{}
 	}
-	if st := s.fake.MemberStatus(ch.TelegramChatID, w.demo.Bot.TelegramID); inChat(st) {
-		cv.Members = append(cv.Members, memberView{Name: "@" + w.demo.Bot.Username, Role: "bot"})
+	if st := s.fake.MemberStatus(ch.TelegramChatID, bot.TelegramID); inChat(st) {
+		cv.Members = append(cv.Members, memberView{Name: "@" + bot.Username, Role: "bot"})
 	}
 	names := map[int64]string{}
 	for _, p := range people {

@@ -114,3 +114,16 @@ func (db *DB) Lookup(ctx context.Context, kind, key string) (int64, error) {
 	}
 	return id, nil
 }
+
+// LastTelegramBotID is the highest Telegram bot id in the directory, 0
+// when no bot is connected. The dev mode's fake Telegram starts afresh
+// beside a database that outlives it, and numbers its bots after this one,
+// so that a new bot never comes with the id of a bot still connected.
+func (db *DB) LastTelegramBotID(ctx context.Context) (int64, error) {
+	var id int64
+	err := db.pool.QueryRow(ctx, "SELECT coalesce(max(key::bigint), 0) FROM tenant_directory WHERE kind = 'telegram_bot'").Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("tenant: last telegram bot id: %w", err)
+	}
+	return id, nil
+}

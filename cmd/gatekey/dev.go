@@ -82,6 +82,7 @@ Gatekey is running with a fake Telegram and a demo tenant.
   Console:        %[1]s/   (sign in as %[2]s / %[3]s)
   Demo bot:       @%[4]s, plan "%[5]s" opening "%[6]s" and "%[7]s"
   Owner's phone:  %[8]s, a pretend Telegram account linked as the bot's admin (/newcode, /members)
+  Your own bot:   sign up in the console and make it in the sandbox's BotFather panel (%[1]s%[9]s#botfather)
   Server:         %[1]s   (health %[1]s/healthz, metrics %[1]s/metrics)
 
 The demo tenant is made afresh at each start. Stop with Ctrl-C.

@@ -151,6 +151,9 @@ func TestServeWithFakeTelegram(t *testing.T) {
 	if sandboxAt < 0 || strings.Contains(printed[:sandboxAt], "http") {
 		t.Errorf("the sandbox's URL is not the first thing printed:\n%s", printed)
 	}
+	if !strings.Contains(printed, base+"/sandbox#botfather") {
+		t.Errorf("the welcome does not point a new owner to the BotFather panel:\n%s", printed)
+	}
 }
 
 // TestResetDemoAfterCodes: the demo tenant of a previous run goes away at

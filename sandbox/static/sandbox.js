@@ -3,13 +3,15 @@
 (() => {
   "use strict";
 
-  const bot = document.body.dataset.bot;
-  const botLink = new RegExp("^https?://t\\.me/" + bot + "(\\?|/?$)", "i");
+  // A bot's link: t.me/<username>, with or without ?start=.
+  const botLink = /^https?:\/\/t\.me\/[a-z][a-z0-9_]{4,31}(\?|\/?$)/i;
   const inviteLink = /^https?:\/\/t\.me\/(\+|joinchat\/)/i;
   const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   const colours = ["#e17076", "#7bc862", "#65aadd", "#a695e7", "#ee7aae", "#6ec9cb", "#faa774"];
 
-  let person = Number(new URLSearchParams(location.search).get("person")) || 0;
+  const params = new URLSearchParams(location.search);
+  let person = Number(params.get("person")) || 0;
+  let bot = Number(params.get("bot")) || 0; // the bot's Telegram id; 0 is the demo bot
   let state = null;
   let version = "";
   let aborter = null;
@@ -32,33 +34,39 @@
     return e;
   }
 
-  function showError(message) {
-    const e = $("error");
+  function showError(message, box) {
+    const e = box || $("error");
     e.textContent = message;
     e.hidden = false;
   }
 
-  function hideError() {
-    $("error").hidden = true;
+  function hideError(box) {
+    (box || $("error")).hidden = true;
   }
 
-  // post sends one action; the answer's error, if any, is shown for people.
-  async function post(path, fields) {
+  // post sends one action; the answer's error, if any, is shown for people
+  // in box (by default under the chat).
+  async function post(path, fields, box) {
     let r;
     try {
       r = await fetch(path, { method: "POST", headers: { "X-Gatekey-Sandbox": "1" }, body: new URLSearchParams(fields) });
     } catch (err) {
-      showError("The sandbox did not answer. Is gatekey still running?");
+      showError("The sandbox did not answer. Is gatekey still running?", box);
       return null;
     }
     let data = {};
     try { data = await r.json(); } catch (err) { /* not JSON: say so below */ }
     if (!r.ok) {
-      showError(data.error || "Something went wrong (" + r.status + ").");
+      showError(data.error || "Something went wrong (" + r.status + ").", box);
       return null;
     }
-    hideError();
+    hideError(box);
     return data;
+  }
+
+  // act is an action of the current person with the current bot.
+  function act(what, fields) {
+    return post(`/sandbox/people/${person}/${what}`, Object.assign({ bot }, fields));
   }
 
   // poll keeps asking for the state; the server answers when it changes.
@@ -70,7 +78,18 @@
       const mine = new AbortController();
       aborter = mine;
       try {
-        const r = await fetch(`/sandbox/state?person=${person}&v=${version}`, { signal: mine.signal, cache: "no-store" });
+        const r = await fetch(`/sandbox/state?person=${person}&bot=${bot}&v=${version}`, { signal: mine.signal, cache: "no-store" });
+        if (r.status === 400 && bot !== 0) {
+          // That bot cannot be played (no longer connected, or the link
+          // is from before a restart): back to the demo bot, saying why.
+          const data = await r.json().catch(() => ({}));
+          if (gen !== generation) return;
+          bot = 0;
+          version = "";
+          remember();
+          showError(data.error || "That bot cannot be played here.");
+          continue;
+        }
         if (!r.ok) throw new Error("status " + r.status);
         const s = await r.json();
         if (gen !== generation) return;
@@ -88,29 +107,56 @@
     poll();
   }
 
-  function choose(id) {
-    if (id === person) return;
+  function remember() {
+    const other = bot && !(state && bot === state.demoBot);
+    history.replaceState(null, "", `?person=${person}` + (other ? `&bot=${bot}` : ""));
+  }
+
+  // choose plays another person, or another bot.
+  function choose(id, toBot = bot) {
+    if (id === person && toBot === bot) return;
     person = id;
+    bot = toBot;
     hideError();
-    history.replaceState(null, "", "?person=" + id);
+    remember();
     $("time-note").hidden = true;
     restartPoll();
   }
 
   function apply(s) {
-    const switched = !state || state.person !== s.person;
+    const switched = !state || state.person !== s.person || state.botId !== s.botId;
     state = s;
     version = s.version;
     person = s.person;
+    bot = s.botId;
     document.body.dataset.version = s.version;
+    document.body.dataset.bot = s.bot;
     const me = s.people.find((p) => p.id === s.person);
-    document.body.classList.toggle("as-owner", !!(me && me.owner));
-    for (const b of document.querySelectorAll(".owner-only")) b.hidden = !(me && me.owner);
-    $("as").textContent = me ? `bot · you are ${me.name} (@${me.username})${me.owner ? ", the owner" : ""}` : "bot";
+    document.body.classList.toggle("as-owner", !!(me && me.admin));
+    for (const b of document.querySelectorAll(".owner-only")) b.hidden = !(me && me.admin);
+    $("as").textContent = me ? `bot · you are ${me.name} (@${me.username})${me.owner ? ", the owner" : me.admin ? ", an admin" : ""}` : "bot";
+    document.title = `Sandbox · @${s.bot} · Gatekey`;
+    $("avatar").textContent = s.bot.slice(0, 1);
+    $("help").hidden = s.botId !== s.demoBot;
+    drawBots(s);
     drawPeople(s);
     drawMessages(s, switched);
     drawTime(s, me);
     drawChats(s, me);
+    drawBotFather(s);
+  }
+
+  // drawBots fills the bot chooser with the connected bots. The options
+  // are rebuilt only when the bots change, so an open list stays open.
+  let botsKey = "";
+  function drawBots(s) {
+    const playable = s.bots.filter((b) => b.connected || b.id === s.botId);
+    const key = JSON.stringify(playable.map((b) => [b.id, b.username])) + s.botId;
+    if (key === botsKey) return;
+    botsKey = key;
+    const select = $("bot-select");
+    select.replaceChildren(...playable.map((b) => el("option", { value: b.id, selected: b.id === s.botId, text: "@" + b.username })));
+    select.disabled = playable.length < 2;
   }
 
   function face(p) {
@@ -123,7 +169,8 @@
       el("button", { type: "button", data: { person: p.id }, "aria-current": p.id === s.person ? "true" : "false", onclick: () => choose(p.id) },
         face(p),
         el("span", { class: "label" },
-          el("span", {}, p.name + " ", p.owner ? el("span", { class: "badge owner", text: "owner" }) : null),
+          el("span", {}, p.name + " ", p.owner ? el("span", { class: "badge owner", text: "owner" })
+            : p.admin ? el("span", { class: "badge owner", text: "admin" }) : null),
           el("small", { text: "@" + p.username }),
           el("small", { class: "last", text: p.last || "no messages yet" }))))));
   }
@@ -136,9 +183,11 @@
     const items = s.messages.map(message);
     if (items.length === 0) {
       const me = s.people.find((p) => p.id === s.person);
-      items.push(el("p", { class: "empty", text: me && me.owner
-        ? "This is the owner's own Telegram account. Send /newcode to create an access code, or /members for the admin menu."
-        : "Nothing here yet. Send /start, or open an activation link as this person." }));
+      items.push(el("p", { class: "empty", text: me && me.admin
+        ? "You are an admin of this bot. Send /newcode to create an access code, or /members for the admin menu."
+        : me && me.owner
+          ? `This is the owner's own Telegram account. To manage @${s.bot} from here, get the admin link in the console's Settings and open it with “Open a link…”.`
+          : "Nothing here yet. Send /start, or open an activation link as this person." }));
     }
     box.replaceChildren(...items);
     if (switched || atBottom) box.scrollTop = box.scrollHeight;
@@ -185,7 +234,7 @@
   }
 
   function press(messageId, data) {
-    post(`/sandbox/people/${person}/press`, { message: messageId, data });
+    act("press", { message: messageId, data });
   }
 
   // openURL opens a link the way Telegram would: an invite link as the
@@ -200,11 +249,12 @@
     }
   }
 
+  // openAs opens a link as someone; a bot's link shows that bot's chat.
   async function openAs(id, url) {
-    const done = await post(`/sandbox/people/${id}/open`, { link: url });
+    const done = await post(`/sandbox/people/${id}/open`, { link: url, bot });
     if (done) {
       closePopover();
-      choose(id);
+      choose(id, done.bot || bot);
     }
   }
 
@@ -261,7 +311,7 @@
   }
 
   async function fastForward(id, to) {
-    const done = await post(`/sandbox/memberships/${id}/fast-forward`, { to });
+    const done = await post(`/sandbox/memberships/${id}/fast-forward`, { to, bot });
     if (done) {
       const note = $("time-note");
       note.textContent = done.message;
@@ -274,7 +324,7 @@
   function drawChats(s, me) {
     const box = $("chats");
     if (!s.chats.length) {
-      box.replaceChildren(el("p", { class: "muted small", text: "The bot is in no channel or group yet." }));
+      box.replaceChildren(el("p", { class: "muted small", text: `@${s.bot} is in no channel or group yet. Make one under BotFather, with @${s.bot} as its administrator.` }));
       return;
     }
     const open = new Set([...box.querySelectorAll("details[open]")].map((d) => d.dataset.chat));
@@ -296,6 +346,81 @@
         c.activity.length ? el("ul", { class: "activity", "aria-label": "What happened in " + c.title }, ...c.activity.slice(-6).map((a) => el("li", { text: a }))) : null);
     }));
   }
+
+  // BotFather
+
+  let preferredChatBot = null; // the bot just made, for the chat form
+
+  function drawBotFather(s) {
+    const made = s.bots.filter((b) => b.token);
+    $("made-bots").replaceChildren(...made.map((b) => el("li", { data: { bot: b.username } },
+      el("div", { class: "row" },
+        el("strong", { text: "@" + b.username }),
+        b.name !== b.username ? el("span", { class: "muted", text: b.name }) : null,
+        el("span", { class: "badge " + (b.connected ? "ok" : "warn"), text: b.connected ? "connected" : "not connected" })),
+      tokenLine(b.token))));
+    const select = $("chat-bot");
+    const key = JSON.stringify(s.bots.map((b) => [b.id, b.connected]));
+    if (select.dataset.key === key) return;
+    select.dataset.key = key;
+    const ready = made.filter((b) => b.connected).pop(); // the latest bot made here that is connected
+    const chosen = preferredChatBot || select.value || String(ready ? ready.id : s.botId);
+    preferredChatBot = null;
+    select.replaceChildren(...s.bots.map((b) => el("option", { value: b.id, selected: String(b.id) === chosen,
+      text: "@" + b.username + (b.connected ? "" : " (not connected)") })));
+  }
+
+  function tokenLine(token) {
+    return el("p", { class: "token" }, el("code", { text: token }),
+      el("button", { type: "button", class: "copy", onclick: (ev) => copy(token, ev.currentTarget) }, "Copy"));
+  }
+
+  async function copy(text, button) {
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch (err) {
+      // No clipboard API (an address other than localhost is not a secure
+      // context): the older way.
+      const area = el("textarea", { readonly: true, class: "offscreen" });
+      area.value = text;
+      document.body.append(area);
+      area.select();
+      document.execCommand("copy");
+      area.remove();
+    }
+    button.textContent = "Copied";
+    setTimeout(() => { button.textContent = "Copy"; }, 1500);
+  }
+
+  $("new-bot").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = ev.target.elements;
+    const box = $("new-bot-done");
+    const done = await post("/sandbox/botfather/bots", { username: f.namedItem("username").value, name: f.namedItem("name").value }, $("new-bot-error"));
+    box.hidden = !done;
+    if (!done) return;
+    f.namedItem("username").value = "";
+    f.namedItem("name").value = "";
+    preferredChatBot = String(done.bot);
+    box.replaceChildren(
+      el("p", { text: `Done! @${done.username} is made. Use this token to connect it:` }),
+      tokenLine(done.token),
+      el("p", {}, "Paste it in the console under ", el("a", { href: "/bots" }, "Bots"), ", then add the bot to a channel or group below."));
+  });
+
+  $("new-chat").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = ev.target.elements;
+    const fields = { title: f.namedItem("title").value, kind: f.namedItem("kind").value, bot: f.namedItem("bot").value };
+    if (f.namedItem("invite").checked) fields.invite = "on";
+    if (f.namedItem("ban").checked) fields.ban = "on";
+    const done = await post("/sandbox/botfather/chats", fields, $("new-chat-error"));
+    const note = $("new-chat-done");
+    note.hidden = !done;
+    if (!done) return;
+    note.textContent = done.message;
+    f.namedItem("title").value = "";
+  });
 
   // Formatting
 
@@ -331,12 +456,14 @@
     const input = ev.target.elements.text;
     const text = input.value.trim();
     if (!text) return;
-    if (await post(`/sandbox/people/${person}/send`, { text })) input.value = "";
+    if (await act("send", { text })) input.value = "";
   });
 
   for (const b of document.querySelectorAll("[data-send]")) {
-    b.addEventListener("click", () => post(`/sandbox/people/${person}/send`, { text: b.dataset.send }));
+    b.addEventListener("click", () => act("send", { text: b.dataset.send }));
   }
+
+  $("bot-select").addEventListener("change", (ev) => choose(person, Number(ev.target.value)));
 
   $("open-toggle").addEventListener("click", (ev) => {
     const form = $("open-link");
@@ -348,7 +475,11 @@
   $("open-link").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const input = ev.target.elements.link;
-    if (await post(`/sandbox/people/${person}/open`, { link: input.value })) input.value = "";
+    const done = await act("open", { link: input.value });
+    if (done) {
+      input.value = "";
+      choose(person, done.bot || bot);
+    }
   });
 
   $("new-person").addEventListener("submit", async (ev) => {

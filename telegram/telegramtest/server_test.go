@@ -823,3 +823,49 @@ func BenchmarkSendMessage(b *testing.B) {
 		}
 	}
 }
+
+// TestNewBot: a bot made as @BotFather makes one has its name, answers
+// getMe, and keeps its username to itself whatever the case, against
+// bots and people alike.
+func TestNewBot(t *testing.T) {
+	fake := NewServer()
+	t.Cleanup(fake.Close)
+	fake.AddUser("Robot", "robot")
+	_, demo := fake.AddBot("demo_bot")
+	token, bot, err := fake.NewBot("My Club", "my_club_bot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	me, err := newClient(t, fake, token).GetMe(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if me.ID != bot.ID || me.FirstName != "My Club" || me.Username != "my_club_bot" || !me.IsBot {
+		t.Fatalf("getMe = %+v", me)
+	}
+	for _, taken := range []string{"my_club_bot", "MY_Club_Bot", "Demo_Bot", "ROBOT"} {
+		if _, _, err := fake.NewBot("Another", taken); !errors.Is(err, ErrUsernameTaken) {
+			t.Errorf("NewBot(%q): err = %v, want ErrUsernameTaken", taken, err)
+		}
+	}
+	if got := fake.Bots(); len(got) != 2 || got[0].ID != demo.ID || got[1].ID != bot.ID {
+		t.Fatalf("Bots() = %+v, want the demo bot then @my_club_bot", got)
+	}
+}
+
+// TestNumberBotsAfter: bots registered after NumberBotsAfter(id) take ids
+// above id, and a lower id never numbers bots backwards.
+func TestNumberBotsAfter(t *testing.T) {
+	fake := NewHandlerServer()
+	_, first := fake.AddBot("first_bot")
+	fake.NumberBotsAfter(first.ID + 10)
+	_, second := fake.AddBot("second_bot")
+	fake.NumberBotsAfter(1)
+	_, third, err := fake.NewBot("Third", "third_bot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.ID != first.ID+11 || third.ID != second.ID+1 {
+		t.Fatalf("ids %d, %d, %d; want %d, %d after the first", first.ID, second.ID, third.ID, first.ID+11, first.ID+12)
+	}
+}

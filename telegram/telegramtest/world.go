@@ -1,11 +1,14 @@
 package telegramtest
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mymmrac/telego"
@@ -130,13 +133,70 @@ func randomString(n int) string {
 func (s *Server) AddBot(username string) (token string, bot User) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.addBotLocked(username, username)
+}
+
+// ErrUsernameTaken is NewBot's answer for a username that a bot or a
+// person of the fake already has.
+var ErrUsernameTaken = errors.New("telegramtest: username already taken")
+
+// NewBot registers a bot as @BotFather's /newbot does: with a name (the
+// bot's first name) and a username nobody else in the fake has, compared
+// without regard to case, as Telegram compares usernames. The username's
+// form is the caller's to check; AddBot, for tests, checks nothing.
+func (s *Server) NewBot(name, username string) (token string, bot User, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.usernameTakenLocked(username) {
+		return "", User{}, ErrUsernameTaken
+	}
+	token, bot = s.addBotLocked(name, username)
+	return token, bot, nil
+}
+
+func (s *Server) addBotLocked(name, username string) (token string, bot User) {
 	s.seq.bot++
-	bot = User{ID: s.seq.bot, IsBot: true, FirstName: username, Username: username, CanJoinGroups: true}
+	bot = User{ID: s.seq.bot, IsBot: true, FirstName: name, Username: username, CanJoinGroups: true}
 	token = fmt.Sprintf("%d:%s", bot.ID, randomString(35))
 	b := &botState{user: bot, token: token, started: map[int64]bool{}, blocked: map[int64]bool{}, commands: map[string][]telego.BotCommand{}}
 	s.bots[bot.ID] = b
 	s.byToken[token] = b
 	return token, bot
+}
+
+func (s *Server) usernameTakenLocked(username string) bool {
+	for _, b := range s.bots {
+		if strings.EqualFold(b.user.Username, username) {
+			return true
+		}
+	}
+	for _, u := range s.users {
+		if strings.EqualFold(u.Username, username) {
+			return true
+		}
+	}
+	return false
+}
+
+// NumberBotsAfter makes the bots registered from now on take ids above
+// id. A fake starts afresh, while the database beside it (the dev mode's)
+// may remember bots of an earlier fake: their ids must not come again.
+func (s *Server) NumberBotsAfter(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq.bot = max(s.seq.bot, id)
+}
+
+// Bots returns the bots, in the order they were registered.
+func (s *Server) Bots() []User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]User, 0, len(s.bots))
+	for _, b := range s.bots {
+		out = append(out, b.user)
+	}
+	slices.SortFunc(out, func(a, b User) int { return cmp.Compare(a.ID, b.ID) })
+	return out
 }
 
 // AddUser registers a person.
