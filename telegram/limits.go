@@ -50,6 +50,7 @@ const (
 type Limiter struct {
 	pool      *pgxpool.Pool
 	bot, chat time.Duration
+	gather    time.Duration // see gather; tests of the order lengthen it
 
 	mu      sync.Mutex
 	queue   []*slotRequest // waiting for the next batch
@@ -91,7 +92,7 @@ func NewLimiter(pool *pgxpool.Pool) *Limiter { return NewLimiterWith(pool, BotIn
 // NewLimiterWith spaces messages by other intervals (tests that are not
 // about the limits use short ones, to run fast).
 func NewLimiterWith(pool *pgxpool.Pool, bot, chat time.Duration) *Limiter {
-	return &Limiter{pool: pool, bot: bot, chat: chat}
+	return &Limiter{pool: pool, bot: bot, chat: chat, gather: gather}
 }
 
 // Forget deletes the state of keys idle for longer than idle, so the table
@@ -178,7 +179,7 @@ func (l *Limiter) take(ctx context.Context, r slotRequest) (time.Time, error) {
 // takeBatches answers the queued requests, a batch at a time, until none
 // are left. Each batch's requests are taken in job order.
 func (l *Limiter) takeBatches() {
-	time.Sleep(gather)
+	time.Sleep(l.gather)
 	for {
 		l.mu.Lock()
 		batch := l.queue
