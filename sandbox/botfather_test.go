@@ -10,10 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/gatekey/gatekey/internal/app"
 	"github.com/gatekey/gatekey/internal/apptest"
 	"github.com/gatekey/gatekey/membership"
-	"github.com/gatekey/gatekey/sandbox"
 	"github.com/gatekey/gatekey/telegram/telegramtest"
 	"github.com/gatekey/gatekey/tenant"
 )
@@ -322,27 +320,18 @@ func TestBotFatherAfterARestart(t *testing.T) {
 	earlier.AddBot("gatekey_demo_bot")
 	oldToken, old := earlier.AddBot("maria_club_bot")
 
-	fake := telegramtest.NewServer()
-	t.Cleanup(fake.Close)
-	sb := sandbox.New(fake)
-	env := apptest.Start(t, apptest.Options{Work: true, Fake: fake, Configure: func(c *app.Config) {
-		c.DevMode = true
-		c.Routes = sb.Register
-	}})
-	ctx := context.Background()
-	oldTenant, err := env.App.DB.SignUp(ctx, "maria@example.com", "correct horse battery")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.Tx(t, oldTenant, func(tx pgx.Tx) error {
-		_, err := tenant.AddBot(ctx, tx, env.App.Keys, old.ID, old.Username, oldToken)
-		return err
+	s := startAfter(t, func(env *apptest.Env) {
+		ctx := context.Background()
+		oldTenant, err := env.App.DB.SignUp(ctx, "maria@example.com", "correct horse battery")
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.Tx(t, oldTenant, func(tx pgx.Tx) error {
+			_, err := tenant.AddBot(ctx, tx, env.App.Keys, old.ID, old.Username, oldToken)
+			return err
+		})
 	})
-	demo, err := sb.Start(ctx, env.App, "owner@demo.example", "correct horse battery")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := started{env: env, sb: sb, demo: demo}
+	demo := s.demo
 	_, b := s.newOwner(t, "nina@example.com", "nina_club_bot")
 	if demo.Bot.TelegramID <= old.ID || b.TelegramID <= demo.Bot.TelegramID {
 		t.Errorf("bot ids: earlier %d, demo %d, new %d", old.ID, demo.Bot.TelegramID, b.TelegramID)

@@ -20,7 +20,11 @@ type started struct {
 	demo app.Demo
 }
 
-func start(t *testing.T) started {
+func start(t *testing.T) started { t.Helper(); return startAfter(t, nil) }
+
+// startAfter is start with before run on the server's database first, as
+// an earlier run of `gatekey dev` left it.
+func startAfter(t *testing.T, before func(env *apptest.Env)) started {
 	t.Helper()
 	fake := telegramtest.NewServer()
 	t.Cleanup(fake.Close)
@@ -29,6 +33,9 @@ func start(t *testing.T) started {
 		c.DevMode = true
 		c.Routes = sb.Register
 	}})
+	if before != nil {
+		before(env)
+	}
 	demo, err := sb.Start(context.Background(), env.App, "owner@demo.example", "correct horse battery")
 	if err != nil {
 		t.Fatal(err)
