@@ -20,7 +20,10 @@ type started struct {
 	demo app.Demo
 }
 
-func start(t *testing.T) started { t.Helper(); return startAfter(t, nil) }
+func start(t *testing.T) started {
+	t.Helper()
+	return startAfter(t, nil)
+}
 
 // startAfter is start with before run on the server's database first, as
 // an earlier run of `gatekey dev` left it.
