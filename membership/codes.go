@@ -116,7 +116,10 @@ func CreateCodes(ctx context.Context, tx pgx.Tx, req CodeRequest) (Batch, error)
 		ON CONFLICT (tenant_id, request_key) WHERE request_key IS NOT NULL DO NOTHING RETURNING id`,
 		plan.BotID, plan.ID, req.Count, req.MaxActivations, req.ExpiresAt, zero, req.CreatedBy, req.RequestKey).Scan(&b.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		b, _, err = RepeatedBatch(ctx, tx, req)
+		b, ok, err := RepeatedBatch(ctx, tx, req)
+		if err == nil && !ok {
+			err = errors.New("membership: create batch: the request key's batch is not visible")
+		}
 		return b, err
 	}
 	if err != nil {
