@@ -94,7 +94,7 @@ type Client = river.Client[pgx.Tx]
 // NewClient makes the River client. With cfg.Work it also registers the
 // workers and queues, and Start will work jobs.
 func NewClient(deps Deps, cfg Config) (*Client, error) {
-	rc := &river.Config{Logger: deps.Log, ReindexerIndexNames: ReindexedIndexes()}
+	rc := &river.Config{Logger: riverLogger(deps.Log), ReindexerIndexNames: ReindexedIndexes()}
 	if cfg.Work {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &SendMessageWorker{deps: deps})
