@@ -38,11 +38,7 @@ func confirmation(a membership.Activation) string {
 	if a.Extended {
 		return fmt.Sprintf("Code accepted. Your access to %s now lasts %s.", a.Plan.Name, untilText(a.Membership))
 	}
-	text := fmt.Sprintf("Code accepted. Welcome to %s! You have access %s.", a.Plan.Name, untilText(a.Membership))
-	if len(a.Plan.ChatIDs) > 0 {
-		text += "\n\nTap below to join:"
-	}
-	return text
+	return fmt.Sprintf("Code accepted. Welcome to %s! You have access %s.", a.Plan.Name, untilText(a.Membership))
 }
 
 func (t *turn) notifyOwner(a membership.Activation) error {

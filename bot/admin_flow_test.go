@@ -209,7 +209,9 @@ func TestTwoTapsOnCreateAtOnceMakeOneBatch(t *testing.T) {
 		var wg sync.WaitGroup
 		statuses := make([]int, 2)
 		for i := range statuses {
-			wg.Go(func() { statuses[i], _ = w.Fake.PressButton(w.demo.Bot.TelegramID, w.owner.ID, summary.MessageID, data) })
+			wg.Go(func() {
+				statuses[i], _ = w.Fake.PressButton(w.demo.Bot.TelegramID, w.owner.ID, summary.MessageID, data)
+			})
 		}
 		wg.Wait()
 		if statuses[0] != 200 || statuses[1] != 200 {

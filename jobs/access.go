@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,7 +35,8 @@ func (SendAccessArgs) InsertOpts() river.InsertOpts {
 }
 
 // SendAccess is the insert for SendAccessArgs: text to the member in chat
-// chatID (their Telegram user id), with Join buttons for membershipID.
+// chatID (their Telegram user id), with Join buttons for membershipID's
+// chats that they are not in, and a line asking them to tap one.
 func SendAccess(tenantID, botID, chatID, membershipID int64, text string) river.InsertManyParams {
 	return river.InsertManyParams{Args: SendAccessArgs{TenantID: tenantID, BotID: botID, ChatID: chatID, MembershipID: membershipID, Text: text}}
 }
@@ -90,9 +92,18 @@ func (w *SendAccessWorker) Work(ctx context.Context, job *river.Job[SendAccessAr
 			return err
 		}
 	}
-	_, err = bot.SendMessage(ctx, textMessage(acc.TelegramUserID, a.Text, rows))
+	// Jobs queued before the prompt moved here carry it in their text.
+	text := strings.TrimSuffix(a.Text, joinPrompt)
+	if len(rows) > 0 {
+		text += joinPrompt
+	}
+	_, err = bot.SendMessage(ctx, textMessage(acc.TelegramUserID, text, rows))
 	return w.deps.outcome(ctx, a.TenantID, a.BotID, acc.TelegramUserID, err)
 }
+
+// joinPrompt ends an access message that has Join buttons: none when the
+// member is in every chat already, or the bot may not make their links.
+const joinPrompt = "\n\nTap below to join:"
 
 // link returns the member's usable link to a chat, making and recording
 // one if needed. "" means Telegram will not make one (the bot lacks the

@@ -3,6 +3,8 @@ package jobs
 import (
 	"context"
 	"time"
+
+	"github.com/gatekey/gatekey/membership"
 )
 
 // RollbackOneChunk works one chunk of a rollback as its worker does, then
@@ -15,3 +17,6 @@ func RollbackOneChunk(ctx context.Context, deps Deps, a RollbackCodeArgs) (done 
 // SweepBatch is how many memberships the reconciler handles in one
 // transaction.
 const SweepBatch = sweepBatch
+
+// RenewText is what a member is told about renewing a plan.
+func RenewText(p membership.Plan) string { return renewText(p) }

@@ -102,11 +102,12 @@ func reminderMessage(tenantID int64, r membership.Reminder) river.InsertManyPara
 }
 
 // endedText tells a member their access has ended: that they are taken
-// out of its chats only when they are (not when they never joined, or
-// another plan of theirs keeps them in).
+// out of its chats only when they are (not when they never joined,
+// another plan of theirs keeps them in, or the bot may not remove them
+// from one of them).
 func endedText(e membership.Ending) string {
 	ended := fmt.Sprintf("Your access to %s has ended.", e.Plan.Name)
-	if e.InChats > 0 {
+	if e.InChats > 0 && len(e.Kept) == 0 {
 		ended = fmt.Sprintf("Your access to %s has ended, and you have been removed from its chats.", e.Plan.Name)
 	}
 	return ended + "\n\n" + renewText(e.Plan)

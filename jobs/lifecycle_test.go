@@ -82,6 +82,9 @@ func (w world) activateAs(t *testing.T, u telegramtest.User, code string, joins 
 	if n != joins {
 		t.Fatalf("%d Join buttons, want %d (message %q)", n, joins, msg.Text)
 	}
+	if prompt := strings.HasSuffix(msg.Text, "Tap below to join:"); prompt != (joins > 0) {
+		t.Errorf("the confirmation %q asks to tap below: %v, with %d Join buttons", msg.Text, prompt, joins)
+	}
 	return u
 }
 
@@ -162,6 +165,93 @@ func TestOneDayMembershipIsNotRemindedAtOnce(t *testing.T) {
 	}
 	if n := w.Count(t, "SELECT count(*) FROM river_job WHERE kind = 'membership.remind' AND state NOT IN ('completed', 'cancelled', 'discarded')"); n != 0 {
 		t.Errorf("%d reminder jobs left to run", n)
+	}
+}
+
+// TestRemovalRefusedIsToldToTheOwner: the bot lost the right to ban in
+// the channel after the member joined. When the access ends the member is
+// not told they were removed, stays recorded as in the channel, and the
+// bot's admin is told to act.
+func TestRemovalRefusedIsToldToTheOwner(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	channel := w.demo.Chats[0]
+	bot := w.demo.Bot.TelegramID
+	admin := w.Fake.AddUser("Olga", "olga")
+	if status, err := w.Fake.Start(bot, admin.ID, ""); err != nil || status != 200 {
+		t.Fatalf("admin /start: %d %v", status, err)
+	}
+	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error {
+		return tenant.AddBotAdmin(context.Background(), tx, w.demo.Bot.ID, admin.ID)
+	})
+	week := w.plan(t, "Week pass", 7, channel)
+	u := w.activate(t, "Nora", week)
+	if status, err := w.Fake.AddBotToChat(bot, channel.TelegramChatID, telegramtest.AdminRights{CanInviteUsers: true}); err != nil || status != 200 {
+		t.Fatalf("take the ban right away: %d %v", status, err)
+	}
+	w.owner(t, "UPDATE memberships SET ends_at = now() - interval '1 second'")
+	w.reconcile(t)
+	w.Wait(t, "the admin's notice", func() bool {
+		msgs := w.Fake.Messages(bot, admin.ID)
+		return len(msgs) > 0 && strings.Contains(msgs[len(msgs)-1].Text, "would not let @gatekey_demo_bot remove them")
+	})
+	w.Idle(t)
+	if !w.Fake.IsMember(channel.TelegramChatID, u.ID) {
+		t.Fatal("the fake removed the member without the right")
+	}
+	if text := lastText(w, t, u); text != "Your access to Week pass has ended.\n\n"+jobs.RenewText(week) {
+		t.Errorf("the member was told %q", text)
+	}
+	if n := w.Count(t, "SELECT count(*) FROM member_chats WHERE status = 'joined'"); n != 1 {
+		t.Errorf("%d chats recorded as joined, want the channel still", n)
+	}
+	if n := w.Count(t, "SELECT count(*) FROM notifications WHERE kind = 'removal_refused' AND text LIKE '@nora no longer has access to Demo Channel%'"); n != 1 {
+		t.Errorf("%d notices on the dashboard, want 1", n)
+	}
+}
+
+// TestLinksOfAnEarlierEndingAreRevokedAtTheLast: a member holds two plans
+// opening one channel and never joins. The first plan's end leaves its
+// Join link alone (the second still opens the channel); the second's end
+// revokes both members' links, the first plan's too.
+func TestLinksOfAnEarlierEndingAreRevokedAtTheLast(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	channel := w.demo.Chats[0]
+	bot := w.demo.Bot.TelegramID
+	first, second := w.plan(t, "Day pass", 1, channel), w.plan(t, "Weekend pass", 2, channel)
+	u := w.Fake.AddUser("Mia", "mia")
+	var links []string
+	for _, p := range []membership.Plan{first, second} {
+		code := w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: p.ID, Count: 1}).Codes[0].Code
+		before := len(w.Fake.Messages(bot, u.ID))
+		if status, err := w.Fake.Start(bot, u.ID, code); err != nil || status != 200 {
+			t.Fatalf("activate: %d %v", status, err)
+		}
+		msg := w.Messages(t, bot, u.ID, before+1)[before]
+		if msg.ReplyMarkup == nil || len(msg.ReplyMarkup.InlineKeyboard) != 1 {
+			t.Fatalf("no Join button: %q", msg.Text)
+		}
+		links = append(links, msg.ReplyMarkup.InlineKeyboard[0][0].URL)
+	}
+	revoked := func(link string) bool {
+		for _, l := range w.Fake.InviteLinks(channel.TelegramChatID) {
+			if l.InviteLink == link {
+				return l.IsRevoked
+			}
+		}
+		t.Fatalf("no link %s", link)
+		return false
+	}
+	end := func(p membership.Plan) {
+		w.owner(t, "UPDATE memberships SET ends_at = now() - interval '1 second' WHERE plan_id = $1", p.ID)
+		w.reconcile(t)
+	}
+	end(first)
+	if revoked(links[0]) || revoked(links[1]) {
+		t.Errorf("a link was revoked while the second plan still opens the channel")
+	}
+	end(second)
+	if !revoked(links[0]) || !revoked(links[1]) {
+		t.Errorf("after the last end, revoked: first plan's link %v, second's %v; want both", revoked(links[0]), revoked(links[1]))
 	}
 }
 

@@ -3,13 +3,17 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/mymmrac/telego"
 	"github.com/riverqueue/river"
 
 	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/telegram"
+	"github.com/gatekey/gatekey/tenant"
 )
 
 // Removal is what an ended membership leaves to do on Telegram: revoke
@@ -202,8 +206,14 @@ func (d Deps) removalStep(ctx context.Context, bot *telego.Bot, jobID, tenantID,
 		err = d.outcome(ctx, tenantID, botID, 0, err)
 	} else if chat < len(r.TelegramChatIDs) {
 		chatID := r.TelegramChatIDs[chat]
-		err = removeFromChat(ctx, bot, chatID, r.TelegramUserID, slices.Contains(r.KickByUnban, chatID))
-		err = d.outcome(ctx, tenantID, botID, 0, err)
+		called := removeFromChat(ctx, bot, chatID, r.TelegramUserID, slices.Contains(r.KickByUnban, chatID))
+		err = d.outcome(ctx, tenantID, botID, 0, called)
+		var refused *river.JobCancelError
+		if errors.As(err, &refused) {
+			if err := d.removalRefused(ctx, tenantID, botID, chatID, r.TelegramUserID, telegram.Classify(called).Description); err != nil {
+				return err
+			}
+		}
 	} else if r.Text != "" {
 		if err := d.limit(ctx, jobID, botID, r.TelegramUserID); err != nil {
 			return err
@@ -218,6 +228,40 @@ func (d Deps) removalStep(ctx context.Context, bot *telego.Bot, jobID, tenantID,
 		return nil
 	}
 	return err
+}
+
+// removalRefused records that Telegram would not take a member whose
+// access ended out of a chat (mostly: the bot may not ban there), so they
+// count as still in it, and tells the bot's admins, who must act: only
+// they can give the bot the right, or remove the member themselves.
+func (d Deps) removalRefused(ctx context.Context, tenantID, botID, chatID, userID int64, why string) error {
+	return d.DB.Tx(ctx, tenantID, func(tx pgx.Tx) error {
+		var who membership.Person
+		var title, bot string
+		err := tx.QueryRow(ctx, `WITH kept AS (
+				UPDATE member_chats mc SET status = 'joined', updated_at = now() FROM members m, chats c
+				WHERE m.tenant_id = mc.tenant_id AND m.id = mc.member_id AND m.bot_id = $1 AND m.telegram_user_id = $3
+				AND c.tenant_id = mc.tenant_id AND c.id = mc.chat_id AND c.bot_id = $1 AND c.telegram_chat_id = $2
+				AND mc.status = 'removed')
+			SELECT m.username, m.first_name, m.last_name, c.title, b.username
+			FROM members m, chats c, bots b WHERE m.bot_id = $1 AND m.telegram_user_id = $3
+			AND c.bot_id = $1 AND c.telegram_chat_id = $2 AND b.id = $1`, botID, chatID, userID).
+			Scan(&who.Username, &who.FirstName, &who.LastName, &title, &bot)
+		if err != nil {
+			return fmt.Errorf("jobs: removal refused: %w", err)
+		}
+		text := fmt.Sprintf("%s no longer has access to %s, but Telegram would not let @%s remove them (%q). "+
+			"Remove them yourself, and give @%s the right to ban users there so that it can next time.", who.DisplayName(), title, bot, why, bot)
+		admins, err := tenant.Notify(ctx, tx, botID, "removal_refused", text)
+		if err != nil {
+			return err
+		}
+		var out []river.InsertManyParams
+		for _, a := range admins {
+			out = append(out, SendMessage(SendMessageArgs{TenantID: tenantID, BotID: botID, ChatID: a.TelegramUserID, Text: text}))
+		}
+		return insertTx(ctx, tx, out...)
+	})
 }
 
 // removeFromChat takes a person out of a chat and leaves them free to

@@ -24,6 +24,11 @@ func (c Chat) Ready() bool {
 	return c.BotStatus == "administrator" && c.CanInvite && c.CanRestrict
 }
 
+// CanRemove reports whether the bot can take members out of the chat.
+func (c Chat) CanRemove() bool {
+	return c.BotStatus == "administrator" && c.CanRestrict
+}
+
 // UpsertChat records what Telegram says about the bot's place in a chat.
 func UpsertChat(ctx context.Context, tx pgx.Tx, c Chat) (Chat, error) {
 	err := tx.QueryRow(ctx, `

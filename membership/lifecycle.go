@@ -17,9 +17,13 @@ type Ending struct {
 	TelegramUserID int64
 	RemoveFrom     []Chat
 	// InChats is how many of RemoveFrom the member was in, as far as
-	// Gatekey saw them join: the rest are left all the same, in case they
-	// came in unseen.
+	// Gatekey saw them join, and the bot can take them out of: the rest
+	// are left all the same, in case they came in unseen.
 	InChats int
+	// Kept are the chats of RemoveFrom the member was in but the bot
+	// cannot take them out of (it is not an administrator there with the
+	// right to ban): they stay recorded as in, and the owner is to be told.
+	Kept []Chat
 	// UnusedLinks are the membership's Join links to those chats that were
 	// never used: revoked here in the database, and to be revoked on
 	// Telegram too, so that they admit nobody (ObserveJoin would take out
@@ -133,8 +137,11 @@ func fillEndings(ctx context.Context, tx pgx.Tx, endings []Ending) error {
 	_, err = pgx.ForEachRow(rows, []any{&membershipID, &c.ID, &c.BotID, &c.TelegramChatID, &c.Kind, &c.Title, &c.BotStatus, &c.CanInvite, &c.CanRestrict, &links, &joined}, func() error {
 		i := index[membershipID]
 		endings[i].RemoveFrom = append(endings[i].RemoveFrom, c)
-		if joined {
+		switch {
+		case joined && c.CanRemove():
 			endings[i].InChats++
+		case joined:
+			endings[i].Kept = append(endings[i].Kept, c)
 		}
 		for _, l := range links {
 			endings[i].UnusedLinks = append(endings[i].UnusedLinks, UnusedLink{TelegramChatID: c.TelegramChatID, Link: l})
@@ -149,9 +156,9 @@ func fillEndings(ctx context.Context, tx pgx.Tx, endings []Ending) error {
 
 // leaveQuery finds, for ended memberships ($1, of members $2, plans $3),
 // the chats no other active membership of the member opens, marks the
-// member removed from those they had joined (one who never joined, or
-// left, stays so), and revokes the ended memberships' unused
-// links to them (returned with each chat).
+// member removed from those they had joined and the bot can remove them
+// from (one who never joined, or left, stays so), and revokes the
+// member's unused links to them (returned with each chat).
 const leaveQuery = `
 WITH ended AS (
 	SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS e(membership_id, member_id, plan_id)
@@ -163,12 +170,16 @@ WITH ended AS (
 		WHERE o.tenant_id = gatekey_tenant() AND o.member_id = e.member_id AND o.status = 'active' AND opc.chat_id = pc.chat_id)
 ), marked AS (
 	UPDATE member_chats mc SET status = 'removed', updated_at = now()
-	FROM leave WHERE mc.tenant_id = gatekey_tenant() AND mc.member_id = leave.member_id AND mc.chat_id = leave.chat_id
-	AND mc.status = 'joined'
+	FROM leave, chats c WHERE mc.tenant_id = gatekey_tenant() AND mc.member_id = leave.member_id AND mc.chat_id = leave.chat_id
+	AND mc.status = 'joined' AND c.tenant_id = gatekey_tenant() AND c.id = leave.chat_id
+	AND c.bot_status = 'administrator' AND c.can_restrict -- Chat.CanRemove: elsewhere the member stays in
 ), revoked AS (
+	-- Every unused link of the member's to a chat they leave, from any of
+	-- their memberships: one that ended earlier, while this one still
+	-- opened the chat, left its links for now.
 	UPDATE invite_links l SET revoked_at = now()
-	FROM ended e JOIN leave ON leave.member_id = e.member_id
-	WHERE l.tenant_id = gatekey_tenant() AND l.membership_id = e.membership_id AND l.chat_id = leave.chat_id
+	FROM leave JOIN memberships om ON om.tenant_id = gatekey_tenant() AND om.member_id = leave.member_id
+	WHERE l.tenant_id = gatekey_tenant() AND l.membership_id = om.id AND l.chat_id = leave.chat_id
 	AND l.revoked_at IS NULL AND l.used_at IS NULL AND l.expires_at > now()
 	RETURNING leave.membership_id, l.chat_id, l.invite_link
 )

@@ -60,7 +60,7 @@ func (s *Sandbox) fastForward(c *fiber.Ctx) error {
 			done = "Moved to a day before the end: the reminder is on its way."
 			if acc.Membership.EndsAt != nil && acc.Membership.EndsAt.Before(to) {
 				to = *acc.Membership.EndsAt
-				done = "This membership already ends within a day: its reminder is due now, if it has not been sent."
+				done = "This membership already ends within a day: its reminder has gone, or was never due (access of a day or less is told its end when it starts)."
 			}
 		}
 		if _, err := membership.FastForward(ctx, tx, id, to); err != nil {

@@ -129,9 +129,6 @@ func paid(ctx context.Context, tx pgx.Tx, tenantID int64, p *billing.Payment) ([
 		owner = fmt.Sprintf("%s paid %s for %s (extended, %s).", p.Member.DisplayName(), p.Order.Amount, p.Plan.Name, until(p.Membership))
 	default:
 		text := fmt.Sprintf("Payment received, thank you! Welcome to %s. You have access %s.", p.Plan.Name, until(p.Membership))
-		if len(p.Plan.ChatIDs) > 0 {
-			text += "\n\nTap below to join:"
-		}
 		out = append(out, jobs.SendAccess(tenantID, botID, p.Member.TelegramUserID, p.Membership.ID, text))
 		owner = fmt.Sprintf("%s paid %s for %s (new member, %s).", p.Member.DisplayName(), p.Order.Amount, p.Plan.Name, until(p.Membership))
 	}
