@@ -116,20 +116,20 @@ func (e *FairUseError) Error() string {
 // codes: it holds zero-priced codes on pay-as-you-go to the fair-use
 // allowance, then creates them with membership.CreateCodes.
 func CreateCodes(ctx context.Context, tx pgx.Tx, req membership.CodeRequest) (membership.Batch, error) {
-	// A request that is wrong in itself says so first, before the
-	// allowance is weighed against it.
-	if err := req.Validate(time.Now()); err != nil {
-		return membership.Batch{}, err
-	}
 	zero, err := membership.ResolveZeroPriced(ctx, tx, req.ZeroPriced)
 	if err != nil {
 		return membership.Batch{}, err
 	}
 	req.ZeroPriced = &zero
-	// A request sent again gets the batch it made, whatever the allowance
-	// says now.
+	// A request sent again gets the batch it made, even if it would be
+	// refused now (its expiry has passed, the allowance is spent).
 	if b, ok, err := membership.RepeatedBatch(ctx, tx, req); ok || err != nil {
 		return b, err
+	}
+	// A request that is wrong in itself says so first, before the
+	// allowance is weighed against it.
+	if err := req.Validate(time.Now()); err != nil {
+		return membership.Batch{}, err
 	}
 	if zero {
 		f, err := GetFairUse(ctx, tx)

@@ -82,7 +82,7 @@ func (con *Console) apiErr(c *fiber.Ctx, err error) error {
 	case errors.Is(err, membership.ErrRollbackStarted):
 		return apiFail(c, 409, errRollbackExists, "This code has been rolled back already: GET its rollback for its progress.")
 	case errors.Is(err, membership.ErrRequestKeyReused):
-		return apiFail(c, 409, errKeyReused, "This Idempotency-Key made a batch of another plan, count or max_activations. Use a new key for a new request.")
+		return apiFail(c, 409, errKeyReused, "This Idempotency-Key made a batch of another plan_id, count, max_activations or zero_priced, or one that expires where this one would not (or the other way round). Use a new key for a new request.")
 	case errors.Is(err, membership.ErrNothingToRollBack):
 		return apiFail(c, 409, errRollbackExists, "Every code of this batch has been rolled back already: GET each code's rollback for its progress.")
 	}

@@ -533,6 +533,13 @@ func TestDeletingARolledBackCodeSaysWhatHappened(t *testing.T) {
 	if strings.Contains(body, "Copy link") || !strings.Contains(body, "This code is deleted, so neither it nor its activation link") {
 		t.Error("a deleted code's page still offers its link")
 	}
+	// Nobody activated it: there is nothing to roll back.
+	if strings.Contains(body, `id="rollback-start"`) {
+		t.Error("a deleted code nobody activated offers a rollback")
+	}
+	if _, live := o.get(page(codes[1])); !strings.Contains(live, `id="rollback-start"`) {
+		t.Error("a live code offers no rollback")
+	}
 	for _, list := range []string{"/codes", fmt.Sprintf("/codes/batches/%d", codes[0].BatchID)} {
 		if _, body := o.get(list); strings.Count(body, "Copy link") != 1 {
 			t.Errorf("%s offers %d links to copy; want the active code's alone", list, strings.Count(body, "Copy link"))

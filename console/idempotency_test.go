@@ -40,11 +40,17 @@ func TestAPIIdempotencyKey(t *testing.T) {
 		t.Errorf("%d codes after the repeat, want 3", n)
 	}
 
-	var e apiErr
-	if st, _ := w.apiA.callWith("POST", "/codes", map[string]string{"Idempotency-Key": "order-1842"},
-		map[string]any{"plan_id": w.a.Plan.ID, "count": 4}, &e); st != 409 || e.Error.Code != "idempotency_key_reused" {
-		t.Errorf("the key with another count: %d %+v", st, e)
+	for _, other := range []map[string]any{
+		{"plan_id": w.a.Plan.ID, "count": 4},
+		{"plan_id": w.a.Plan.ID, "count": 3, "zero_priced": false},
+		{"plan_id": w.a.Plan.ID, "count": 3, "expires_in_days": 5},
+	} {
+		var e apiErr
+		if st, _ := w.apiA.callWith("POST", "/codes", map[string]string{"Idempotency-Key": "order-1842"}, other, &e); st != 409 || e.Error.Code != "idempotency_key_reused" {
+			t.Errorf("the key with %v: %d %+v", other, st, e)
+		}
 	}
+	var e apiErr
 	for _, bad := range []string{strings.Repeat("k", 256), "two words"} {
 		if st, _ := w.apiA.callWith("POST", "/codes", map[string]string{"Idempotency-Key": bad}, ask, &e); st != 422 || e.Error.Code != "invalid_request" {
 			t.Errorf("key %.20q: %d %+v", bad, st, e)

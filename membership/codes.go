@@ -80,7 +80,8 @@ type Batch struct {
 }
 
 // ErrRequestKeyReused is returned for a request key that made a batch of
-// another plan, size or number of activations.
+// another plan, size, number of activations or pricing, or that expires
+// where this one would not (or the other way round).
 var ErrRequestKeyReused = errors.New("membership: request key reused for a different request")
 
 // CreateCodes creates req.Count codes for a plan in one batch, all or none.
@@ -105,6 +106,7 @@ func CreateCodes(ctx context.Context, tx pgx.Tx, req CodeRequest) (Batch, error)
 	if err != nil {
 		return Batch{}, err
 	}
+	req.ZeroPriced = &zero
 	if b, ok, err := RepeatedBatch(ctx, tx, req); ok || err != nil {
 		return b, err
 	}
@@ -156,15 +158,19 @@ func RepeatedBatch(ctx context.Context, tx pgx.Tx, req CodeRequest) (b Batch, ok
 	}
 	var planID int64
 	var count, maxActivations int
-	err = tx.QueryRow(ctx, "SELECT id, plan_id, code_count, max_activations FROM code_batches WHERE request_key = $1",
-		req.RequestKey).Scan(&b.ID, &planID, &count, &maxActivations)
+	var zero, expires bool
+	err = tx.QueryRow(ctx, "SELECT id, plan_id, code_count, max_activations, zero_priced, expires_at IS NOT NULL FROM code_batches WHERE request_key = $1",
+		req.RequestKey).Scan(&b.ID, &planID, &count, &maxActivations, &zero, &expires)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return b, false, nil
 	}
 	if err != nil {
 		return b, false, fmt.Errorf("membership: repeated batch: %w", err)
 	}
-	if planID != req.PlanID || count != req.Count || maxActivations != max(req.MaxActivations, 1) {
+	// The expiry is compared only as set or not: a retry's "in 7 days"
+	// is a moment later than the first call's.
+	if planID != req.PlanID || count != req.Count || maxActivations != max(req.MaxActivations, 1) ||
+		(req.ZeroPriced != nil && *req.ZeroPriced != zero) || (req.ExpiresAt != nil) != expires {
 		return b, false, ErrRequestKeyReused
 	}
 	if b.Plan, err = GetPlan(ctx, tx, planID); err != nil {
