@@ -25,7 +25,8 @@ type botProblem struct{ message string }
 
 func (p *botProblem) Error() string { return "sandbox: " + p.message }
 
-var errNoSuchBot = &botProblem{"There is no such bot in the sandbox. Reload the page."}
+var errNoSuchBot = &botProblem{"The pretend Telegram does not know this bot: it starts empty each time Gatekey starts. " +
+	"Make the bot again in the BotFather panel, and connect its new token in the console as a new bot."}
 
 func notConnected(username string) *botProblem {
 	return &botProblem{fmt.Sprintf("@%s is not connected to Gatekey yet: paste its token in the console under Bots, then try again.", username)}

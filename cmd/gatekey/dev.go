@@ -55,6 +55,9 @@ func runWithFake(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err := resetDemo(ctx, cfg.DatabaseURL); err != nil {
 		return err
 	}
+	if err := disconnectEarlierBots(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
 	fake := telegramtest.NewServer()
 	defer fake.Close()
 	cfg.TelegramAPIURL = fake.URL()
@@ -130,6 +133,21 @@ func resetDemo(ctx context.Context, databaseURL string) error {
 		return fmt.Errorf("dev: reset demo tenant: jobs: %w", err)
 	}
 	return tx.Commit(ctx)
+}
+
+// disconnectEarlierBots marks disconnected the bots that owners connected
+// in earlier runs: they lived in the fake Telegram, which starts empty, so
+// the console should not call them connected.
+func disconnectEarlierBots(ctx context.Context, databaseURL string) error {
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return fmt.Errorf("dev: disconnect earlier bots: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "UPDATE bots SET status = 'disconnected' WHERE status = 'connected'"); err != nil {
+		return fmt.Errorf("dev: disconnect earlier bots: %w", err)
+	}
+	return nil
 }
 
 // tenantTables lists the tables with a tenant_id column, each before any

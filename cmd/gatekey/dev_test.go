@@ -214,3 +214,42 @@ func TestResetDemoAfterCodes(t *testing.T) {
 		t.Errorf("%d rows of the demo tenant are left", left)
 	}
 }
+
+// TestDisconnectEarlierBots: a bot an owner connected in an earlier run
+// lived in that run's fake Telegram; at the next start the console shows
+// it disconnected, not connected.
+func TestDisconnectEarlierBots(t *testing.T) {
+	ctx := context.Background()
+	dbURL := pgtest.NewDatabase(t)
+	db, err := tenant.Open(ctx, dbURL, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tenantID, err := db.SignUp(ctx, "nina@example.com", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := tenant.NewKeyring(strings.Repeat("5a", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bot tenant.Bot
+	err = db.Tx(ctx, tenantID, func(tx pgx.Tx) (err error) {
+		bot, err = tenant.AddBot(ctx, tx, keys, 7000000009, "nina_club_bot", "7000000009:x")
+		return err
+	})
+	if err != nil || bot.Status != "connected" {
+		t.Fatalf("add bot: %+v %v", bot, err)
+	}
+	if err := disconnectEarlierBots(ctx, dbURL); err != nil {
+		t.Fatal(err)
+	}
+	db.Tx(ctx, tenantID, func(tx pgx.Tx) error {
+		bot, err = tenant.GetBot(ctx, tx, bot.ID)
+		return err
+	})
+	if err != nil || bot.Status != "disconnected" {
+		t.Errorf("after a restart: %+v %v; want disconnected", bot, err)
+	}
+}
