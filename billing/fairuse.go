@@ -106,10 +106,11 @@ func (e *FairUseError) Error() string {
 	if f.Open > 0 {
 		held = fmt.Sprintf(", and free codes already given out can be activated %d more %s", f.Open, plural(f.Open, "time", "times"))
 	}
-	return fmt.Sprintf("These codes allow %d free activations, but only %d of your %d free activations for the last 30 days are left (%d used%s). "+
+	return fmt.Sprintf("These codes allow %d free %s, but only %d of your %d free %s for the last 30 days %s left (%d used%s). "+
 		"Free codes on pay-as-you-go are meant to sit beside paid sales: the allowance is the larger of %d and %d%% of your paid orders (%d in the last 30 days). "+
 		"To go on: make the codes priced, delete unused free codes, move to the flat plan, or ask Gatekey support to raise your allowance.",
-		e.Requested, f.Remaining(), f.Allowance, f.Used, held, f.Floor, f.RatioPct, f.Paid)
+		e.Requested, plural(e.Requested, "activation", "activations"), f.Remaining(), f.Allowance, plural(f.Allowance, "activation", "activations"),
+		plural(f.Remaining(), "is", "are"), f.Used, held, f.Floor, f.RatioPct, f.Paid)
 }
 
 // CreateCodes is how every caller (console, API, the owner's bot) creates

@@ -88,7 +88,7 @@ func TestCreateCodesHeldToAllowance(t *testing.T) {
 		t.Errorf("refusal: requested %d, remaining %d", fe.Requested, fe.FairUse.Remaining())
 	}
 	msg := err.Error()
-	for _, want := range []string{"1 free activations", "0 of your 10", "(4 used, and free codes already given out can be activated 6 more times)",
+	for _, want := range []string{"allow 1 free activation,", "0 of your 10", "(4 used, and free codes already given out can be activated 6 more times)",
 		"make the codes priced", "delete unused free codes", "flat plan", "ask Gatekey support"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("refusal message lacks %q:\n%s", want, msg)

@@ -42,7 +42,7 @@ func confirmation(a membership.Activation) string {
 }
 
 func (t *turn) notifyOwner(a membership.Activation) error {
-	how := "new member"
+	how := "new to this plan"
 	if a.Extended {
 		how = "extended"
 	}

@@ -117,7 +117,7 @@ func (t *turn) codesList(p *press, page int) error {
 				Data: fmt.Sprintf("%sc:%d", adminPrefix, r.FirstCodeID)}})
 			continue
 		}
-		fmt.Fprintf(&b, "\n%d. Batch of %d · %s · %s · %d activations", n, r.Count, r.PlanName, r.counts(), r.Used)
+		fmt.Fprintf(&b, "\n%d. Batch of %d · %s · %s · %s", n, r.Count, r.PlanName, r.counts(), membership.Plural(r.Used, "activation", "activations"))
 		s.buttons = append(s.buttons, []jobs.Button{{Text: fmt.Sprintf("%d. Batch of %d · %s", n, r.Count, r.CreatedAt.UTC().Format("2 Jan 15:04")),
 			Data: fmt.Sprintf("%sb:%d:0", adminPrefix, r.ID)}})
 	}

@@ -128,7 +128,7 @@ func (t *turn) onPrivateMessage(m *telego.Message) error {
 // once the spaces and dashes a code may be written with are left out.
 func looksLikeCode(text string) bool {
 	n, digits := 0, 0
-	for _, r := range text {
+	for _, r := range membership.CodeText(text) {
 		switch {
 		case r == ' ' || r == '-' || r == '_':
 		case r >= '0' && r <= '9':

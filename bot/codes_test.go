@@ -148,7 +148,7 @@ func TestActivationLinkGrantsAccessAndNotifiesOwner(t *testing.T) {
 	var note telegramtest.Message
 	w.Wait(t, "the owner's notification", func() bool {
 		for _, m := range w.Fake.Messages(w.demo.Bot.TelegramID, w.owner.ID) {
-			if strings.Contains(m.Text, "new member") {
+			if strings.Contains(m.Text, "new to this plan") {
 				note = m
 				return true
 			}
@@ -159,7 +159,7 @@ func TestActivationLinkGrantsAccessAndNotifiesOwner(t *testing.T) {
 	if got := len(w.Fake.Messages(w.demo.Bot.TelegramID, w.owner.ID)); got != 2 {
 		t.Errorf("the owner has %d messages, want 2 (the welcome and the notification)", got)
 	}
-	for _, want := range []string{"@alice", membership.FormatCode(code), "Demo membership", "new member"} {
+	for _, want := range []string{"@alice", membership.FormatCode(code), "Demo membership", "new to this plan"} {
 		if !strings.Contains(note.Text, want) {
 			t.Errorf("owner notification %q lacks %q", note.Text, want)
 		}
@@ -230,7 +230,8 @@ func TestRefusalsEachSayWhyAndChangeNothing(t *testing.T) {
 		want string
 	}{
 		{second, "ABCD-EFGH-JKMN-PQRS", "not valid for this bot"},
-		{second, "ABCD-EFGH-JKMN-PQ5", "not valid for this bot"}, // a character short
+		{second, "ABCD-EFGH-JKMN-PQ5", "not valid for this bot"},        // a character short
+		{second, "Code: ABCD–EFGH–JKMN–PQ5.", "not valid for this bot"}, // pasted, with a label, en dashes and a full stop
 		{second, "hello there, how are you", "Send /start to see what this bot offers"},
 		{second, expired, "expired on"},
 		{second, single, "already been used as many times"},
@@ -480,7 +481,7 @@ func TestLifetimeCodeSaysForLife(t *testing.T) {
 		t.Errorf("confirmation = %q, want it to say the access is for life", reply.Text)
 	}
 	told := w.Messages(t, w.demo.Bot.TelegramID, w.owner.ID, ownerBefore+1)[ownerBefore]
-	if !strings.Contains(told.Text, "(new member, for life)") {
+	if !strings.Contains(told.Text, "(new to this plan, for life)") {
 		t.Errorf("owner told %q", told.Text)
 	}
 	if welcome := w.say(t, alice, "/start"); !strings.Contains(welcome.Text, w.demo.Plan.Name+": for life") {

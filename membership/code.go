@@ -3,6 +3,7 @@ package membership
 import (
 	"crypto/rand"
 	"strings"
+	"unicode/utf8"
 )
 
 // Access codes are 16 characters of Crockford's base32: 80 random bits,
@@ -42,7 +43,7 @@ func NormalizeCode(s string) (code string, ok bool) {
 		return "", false
 	}
 	var b strings.Builder
-	for _, r := range strings.ToUpper(s) {
+	for _, r := range strings.ToUpper(CodeText(s)) {
 		switch {
 		case r == ' ' || r == '-' || r == '\t' || r == '\n' || r == '_':
 			continue
@@ -60,6 +61,22 @@ func NormalizeCode(s string) (code string, ok bool) {
 	}
 	return b.String(), true
 }
+
+// CodeText is the part of a message that would be a code, as people paste
+// it: after a label ("Code: …"), without the quotes or full stop around it,
+// and with typographic dashes (which phones put in) as plain ones.
+func CodeText(s string) string {
+	if i := strings.LastIndexAny(s, ":："); i >= 0 {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		s = s[i+size:]
+	}
+	s = strings.Trim(s, " \t\n.,;!?\"'«»“”‘’()[]")
+	return codeDashes.Replace(s)
+}
+
+// codeDashes are the dashes and hyphens other than '-' that a phone or a
+// word processor may put between a code's groups.
+var codeDashes = strings.NewReplacer("‐", "-", "‑", "-", "‒", "-", "–", "-", "—", "-", "―", "-", "−", "-")
 
 // FormatCode groups a code in fours for people to read: ABCD-EFGH-JKMN-PQRS.
 func FormatCode(code string) string {

@@ -32,6 +32,13 @@ func TestNormalizeCode(t *testing.T) {
 		" o0il-1111-2222-3333 ": "0011111122223333",
 		"ABCDEFGHJKMNPQRS":      "ABCDEFGHJKMNPQRS",
 		"abcd_efgh_jkmn_pqrs\n": "ABCDEFGHJKMNPQRS",
+		// As phones and messages paste them: typographic dashes, a full
+		// stop, quotes, a label.
+		"ABCD–EFGH—JKMN‑PQRS":            "ABCDEFGHJKMNPQRS",
+		"ABCD-EFGH-JKMN-PQRS.":           "ABCDEFGHJKMNPQRS",
+		"“ABCD-EFGH-JKMN-PQRS”":          "ABCDEFGHJKMNPQRS",
+		"Code: ABCD-EFGH-JKMN-PQRS":      "ABCDEFGHJKMNPQRS",
+		"Your code：abcd efgh jkmn pqrs!": "ABCDEFGHJKMNPQRS",
 	} {
 		if got, ok := membership.NormalizeCode(in); !ok || got != want {
 			t.Errorf("NormalizeCode(%q) = %q, %v; want %q", in, got, ok, want)

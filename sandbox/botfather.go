@@ -161,5 +161,5 @@ func chatMade(title, kind, bot string, r telegramtest.AdminRights) string {
 	if len(missing) > 0 {
 		return done + " Without " + strings.Join(missing, " and ") + ", the console lists it under Bots as Needs rights."
 	}
-	return done + " The console lists it under Bots: put it in a plan there."
+	return done + " The console lists it under Bots; choose it for a plan under Plans."
 }

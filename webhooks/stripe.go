@@ -130,7 +130,7 @@ func paid(ctx context.Context, tx pgx.Tx, tenantID int64, p *billing.Payment) ([
 	default:
 		text := fmt.Sprintf("Payment received, thank you! Welcome to %s. You have access %s.", p.Plan.Name, until(p.Membership))
 		out = append(out, jobs.SendAccess(tenantID, botID, p.Member.TelegramUserID, p.Membership.ID, text))
-		owner = fmt.Sprintf("%s paid %s for %s (new member, %s).", p.Member.DisplayName(), p.Order.Amount, p.Plan.Name, until(p.Membership))
+		owner = fmt.Sprintf("%s paid %s for %s (new to this plan, %s).", p.Member.DisplayName(), p.Order.Amount, p.Plan.Name, until(p.Membership))
 	}
 	if !p.AlreadyLifetime {
 		out = append(out, jobs.ScheduleMembership(tenantID, botID, p.Membership)...)

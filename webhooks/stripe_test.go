@@ -229,7 +229,7 @@ func TestCheckoutCompletedGrantsAccessOnce(t *testing.T) {
 		}
 	}
 	note := w.Messages(t, bot, w.admin.ID, 2)
-	if len(note) != 2 || !strings.Contains(note[1].Text, "@alice paid 9.99 USD for Demo membership (new member") {
+	if len(note) != 2 || !strings.Contains(note[1].Text, "@alice paid 9.99 USD for Demo membership (new to this plan") {
 		t.Errorf("owner's messages = %+v", note)
 	}
 
