@@ -300,7 +300,7 @@ func TestOwnerJourney(t *testing.T) {
 	b.screenshot("rollback-confirm")
 	b.submit(`#rollback-confirm`)
 	b.waitFor("the rollback to finish", `document.querySelector("#rollback h2") && document.querySelector("#rollback h2").innerText === "Rollback done"`)
-	b.see("Activations undone\n1 of 1", "Members who lost access\n1 (removed from the chats and told)")
+	b.see("Activations undone\n1 of 1", "Members who lost access\n1 (told, and out of the plan's chats unless another plan keeps them in)")
 	b.screenshot("rollback-done")
 
 	// The member is gone from both chats and told so.

@@ -841,15 +841,26 @@ func TestBatchRollbackSummaryCountsMembers(t *testing.T) {
 	bot := d.Bot.TelegramID
 	admin := startUser(t, env, bot, "Olga")
 	env.Tx(t, d.TenantID, func(tx pgx.Tx) error { return tenant.AddBotAdmin(ctx, tx, d.Bot.ID, admin.ID) })
-	batch := env.Codes(t, d.TenantID, membership.CodeRequest{PlanID: d.Plan.ID, Count: 3})
+	batch := env.Codes(t, d.TenantID, membership.CodeRequest{PlanID: d.Plan.ID, Count: 4})
 	ann := startUser(t, env, bot, "Ann")
-	for i, c := range batch.Codes {
+	for i, c := range batch.Codes[:3] {
 		if _, err := env.Fake.SendText(bot, ann.ID, c.Code); err != nil {
 			t.Fatal(err)
 		}
 		env.Messages(t, bot, ann.ID, i+2)
 	}
+	// Bea's access from the fourth code has ended before the rollback: it
+	// takes nothing from her.
+	bea := startUser(t, env, bot, "Bea")
+	if _, err := env.Fake.SendText(bot, bea.ID, batch.Codes[3].Code); err != nil {
+		t.Fatal(err)
+	}
+	env.Messages(t, bot, bea.ID, 2)
 	env.Idle(t)
+	if _, err := env.Owner(t).Exec(ctx, `UPDATE memberships SET status = 'expired', ended_at = now()
+		WHERE member_id = (SELECT id FROM members WHERE telegram_user_id = $1)`, bea.ID); err != nil {
+		t.Fatal(err)
+	}
 	adminBefore := len(env.Fake.Messages(bot, admin.ID))
 	page := fmt.Sprintf("/codes/batches/%d", batch.ID)
 	if _, body := o.get(page); !strings.Contains(body, `id="batch-rollback"`) {
@@ -859,10 +870,10 @@ func TestBatchRollbackSummaryCountsMembers(t *testing.T) {
 		t.Fatalf("roll back the batch: %d", status)
 	}
 	env.Wait(t, "the batch's rollback", func() bool {
-		return env.Count(t, "SELECT count(*) FROM code_rollbacks WHERE status = 'done'") == 3
+		return env.Count(t, "SELECT count(*) FROM code_rollbacks WHERE status = 'done'") == 4
 	})
 	env.Idle(t)
-	want := fmt.Sprintf("Rollback of batch #%d (3 codes) finished: 3 activations undone; 1 member lost access; 0 members kept", batch.ID)
+	want := fmt.Sprintf("Rollback of batch #%d (4 codes) finished: 4 activations undone; 1 member lost access; 0 members kept", batch.ID)
 	var told []string
 	for _, m := range env.Fake.Messages(bot, admin.ID)[adminBefore:] {
 		told = append(told, m.Text)

@@ -87,8 +87,9 @@ func BatchRollbackSummary(ctx context.Context, tx pgx.Tx, batchID int64, r Rollb
 		return sum, codes, false, nil
 	}
 	// Members, not activations (each code's rollback counts its own): one
-	// member may have activated several of the batch's codes.
-	err = tx.QueryRow(ctx, `SELECT count(DISTINCT a.member_id) FILTER (WHERE ms.status <> 'active'),
+	// member may have activated several of the batch's codes. Those whose
+	// access had ended before the rollback lost nothing to it.
+	err = tx.QueryRow(ctx, `SELECT count(DISTINCT a.member_id) FILTER (WHERE ms.status = 'revoked' AND ms.ended_at >= $2),
 			count(DISTINCT a.member_id) FILTER (WHERE ms.status = 'active')
 		FROM code_rollbacks r JOIN access_codes c ON c.tenant_id = r.tenant_id AND c.id = r.code_id
 		JOIN code_activations a ON a.tenant_id = c.tenant_id AND a.code_id = c.id AND a.rolled_back_at IS NOT NULL

@@ -51,7 +51,7 @@
           bar.max = Math.max(p.total, 1);
           bar.value = p.undone;
           set("rb-undone", p.undone + " of " + p.total);
-          set("rb-removed", p.removed ? p.removed + " (being removed from the chats and told)" : "0");
+          set("rb-removed", p.removed ? p.removed + " (being told, and out of the plan's chats unless another plan keeps them in)" : "0");
           set("rb-shortened", String(p.shortened));
           if (p.status === "done") { window.location.reload(); return; }
           setTimeout(poll, 700);
