@@ -32,10 +32,20 @@
     document.body.removeChild(t);
   }
 
-  // Forms with data-confirm ask first.
+  // Forms with data-confirm ask first. A form goes once: a double click
+  // would post it twice (two plans, two batches). Coming back to the page
+  // (Back) lets it go again.
   document.addEventListener("submit", function (e) {
-    var msg = e.target.getAttribute("data-confirm");
-    if (msg && !window.confirm(msg)) e.preventDefault();
+    var form = e.target;
+    var msg = form.getAttribute("data-confirm");
+    if (form.getAttribute("data-sent") || (msg && !window.confirm(msg))) {
+      e.preventDefault();
+      return;
+    }
+    form.setAttribute("data-sent", "1");
+  });
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-sent]").forEach(function (f) { f.removeAttribute("data-sent"); });
   });
 
   // A running rollback: poll its progress, and reload when it is done.
