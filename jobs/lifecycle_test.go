@@ -212,7 +212,7 @@ func TestRemovalRefusedIsToldToTheOwner(t *testing.T) {
 // TestLinksOfAnEarlierEndingAreRevokedAtTheLast: a member holds two plans
 // opening one channel and never joins. The first plan's end leaves its
 // Join link alone (the second still opens the channel); the second's end
-// revokes both members' links, the first plan's too.
+// revokes the member's links, the first plan's too.
 func TestLinksOfAnEarlierEndingAreRevokedAtTheLast(t *testing.T) {
 	w := newWorld(t, apptest.Options{})
 	channel := w.demo.Chats[0]
