@@ -510,8 +510,13 @@ func TestDisconnectAndReplaceToken(t *testing.T) {
 		t.Error("the bots page does not list both bots")
 	}
 	// The same bot cannot be connected twice.
-	if status, body := o.postForm("/bots", url.Values{"token": {token2}}); status != 422 || !strings.Contains(body, "already connected") {
+	if status, body := o.postForm("/bots", url.Values{"token": {token2}}); status != 422 || !strings.Contains(body, "connected to your account already") {
 		t.Errorf("connecting a bot twice: %d", status)
+	}
+	// Another account's bot is another account's.
+	stranger := signUp(t, env, "other@example.com")
+	if status, body := stranger.postForm("/bots", url.Values{"token": {token2}}); status != 422 || !strings.Contains(body, "already connected to a Gatekey account") {
+		t.Errorf("connecting another account's bot: %d", status)
 	}
 }
 

@@ -184,7 +184,7 @@ func (a *App) console() *console.Console {
 	con, err := console.New(console.Config{
 		DB: a.DB, River: a.River, Bots: a, Billing: a.Billing, PublicURL: a.Config.PublicURL, DevMode: a.Config.DevMode, Log: a.Log,
 		APILimit:   a.Config.APILimit,
-		UserErrors: []error{ErrBadToken, ErrOtherBot, tenant.ErrBotTaken},
+		UserErrors: []error{ErrBadToken, ErrOtherBot, ErrBotYours, tenant.ErrBotTaken},
 	})
 	if err != nil {
 		panic(err) // the templates are embedded: a parse error is a bug that every test shows

@@ -43,6 +43,11 @@ func (a *App) ConnectBot(ctx context.Context, tenantID int64, token string) (ten
 		b, err = tenant.AddBot(ctx, tx, a.Keys, me.ID, me.Username, token)
 		return err
 	})
+	if errors.Is(err, tenant.ErrBotTaken) {
+		if owner, lerr := a.DB.Lookup(ctx, "telegram_bot", strconv.FormatInt(me.ID, 10)); lerr == nil && owner == tenantID {
+			return b, ErrBotYours
+		}
+	}
 	if err != nil {
 		return b, err
 	}
@@ -59,6 +64,9 @@ func (a *App) ConnectBot(ctx context.Context, tenantID int64, token string) (ten
 	a.Log.InfoContext(ctx, "bot connected", "tenant", tenantID, "bot", b.ID, "username", me.Username, "telegram_id", strconv.FormatInt(me.ID, 10))
 	return b, nil
 }
+
+// ErrBotYours is returned for a bot the account has connected already.
+var ErrBotYours = errors.New("this bot is connected to your account already: to give it a new token, or to reconnect it, use its card under Bots")
 
 // ErrOtherBot is returned when a replacement token belongs to another bot.
 var ErrOtherBot = errors.New("this token belongs to a different bot: use the token of the bot you are replacing, or connect it as a new bot")
