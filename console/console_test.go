@@ -363,6 +363,20 @@ func TestPlanEditArchiveAndSettings(t *testing.T) {
 	if gold.Name != "Gold" || gold.PeriodDays != 90 || gold.Price != (membership.Money{Minor: 550, Currency: "EUR"}) || len(gold.ChatIDs) != 2 {
 		t.Errorf("created plan = %+v", gold)
 	}
+	if _, body := o.get("/plans"); !strings.Contains(body, "The plan Gold is ready") {
+		t.Errorf("a plan with ready chats: %q", flashText(body))
+	}
+	// A chat where the bot may not ban: the plan is made, with a warning.
+	weak, err := env.App.AddFakeChatWithRights(context.Background(), env.Fake, d.Bot, "supergroup", "Half-set Group",
+		telegramtest.AdminRights{CanInviteUsers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _ = o.postForm("/plans", url.Values{"bot_id": {fmt.Sprint(d.Bot.ID)}, "name": {"Silver"}, "period_kind": {"days"},
+		"period_value": {"7"}, "price": {"1"}, "currency": {"EUR"}, "chat": {fmt.Sprint(weak.ID)}}, "/plans/new")
+	if _, body := o.get("/plans"); status != http.StatusSeeOther || !strings.Contains(body, "lacks rights it needs in Half-set Group") {
+		t.Errorf("a plan with a chat that needs rights: %d %q", status, flashText(body))
+	}
 	status, _ = o.postForm(fmt.Sprintf("/plans/%d", gold.ID), url.Values{"name": {"Gold for life"}, "period_kind": {"lifetime"},
 		"price": {"99"}, "currency": {"EUR"}, "chat": {fmt.Sprint(d.Chats[1].ID)}}, fmt.Sprintf("/plans/%d/edit", gold.ID))
 	if status != http.StatusSeeOther {

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -167,12 +168,21 @@ func capitalise(s string) string {
 func (con *Console) createPlan(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	f, in, err := readPlanForm(c)
+	var unready []string // the plan's chats where the bot lacks a right
 	if err == nil {
 		err = con.tx(ctx, session(c).TenantID, func(tx pgx.Tx) error {
 			if _, err := tenant.GetBot(ctx, tx, in.BotID); err != nil {
 				return &membership.ValidationError{Message: "Choose one of your bots for the plan."}
 			}
-			_, err := membership.CreatePlan(ctx, tx, in)
+			if _, err := membership.CreatePlan(ctx, tx, in); err != nil {
+				return err
+			}
+			chats, err := membership.ListChats(ctx, tx, in.BotID)
+			for _, ch := range chats {
+				if slices.Contains(in.ChatIDs, ch.ID) && !ch.Ready() {
+					unready = append(unready, ch.Title)
+				}
+			}
 			return err
 		})
 	}
@@ -182,6 +192,11 @@ func (con *Console) createPlan(c *fiber.Ctx) error {
 	}
 	if err != nil {
 		return con.fail(c, err)
+	}
+	if len(unready) > 0 {
+		con.flash(c, "warn", "The plan "+in.Name+" is made, but the bot lacks rights it needs in "+strings.Join(unready, ", ")+
+			": see what is missing under Bots, and give it in Telegram.")
+		return redirect(c, "/plans")
 	}
 	con.flash(c, "ok", "The plan "+in.Name+" is ready. Create access codes for it under Codes.")
 	return redirect(c, "/plans")

@@ -26,8 +26,13 @@ func (a *App) ConnectFakeBot(ctx context.Context, fake *telegramtest.Server, ten
 // the bot its administrator (Telegram then sends my_chat_member), and
 // returns the chat as Gatekey recorded it.
 func (a *App) AddFakeChat(ctx context.Context, fake *telegramtest.Server, b tenant.Bot, kind, title string) (membership.Chat, error) {
+	return a.AddFakeChatWithRights(ctx, fake, b, kind, title, telegramtest.AdminRights{CanInviteUsers: true, CanRestrictMembers: true})
+}
+
+// AddFakeChatWithRights is AddFakeChat with the bot given only rights.
+func (a *App) AddFakeChatWithRights(ctx context.Context, fake *telegramtest.Server, b tenant.Bot, kind, title string, rights telegramtest.AdminRights) (membership.Chat, error) {
 	c := fake.AddChat(kind, title)
-	status, err := fake.AddBotToChat(b.TelegramID, c.ID, telegramtest.AdminRights{CanInviteUsers: true, CanRestrictMembers: true})
+	status, err := fake.AddBotToChat(b.TelegramID, c.ID, rights)
 	if err != nil || status != 200 {
 		return membership.Chat{}, fmt.Errorf("app: add bot to %s: status %d: %v", title, status, err)
 	}
