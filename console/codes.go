@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -273,11 +274,13 @@ func (f codesForm) requestKey() string {
 }
 
 type batchData struct {
-	Batch      membership.BatchInfo
-	Bot        tenant.Bot
-	Codes      []codeRow
-	CSV        string
-	ToRollBack int // codes not rolled back yet: none, and the page offers no rollback
+	Batch membership.BatchInfo
+	Bot   tenant.Bot
+	Codes []codeRow
+	CSV   string
+	// CanRollBack: some code is not rolled back yet, and is live or was
+	// activated. RolledBack: every code is.
+	CanRollBack, RolledBack bool
 }
 
 func (con *Console) batchPage(c *fiber.Ctx) error {
@@ -300,7 +303,9 @@ func (con *Console) batchPage(c *fiber.Ctx) error {
 			return err
 		}
 		d.Codes = rowsOf(codes, map[int64]tenant.Bot{d.Bot.ID: d.Bot}, time.Now())
-		d.ToRollBack, _, err = membership.BatchRollbackPreview(ctx, tx, id)
+		left, activations, err := membership.BatchRollbackPreview(ctx, tx, id)
+		live := slices.ContainsFunc(codes, func(c membership.Code) bool { return c.DeletedAt == nil })
+		d.CanRollBack, d.RolledBack = left > 0 && (activations > 0 || live), left == 0
 		return err
 	})
 	if err != nil {

@@ -556,8 +556,8 @@ func TestDeletingARolledBackCodeSaysWhatHappened(t *testing.T) {
 	if strings.Contains(body, `id="rollback-start"`) {
 		t.Error("a deleted code nobody activated offers a rollback")
 	}
-	if _, live := o.get(page(codes[1])); !strings.Contains(live, `id="rollback-start"`) {
-		t.Error("a live code offers no rollback")
+	if _, live := o.get(page(codes[1])); strings.Contains(live, `id="rollback-start"`) || !strings.Contains(live, "Delete code") {
+		t.Error("a live code nobody activated offers a rollback, or no Delete")
 	}
 	for _, list := range []string{"/codes", fmt.Sprintf("/codes/batches/%d", codes[0].BatchID)} {
 		if _, body := o.get(list); strings.Count(body, "Copy link") != 1 {
@@ -579,6 +579,11 @@ func TestDeletingARolledBackCodeSaysWhatHappened(t *testing.T) {
 	_, body = o.get(page(codes[1]))
 	if strings.Contains(body, "keep their access") || !strings.Contains(body, "was rolled back, which deleted it") {
 		t.Errorf("deleting a rolled-back code: the page says %q", flashText(body))
+	}
+	// One code rolled back, the other deleted unused: the batch has
+	// nothing left to roll back.
+	if _, body := o.get(fmt.Sprintf("/codes/batches/%d", codes[0].BatchID)); strings.Contains(body, `id="batch-rollback"`) {
+		t.Error("a batch with nothing left to roll back offers its rollback")
 	}
 }
 

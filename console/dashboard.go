@@ -116,7 +116,7 @@ func newChart(days []membership.DayStats) chart {
 		day := d.Day.Format("2 Jan")
 		ch.Bars = append(ch.Bars,
 			bar{X: x, Y: y(d.Activations), W: barW, H: d.Activations * plotH / top, Class: "act",
-				Title: day + ": " + strconv.Itoa(d.Activations) + " activations"},
+				Title: day + ": " + membership.Plural(d.Activations, "activation", "activations")},
 			bar{X: x + barW, Y: y(d.PaidOrders), W: barW, H: d.PaidOrders * plotH / top, Class: "paid",
 				Title: day + ": " + strconv.Itoa(d.PaidOrders) + " paid orders"})
 		if (len(days)-1-i)%7 == 0 {

@@ -86,7 +86,9 @@ func (con *Console) showPlanForm(c *fiber.Ctx, status int, f planForm) error {
 	}
 	f.Bots = bots
 	if f.BotID == 0 && len(bots) > 0 {
-		f.BotID = bots[0].ID
+		// The first connected bot: a disconnected one answers nobody.
+		i := slices.IndexFunc(bots, func(b botView) bool { return b.Status == "connected" })
+		f.BotID = bots[max(i, 0)].ID
 	}
 	title := "New plan"
 	if f.ID != 0 {
