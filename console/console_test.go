@@ -703,13 +703,7 @@ func TestRollBackAWholeBatch(t *testing.T) {
 	if _, body := o.get(page + "/rollback"); !strings.Contains(body, "3 codes") || !strings.Contains(body, "2 activations") {
 		t.Fatalf("the confirmation does not say what will be taken back")
 	}
-	if status, _ := o.postForm(page+"/rollback", url.Values{}, page+"/rollback"); status != http.StatusSeeOther {
-		t.Fatalf("roll back the batch: %d", status)
-	}
-	env.Wait(t, "the batch's rollbacks", func() bool {
-		return env.Count(t, "SELECT count(*) FROM code_rollbacks WHERE status = 'done'") == 3
-	})
-	env.Idle(t)
+	rollBackBatch(t, env, o, batch.ID, 3)
 	if n := env.Count(t, "SELECT count(*) FROM access_codes WHERE deleted_at IS NULL"); n != 0 {
 		t.Errorf("%d codes of the batch still active", n)
 	}
@@ -890,13 +884,7 @@ func TestBatchRollbackSummaryCountsMembers(t *testing.T) {
 	if _, body := o.get(page); !strings.Contains(body, `id="batch-rollback"`) {
 		t.Error("the batch's page does not offer its rollback")
 	}
-	if status, _ := o.postForm(page+"/rollback", url.Values{}, page+"/rollback"); status != http.StatusSeeOther {
-		t.Fatalf("roll back the batch: %d", status)
-	}
-	env.Wait(t, "the batch's rollback", func() bool {
-		return env.Count(t, "SELECT count(*) FROM code_rollbacks WHERE status = 'done'") == 4
-	})
-	env.Idle(t)
+	rollBackBatch(t, env, o, batch.ID, 4)
 	want := fmt.Sprintf("Rollback of batch #%d (4 codes) finished: 4 activations undone; 1 member lost access; 0 members kept", batch.ID)
 	var told []string
 	for _, m := range env.Fake.Messages(bot, admin.ID)[adminBefore:] {
@@ -905,6 +893,20 @@ func TestBatchRollbackSummaryCountsMembers(t *testing.T) {
 	if len(told) != 1 || !strings.HasPrefix(told[0], want) {
 		t.Errorf("the admin was told %q, want one summary starting %q", told, want)
 	}
+}
+
+// rollBackBatch confirms a batch's rollback in the console and waits until
+// done rollbacks number done and the jobs they queued have run.
+func rollBackBatch(t *testing.T, env *apptest.Env, o *owner, batchID int64, done int) {
+	t.Helper()
+	page := fmt.Sprintf("/codes/batches/%d/rollback", batchID)
+	if status, _ := o.postForm(page, url.Values{}, page); status != http.StatusSeeOther {
+		t.Fatalf("roll back the batch: %d", status)
+	}
+	env.Wait(t, "the batch's rollbacks", func() bool {
+		return env.Count(t, "SELECT count(*) FROM code_rollbacks WHERE status = 'done'") == done
+	})
+	env.Idle(t)
 }
 
 // startUser has a new Telegram user open the bot and waits for its welcome.

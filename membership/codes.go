@@ -107,12 +107,10 @@ func CreateCodes(ctx context.Context, tx pgx.Tx, req CodeRequest) (Batch, error)
 		return Batch{}, err
 	}
 	req.ZeroPriced = &zero
-	if b, ok, err := RepeatedBatch(ctx, tx, req); ok || err != nil {
-		return b, err
-	}
 	b := Batch{Plan: plan}
-	// A twin request committed meanwhile: the insert waits for it, then
-	// does nothing, and the batch it made is the answer.
+	// A key that made a batch already (committed before, or by a twin
+	// request the insert waits for) inserts nothing: that batch is the
+	// answer.
 	err = tx.QueryRow(ctx, `INSERT INTO code_batches (tenant_id, bot_id, plan_id, code_count, max_activations, expires_at, zero_priced, created_by, request_key)
 		VALUES (gatekey_tenant(), $1, $2, $3, $4, $5, $6, $7, nullif($8, ''))
 		ON CONFLICT (tenant_id, request_key) WHERE request_key IS NOT NULL DO NOTHING RETURNING id`,
