@@ -252,8 +252,15 @@ func (d Deps) removalRefused(ctx context.Context, tenantID, botID, chatID, userI
 		}
 		text := fmt.Sprintf("%s no longer has access to %s, but Telegram would not let @%s remove them (%q). "+
 			"Remove them yourself, and give @%s the right to ban users there so that it can next time.", who.DisplayName(), title, bot, why, bot)
+		// Every refusal goes on the dashboard; the admins' Telegram hears of
+		// the first in an hour, not of each member of a whole day's endings.
+		var told bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM notifications WHERE bot_id = $1
+			AND kind = 'removal_refused' AND created_at > now() - interval '1 hour')`, botID).Scan(&told); err != nil {
+			return fmt.Errorf("jobs: removal refused: %w", err)
+		}
 		admins, err := tenant.Notify(ctx, tx, botID, "removal_refused", text)
-		if err != nil {
+		if err != nil || told {
 			return err
 		}
 		var out []river.InsertManyParams
