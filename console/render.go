@@ -132,6 +132,8 @@ func statusTitle(status int) string {
 		return "Not found"
 	case 403:
 		return "Not allowed"
+	case 413:
+		return "Too large"
 	case 422:
 		return "Please check the form"
 	}

@@ -146,10 +146,15 @@ func (a *App) botToken(ctx context.Context, tenantID, botID int64) (string, erro
 }
 
 func (a *App) routes() *fiber.App {
+	var con *console.Console
+	if a.Config.Web {
+		con = a.console()
+	}
 	app := fiber.New(fiber.Config{
 		AppName:               "gatekey",
 		DisableStartupMessage: true,
-		BodyLimit:             4 << 20,
+		ErrorHandler:          a.serverError(con),
+		BodyLimit:             bodyLimit,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           2 * time.Minute,
@@ -159,13 +164,11 @@ func (a *App) routes() *fiber.App {
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok\n") })
 	app.Get("/readyz", a.ready)
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.Handler()))
-	var con *console.Console
 	if a.Config.Web {
 		(&webhooks.Telegram{DB: a.DB, River: a.River, Log: a.Log}).Register(app)
 		if a.Config.StripeWebhookSecret != "" {
 			(&webhooks.Stripe{DB: a.DB, River: a.River, Billing: a.Billing, Log: a.Log}).Register(app)
 		}
-		con = a.console()
 		app.Use(refuseNUL(con)) // after the webhooks, before the console, its API and ops
 		con.Register(app)
 		ops.New(ops.Config{DB: a.DB, River: a.River, Log: a.Log}).Register(app)

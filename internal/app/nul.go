@@ -35,10 +35,5 @@ func refuseNUL(con *console.Console) fiber.Handler {
 // match without regard to case.
 func ownCheck(path string) bool {
 	p := strings.ToLower(path)
-	for _, prefix := range []string{"/telegram", "/stripe", "/ops"} {
-		if p == prefix || strings.HasPrefix(p, prefix+"/") {
-			return true
-		}
-	}
-	return false
+	return under(p, "/telegram") || under(p, "/stripe") || under(p, "/ops")
 }
