@@ -559,11 +559,11 @@ func (con *Console) apiRevoke(c *fiber.Ctx) error {
 	if err != nil {
 		return con.apiErr(c, err)
 	}
-	n, err := con.revoke(c.UserContext(), apiKey(c).TenantID, id, msID)
+	r, err := con.revoke(c.UserContext(), apiKey(c).TenantID, id, msID)
 	if err != nil {
 		return con.apiErr(c, err)
 	}
-	return c.JSON(fiber.Map{"revoked": n})
+	return c.JSON(fiber.Map{"revoked": r.ended})
 }
 
 type settingsJSON struct {

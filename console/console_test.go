@@ -824,6 +824,59 @@ func TestRevokeOneMembershipInTheConsole(t *testing.T) {
 	}
 }
 
+// Revoking access tells the owner what happens to the member: they are
+// told, and taken out of the chats, except where the bot may not ban,
+// which the owner is told by name.
+func TestRevokeSaysWhereTheMemberStays(t *testing.T) {
+	env := apptest.New(t)
+	d := env.Demo(t)
+	ctx := context.Background()
+	weak, err := env.App.AddFakeChatWithRights(ctx, env.Fake, d.Bot, "supergroup", "No-Ban Group",
+		telegramtest.AdminRights{CanInviteUsers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := env.Fake.AddUser("Vera", "vera")
+	var memberID int64
+	env.Tx(t, d.TenantID, func(tx pgx.Tx) error {
+		plan, err := membership.CreatePlan(ctx, tx, membership.NewPlan{BotID: d.Bot.ID, Name: "Mixed", PeriodDays: 7,
+			Price: membership.Money{Currency: "USD"}, ChatIDs: []int64{d.Chats[0].ID, weak.ID}})
+		if err != nil {
+			return err
+		}
+		m, err := membership.UpsertMember(ctx, tx, d.Bot.ID, membership.Person{TelegramUserID: u.ID, Username: u.Username})
+		if err != nil {
+			return err
+		}
+		memberID = m.ID
+		if _, err := membership.Grant(ctx, tx, m.ID, plan); err != nil {
+			return err
+		}
+		for _, ch := range []membership.Chat{d.Chats[0], weak} {
+			if _, err := membership.ObserveJoin(ctx, tx, d.Bot.ID, ch.TelegramChatID, u.ID, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	o := signIn(t, env, "owner@example.com", "correct horse battery")
+	page := fmt.Sprintf("/members/%d", memberID)
+	if status, _ := o.postForm(page+"/revoke", url.Values{}, page); status != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", status)
+	}
+	_, body := o.get(page)
+	if f := flashText(body); !strings.Contains(f, "Access revoked") || !strings.Contains(f, "cannot remove members from No-Ban Group:") ||
+		strings.Contains(f, d.Chats[0].Title) {
+		t.Errorf("after revoking, the page says %q", f)
+	}
+	if status, _ := o.postForm(page+"/revoke", url.Values{}, page); status != http.StatusSeeOther {
+		t.Fatalf("revoke again: %d", status)
+	}
+	if _, body := o.get(page); !strings.Contains(flashText(body), ">There was no active access to revoke.<") {
+		t.Errorf("revoking again, the page says %q", flashText(body))
+	}
+}
+
 // A code set to expire on a date works to the end of that day (UTC) and
 // says so with that date; a date past a hundred years is refused.
 func TestCodeExpiringOnADate(t *testing.T) {

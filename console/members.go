@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -101,13 +102,22 @@ func (con *Console) memberPage(c *fiber.Ctx) error {
 	return con.render(c, 200, "member", d.DisplayName(), d)
 }
 
+// revocation is what revoke did: how many memberships it ended, and the
+// titles of the chats the member stays in because the bot cannot remove
+// members there.
+type revocation struct {
+	ended int
+	kept  []string
+}
+
 // revoke ends a member's memberships (one, or all that are active when
 // membershipID is 0) and queues their removal from the chats, in one
-// transaction. It returns how many it ended. A membershipID that is not
-// one of the member's is not found, and nothing is ended.
-func (con *Console) revoke(ctx context.Context, tenantID, memberID, membershipID int64) (int, error) {
-	n := 0
+// transaction. A membershipID that is not one of the member's is not
+// found, and nothing is ended.
+func (con *Console) revoke(ctx context.Context, tenantID, memberID, membershipID int64) (revocation, error) {
+	var r revocation
 	err := con.tx(ctx, tenantID, func(tx pgx.Tx) error {
+		r = revocation{}
 		d, err := membership.GetMember(ctx, tx, memberID)
 		if err != nil {
 			return err
@@ -126,7 +136,12 @@ func (con *Console) revoke(ctx context.Context, tenantID, memberID, membershipID
 			if !ok {
 				continue
 			}
-			n++
+			r.ended++
+			for _, ch := range e.Kept {
+				if !slices.Contains(r.kept, ch.Title) {
+					r.kept = append(r.kept, ch.Title)
+				}
+			}
 			text := fmt.Sprintf("Your access to %s was ended by its owner.", e.Plan.Name)
 			if err := jobs.Insert(ctx, con.cfg.River, tx, []river.InsertManyParams{jobs.RemoveMember(tenantID, d.BotID, e, text)}); err != nil {
 				return err
@@ -134,7 +149,20 @@ func (con *Console) revoke(ctx context.Context, tenantID, memberID, membershipID
 		}
 		return nil
 	})
-	return n, err
+	return r, err
+}
+
+// message tells the owner what a revocation did.
+func (r revocation) message() string {
+	if r.ended == 0 {
+		return "There was no active access to revoke."
+	}
+	msg := "Access revoked. The member is told so, and taken out of the chats no other plan of theirs covers."
+	if len(r.kept) > 0 {
+		msg += " The bot cannot remove members from " + strings.Join(r.kept, ", ") +
+			": remove them there yourself, and give the bot the right to ban users."
+	}
+	return msg
 }
 
 func hasMembership(d membership.MemberDetail, membershipID int64) bool {
@@ -157,14 +185,14 @@ func (con *Console) revokeMember(c *fiber.Ctx) error {
 		con.flash(c, "error", "That access could not be revoked: the form was not valid. Nothing was changed; please reload the page and try again.")
 		return redirect(c, fmt.Sprintf("/members/%d", id))
 	}
-	n, err := con.revoke(c.UserContext(), session(c).TenantID, id, msID)
+	r, err := con.revoke(c.UserContext(), session(c).TenantID, id, msID)
 	if err != nil {
 		return con.fail(c, err)
 	}
-	if n == 0 {
-		con.flash(c, "ok", "There was no active access to revoke.")
-	} else {
-		con.flash(c, "ok", "Access revoked. The member is being removed from the plan's chats and told so.")
+	kind := "ok"
+	if len(r.kept) > 0 {
+		kind = "warn"
 	}
+	con.flash(c, kind, r.message())
 	return redirect(c, fmt.Sprintf("/members/%d", id))
 }

@@ -52,7 +52,7 @@ func (s *Sandbox) fastForward(c *fiber.Ctx) error {
 		}
 		now := time.Now()
 		to := now.Add(-time.Second)
-		done = "Moved to the end: the bot will remove the member from the plan's chats and tell them."
+		done = "Moved to the end: the bot will tell the member, and take them out of the plan's chats where it has the right to ban."
 		if target == toReminder {
 			// A minute inside the reminder window, so the reminder is due
 			// but the end is not.
