@@ -90,6 +90,7 @@ type Payment struct {
 	Membership membership.Membership
 	Order      membership.Order
 	Extended   bool
+	Returning  bool // a new membership of a member who had the plan before
 	// AlreadyLifetime: the member had lifetime access already, so the
 	// payment added nothing; the owner is told, to refund it.
 	AlreadyLifetime bool
@@ -245,7 +246,7 @@ func completeCheckout(ctx context.Context, tx pgx.Tx, c Checkout, sess stripe.Ch
 	if err != nil {
 		return nil, err
 	}
-	p.Membership, p.Extended = g.Membership, g.Extended
+	p.Membership, p.Extended, p.Returning = g.Membership, g.Extended, g.Returning
 	p.Order = membership.Order{Amount: paid, Source: "stripe"}
 	err = tx.QueryRow(ctx, `INSERT INTO orders (tenant_id, member_id, plan_id, membership_id, source, amount_minor, currency)
 		VALUES (gatekey_tenant(), $1, $2, $3, 'stripe', $4, $5) RETURNING id`,

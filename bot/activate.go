@@ -38,16 +38,12 @@ func confirmation(a membership.Activation) string {
 	if a.Extended {
 		return fmt.Sprintf("Code accepted. Your access to %s now lasts %s.", a.Plan.Name, untilText(a.Membership))
 	}
-	return fmt.Sprintf("Code accepted. Welcome to %s! You have access %s.", a.Plan.Name, untilText(a.Membership))
+	return fmt.Sprintf("Code accepted. %s %s! You have access %s.", membership.Greeting(a.Returning), a.Plan.Name, untilText(a.Membership))
 }
 
 func (t *turn) notifyOwner(a membership.Activation) error {
-	how := "new to this plan"
-	if a.Extended {
-		how = "extended"
-	}
-	text := fmt.Sprintf("%s activated code %s for %s (%s, %s).",
-		a.Member.DisplayName(), membership.FormatCode(a.Code.Code), a.Plan.Name, how, untilText(a.Membership))
+	text := fmt.Sprintf("%s activated code %s for %s (%s, %s).", a.Member.DisplayName(),
+		membership.FormatCode(a.Code.Code), a.Plan.Name, membership.GrantNote(a.Extended, a.Returning), untilText(a.Membership))
 	admins, err := tenant.Notify(t.ctx, t.tx, t.bot.ID, "code_activated", text)
 	if err != nil {
 		return err

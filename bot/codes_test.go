@@ -313,6 +313,36 @@ func TestSecondCodeExtendsTheMembership(t *testing.T) {
 	}
 }
 
+// A member whose access to a plan ended, back with a new code, is
+// welcomed back, and the owner told they had the plan before.
+func TestReturningMemberIsWelcomedBack(t *testing.T) {
+	w := newWorld(t)
+	u := w.member(t, "Ret")
+	if reply := w.say(t, u, w.code(t, membership.CodeRequest{})); !strings.Contains(reply.Text, "Welcome to Demo membership!") {
+		t.Fatalf("first code's reply = %q", reply.Text)
+	}
+	if _, err := w.Owner(t).Exec(context.Background(),
+		"UPDATE memberships SET status = 'expired', ends_at = now() - interval '1 day'"); err != nil {
+		t.Fatal(err)
+	}
+	code := w.code(t, membership.CodeRequest{})
+	if reply := w.say(t, u, code); !strings.Contains(reply.Text, "Welcome back to Demo membership!") {
+		t.Errorf("the returning member's reply = %q", reply.Text)
+	}
+	want := fmt.Sprintf("activated code %s for Demo membership (back after an earlier membership, ", membership.FormatCode(code))
+	w.Wait(t, "the owner's notification", func() bool {
+		for _, m := range w.Fake.Messages(w.demo.Bot.TelegramID, w.owner.ID) {
+			if strings.Contains(m.Text, want) {
+				return true
+			}
+		}
+		return false
+	})
+	if n := w.Count(t, "SELECT count(*) FROM memberships"); n != 2 {
+		t.Errorf("%d memberships, want the old one and a new one", n)
+	}
+}
+
 func TestZeroPricedAndPricedOrders(t *testing.T) {
 	w := newWorld(t)
 	priced, zero := false, true

@@ -52,6 +52,7 @@ type Activation struct {
 	Membership Membership
 	Order      Order
 	Extended   bool // an active membership was extended rather than created
+	Returning  bool // a new membership of a member who had the plan before
 }
 
 // Activate redeems a code (as typed; it is normalised here) for member.
@@ -102,7 +103,7 @@ func redeem(ctx context.Context, tx pgx.Tx, a *Activation, resetFailures bool) e
 	if err != nil {
 		return err
 	}
-	a.Membership, a.Extended = g.Membership, g.Extended
+	a.Membership, a.Extended, a.Returning = g.Membership, g.Extended, g.Returning
 	price := a.Plan.Price
 	if a.Code.ZeroPriced {
 		price.Minor = 0

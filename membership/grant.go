@@ -15,6 +15,8 @@ var errAlreadyLifetime = errors.New("membership: already lifetime")
 type Granted struct {
 	Membership Membership
 	Extended   bool
+	// Returning is a new membership of a member who had the plan before.
+	Returning bool
 	// The period the grant added, so it can be taken back exactly.
 	AddedFrom  time.Time
 	AddedUntil *time.Time // nil: lifetime
@@ -38,8 +40,9 @@ func Grant(ctx context.Context, tx pgx.Tx, memberID int64, plan Plan) (Granted, 
 	case errors.Is(err, pgx.ErrNoRows):
 		err = tx.QueryRow(ctx, `INSERT INTO memberships (tenant_id, member_id, plan_id, starts_at, ends_at, reminded_at)
 			SELECT gatekey_tenant(), $1, $2, now(), e, `+remindedNow+` FROM (SELECT now() + make_interval(days => $3) AS e) ends
-			RETURNING id, member_id, plan_id, status, starts_at, ends_at`, memberID, plan.ID, days, ReminderLead).
-			Scan(&m.ID, &m.MemberID, &m.PlanID, &m.Status, &m.StartsAt, &m.EndsAt)
+			RETURNING id, member_id, plan_id, status, starts_at, ends_at,
+				EXISTS (SELECT FROM memberships WHERE member_id = $1 AND plan_id = $2)`, memberID, plan.ID, days, ReminderLead).
+			Scan(&m.ID, &m.MemberID, &m.PlanID, &m.Status, &m.StartsAt, &m.EndsAt, &g.Returning)
 		g.AddedFrom, g.AddedUntil = m.StartsAt, m.EndsAt
 	case err != nil:
 	case oldEnd == nil:
@@ -56,6 +59,26 @@ func Grant(ctx context.Context, tx pgx.Tx, memberID int64, plan Plan) (Granted, 
 		return g, fmt.Errorf("membership: grant: %w", err)
 	}
 	return g, nil
+}
+
+// Greeting greets a member new to a plan ("Welcome to"), or back after an
+// earlier membership of it ended ("Welcome back to").
+func Greeting(returning bool) string {
+	if returning {
+		return "Welcome back to"
+	}
+	return "Welcome to"
+}
+
+// GrantNote tells an owner, in a few words, what a grant did for a member.
+func GrantNote(extended, returning bool) string {
+	switch {
+	case extended:
+		return "extended"
+	case returning:
+		return "back after an earlier membership"
+	}
+	return "new to this plan"
 }
 
 // remindedNow is a grant's reminded_at for its new end e, with the lead as

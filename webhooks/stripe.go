@@ -126,13 +126,13 @@ func paid(ctx context.Context, tx pgx.Tx, tenantID int64, p *billing.Payment) ([
 	case p.Extended:
 		out = append(out, jobs.SendAccess(tenantID, botID, p.Member.TelegramUserID, p.Membership.ID,
 			fmt.Sprintf("Payment received, thank you! Your access to %s now lasts %s.", p.Plan.Name, until(p.Membership))))
-		owner = fmt.Sprintf("%s paid %s for %s (extended, %s).", p.Member.DisplayName(), p.Order.Amount, p.Plan.Name, until(p.Membership))
 	default:
-		text := fmt.Sprintf("Payment received, thank you! Welcome to %s. You have access %s.", p.Plan.Name, until(p.Membership))
+		text := fmt.Sprintf("Payment received, thank you! %s %s. You have access %s.", membership.Greeting(p.Returning), p.Plan.Name, until(p.Membership))
 		out = append(out, jobs.SendAccess(tenantID, botID, p.Member.TelegramUserID, p.Membership.ID, text))
-		owner = fmt.Sprintf("%s paid %s for %s (new to this plan, %s).", p.Member.DisplayName(), p.Order.Amount, p.Plan.Name, until(p.Membership))
 	}
 	if !p.AlreadyLifetime {
+		owner = fmt.Sprintf("%s paid %s for %s (%s, %s).", p.Member.DisplayName(), p.Order.Amount, p.Plan.Name,
+			membership.GrantNote(p.Extended, p.Returning), until(p.Membership))
 		out = append(out, jobs.ScheduleMembership(tenantID, botID, p.Membership)...)
 	}
 	return notifyOwner(ctx, tx, tenantID, botID, "stripe_payment", owner, out)
