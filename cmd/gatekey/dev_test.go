@@ -197,14 +197,23 @@ func TestResetDemoAfterCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := resetDemo(ctx, dbURL); err != nil {
-		t.Fatalf("reset after codes: %v", err)
-	}
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
+	// A staff call about the demo tenant: its audit entry outlives it.
+	if _, err := pool.Exec(ctx, `INSERT INTO ops_audit (ip, method, path, status, tenant_id)
+		VALUES ('127.0.0.1', 'GET', '/ops/v1/tenants/1', 200, $1)`, tenantID); err != nil {
+		t.Fatal(err)
+	}
+	if err := resetDemo(ctx, dbURL); err != nil {
+		t.Fatalf("reset after codes: %v", err)
+	}
+	var kept int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM ops_audit").Scan(&kept); err != nil || kept != 1 {
+		t.Errorf("%d staff audit entries after the reset (%v), want the 1 kept", kept, err)
+	}
 	var left int
 	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM tenants) + (SELECT count(*) FROM code_batches)
 		+ (SELECT count(*) FROM access_codes) + (SELECT count(*) FROM code_rollbacks)`).Scan(&left); err != nil {
