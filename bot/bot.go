@@ -217,7 +217,7 @@ func (t *turn) joinButtons(chatID int64, access []membership.Holding) {
 	for _, h := range access {
 		if !h.AllJoined {
 			t.queue(jobs.SendAccess(t.bot.TenantID, t.bot.ID, chatID, h.Membership.ID,
-				fmt.Sprintf("You have not joined every chat of %s yet. Tap to join:", h.PlanName)))
+				fmt.Sprintf("You have not joined every chat of %s yet.", h.PlanName)))
 		}
 	}
 }

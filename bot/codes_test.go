@@ -343,6 +343,27 @@ func TestReturningMemberIsWelcomedBack(t *testing.T) {
 	}
 }
 
+// A member who has not joined every chat of their plan gets fresh Join
+// buttons after the welcome of a /start, asked once to tap them.
+func TestStartOffersJoinButtonsOnce(t *testing.T) {
+	w := newWorld(t)
+	u := w.member(t, "Lag")
+	w.say(t, u, w.code(t, membership.CodeRequest{}))
+	before := len(w.Fake.Messages(w.demo.Bot.TelegramID, u.ID))
+	if status, err := w.Fake.SendText(w.demo.Bot.TelegramID, u.ID, "/start"); err != nil || status != 200 {
+		t.Fatalf("/start: %d %v", status, err)
+	}
+	msgs := w.Messages(t, w.demo.Bot.TelegramID, u.ID, before+2)[before:]
+	nudge := msgs[0]
+	if !strings.Contains(nudge.Text, "not joined every chat") {
+		nudge = msgs[1]
+	}
+	const want = "You have not joined every chat of Demo membership yet.\n\nTap below to join:"
+	if nudge.Text != want || len(joinButtons(nudge)) != 2 {
+		t.Errorf("after /start the member read %q with %d Join buttons, want %q with 2", nudge.Text, len(joinButtons(nudge)), want)
+	}
+}
+
 func TestZeroPricedAndPricedOrders(t *testing.T) {
 	w := newWorld(t)
 	priced, zero := false, true
