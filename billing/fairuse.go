@@ -6,6 +6,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -58,7 +59,7 @@ func (f FairUse) Text() string {
 	s := fmt.Sprintf("Free code activations in the last 30 days: %d of %d", f.Used, f.Allowance)
 	if f.Over() {
 		return s + fmt.Sprintf(" (%d over). Codes already given out keep working. "+
-			"To give out more free codes, make them priced, move to the flat plan, or ask Gatekey support to raise your allowance.", f.Used-f.Allowance)
+			"To give out more free codes, make them priced on a plan with a price, move to the flat plan, or ask Gatekey support to raise your allowance.", f.Used-f.Allowance)
 	}
 	return s + fmt.Sprintf(". %s The allowance is the larger of %d and %d%% of your paid orders (%d).",
 		f.left(), f.Floor, f.RatioPct, f.Paid)
@@ -83,7 +84,8 @@ func GetFairUse(ctx context.Context, tx pgx.Tx) (FairUse, error) {
 		(SELECT count(*) FROM code_activations a JOIN orders o ON o.tenant_id = a.tenant_id AND o.id = a.order_id
 			WHERE o.amount_minor = 0 AND a.created_at > now() - $1::interval),
 		(SELECT coalesce(sum(c.max_activations - c.activations), 0) FROM access_codes c
-			WHERE c.zero_priced AND c.deleted_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > now())
+			JOIN plans p ON p.tenant_id = c.tenant_id AND p.id = c.plan_id
+			WHERE (c.zero_priced OR p.price_minor = 0) AND c.deleted_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > now())
 			AND c.activations < c.max_activations)
 		FROM tenants t WHERE t.id = gatekey_tenant()`, FairUseWindow).Scan(&plan, &f.Floor, &f.RatioPct, &f.FlaggedAt, &f.Paid, &f.Used, &f.Open)
 	if err != nil {
@@ -108,9 +110,25 @@ func (e *FairUseError) Error() string {
 	}
 	return fmt.Sprintf("These codes allow %d free %s, but only %d of your %d free %s for the last 30 days %s left (%d used%s). "+
 		"Free codes on pay-as-you-go are meant to sit beside paid sales: the allowance is the larger of %d and %d%% of your paid orders (%d in the last 30 days). "+
-		"To go on: make the codes priced, delete unused free codes, move to the flat plan, or ask Gatekey support to raise your allowance.",
+		"To go on: make the codes priced on a plan with a price, delete unused free codes, move to the flat plan, or ask Gatekey support to raise your allowance.",
 		e.Requested, plural(e.Requested, "activation", "activations"), f.Remaining(), f.Allowance, plural(f.Allowance, "activation", "activations"),
 		plural(f.Remaining(), "is", "are"), f.Used, held, f.Floor, f.RatioPct, f.Paid)
+}
+
+// freeCodes tells whether a plan's codes will give free access: they are
+// zero-priced, or the plan's price is 0, so that their activations are
+// orders of nothing either way. An unknown plan is left for
+// membership.CreateCodes to refuse.
+func freeCodes(ctx context.Context, tx pgx.Tx, zeroPriced bool, planID int64) (bool, error) {
+	if zeroPriced {
+		return true, nil
+	}
+	var free bool
+	err := tx.QueryRow(ctx, "SELECT price_minor = 0 FROM plans WHERE id = $1", planID).Scan(&free)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return false, fmt.Errorf("billing: plan's price: %w", err)
+	}
+	return free, nil
 }
 
 // CreateCodes is how every caller (console, API, the owner's bot) creates
@@ -132,7 +150,11 @@ func CreateCodes(ctx context.Context, tx pgx.Tx, req membership.CodeRequest) (me
 	if err := req.Validate(time.Now()); err != nil {
 		return membership.Batch{}, err
 	}
-	if zero {
+	free, err := freeCodes(ctx, tx, zero, req.PlanID)
+	if err != nil {
+		return membership.Batch{}, err
+	}
+	if free {
 		f, err := GetFairUse(ctx, tx)
 		if err != nil {
 			return membership.Batch{}, err

@@ -117,6 +117,18 @@ func TestCreateCodesHeldToAllowance(t *testing.T) {
 	if fu := f.fairUse(); fu.Open != 6 {
 		t.Errorf("priced codes counted as open free activations: %+v", fu)
 	}
+
+	// But "priced" codes of a plan that costs nothing give free access:
+	// they are held to the allowance, and hold it.
+	free := f.newPlan("Free plan", membership.Money{Currency: "USD"})
+	if _, err := f.createCodes(membership.CodeRequest{PlanID: free.ID, Count: 1, ZeroPriced: boolp(false)}); !errors.As(err, &fe) {
+		t.Errorf("a priced code of a free plan with no allowance left: err = %v, want a FairUseError", err)
+	}
+	f.exec("UPDATE tenants SET fairuse_floor = 20")
+	f.mustCodes(membership.CodeRequest{PlanID: free.ID, Count: 2, MaxActivations: 2, ZeroPriced: boolp(false)})
+	if fu := f.fairUse(); fu.Open != 10 {
+		t.Errorf("after 4 priced activations of a free plan, %d open, want 6 + 4: %+v", fu.Open, fu)
+	}
 }
 
 // Batch after batch, each within what is left, cannot give out more free
