@@ -402,8 +402,39 @@ func invoiceUpdated(ctx context.Context, tx pgx.Tx, ev stripe.Event) error {
 	default:
 		return nil
 	}
-	_, err := tx.Exec(ctx, `UPDATE owner_invoices SET status = $2,
+	var current string
+	err := tx.QueryRow(ctx, "SELECT status FROM owner_invoices WHERE stripe_invoice_id = $1 FOR UPDATE", inv.ID).Scan(&current)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // not one of Gatekey's invoices
+	}
+	if err != nil {
+		return fmt.Errorf("read invoice: %w", err)
+	}
+	status := string(inv.Status)
+	if invoiceStage(status) < invoiceStage(current) || (status != current && invoiceStage(status) == invoiceStage(current)) {
+		status = current // a late event: it cannot undo what came after it
+	}
+	_, err = tx.Exec(ctx, `UPDATE owner_invoices SET status = $2,
 		hosted_url = coalesce(nullif($3, ''), hosted_url), number = coalesce(nullif($4, ''), number)
-		WHERE stripe_invoice_id = $1`, inv.ID, string(inv.Status), inv.HostedInvoiceURL, inv.Number)
+		WHERE stripe_invoice_id = $1`, inv.ID, status, inv.HostedInvoiceURL, inv.Number)
 	return err
+}
+
+// invoiceStage orders an invoice's statuses as it moves through them:
+// Gatekey's own before Stripe has it, then draft, open, uncollectible
+// (which may still be paid or voided), and paid or void, which are final.
+// Stripe does not promise to deliver events in order, so a status only
+// moves on.
+func invoiceStage(status string) int {
+	switch status {
+	case "pending", "empty":
+		return 0
+	case string(stripe.InvoiceStatusDraft):
+		return 1
+	case string(stripe.InvoiceStatusOpen):
+		return 2
+	case string(stripe.InvoiceStatusUncollectible):
+		return 3
+	}
+	return 4 // paid, void
 }

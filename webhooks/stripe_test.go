@@ -420,6 +420,19 @@ func TestPeriodicInvoiceRunAndInvoiceEvents(t *testing.T) {
 	if n := w.Count(t, "SELECT count(*) FROM owner_invoices WHERE status = 'paid' AND number = 'GK-0001'"); n != 1 {
 		t.Error("invoice.paid did not mark the invoice paid")
 	}
+	// Events that come late cannot undo the payment.
+	for i, late := range []string{"open", "uncollectible", "void"} {
+		ev := stripetest.Event(fmt.Sprintf("evt_invoice_late_%d", i), stripe.EventTypeInvoiceFinalized, "", map[string]any{
+			"id": invoiceID, "object": "invoice", "status": late, "hosted_invoice_url": "https://invoice.example/late",
+			"metadata": map[string]string{billing.MetaTenant: strconv.FormatInt(w.demo.TenantID, 10)},
+		})
+		if status := w.deliver(t, ev); status != 200 {
+			t.Fatalf("a late %s: %d", late, status)
+		}
+		if n := w.Count(t, "SELECT count(*) FROM owner_invoices WHERE status = 'paid'"); n != 1 {
+			t.Errorf("a late event with status %s undid the payment", late)
+		}
+	}
 	// Later sweeps find nothing more to bill.
 	time.Sleep(1500 * time.Millisecond)
 	w.Idle(t)
