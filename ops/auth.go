@@ -31,12 +31,14 @@ func staff(c *fiber.Ctx) Token {
 // aboutTenant notes the tenant a call is about, for the audit log.
 func aboutTenant(c *fiber.Ctx, id int64) { c.Locals(localTenant, id) }
 
-// guard runs around every ops call. An address that has sent too many
-// missing or wrong tokens lately is refused before any token is read;
-// that refusal is not logged, so a flood cannot fill the audit log. Every
-// other call is authenticated, held to its token's role, checked for text
-// the database cannot store, run, and logged with its outcome, whatever
-// the outcome.
+// guard runs around every ops call. Every call is authenticated, held to
+// its token's role, checked for text the database cannot store, run, and
+// logged with its outcome, whatever the outcome; except that an address
+// that has sent too many missing or wrong tokens lately has its next ones
+// refused unlogged, so that a flood cannot fill the audit log. A valid
+// token is let in even then: staff behind the same address (an office, a
+// proxy) are not shut out by someone else's guessing, and a staff token's
+// 256 random bits are beyond guessing anyway.
 //
 // The entry is written after the call, so nothing the call was given may
 // keep it from being written: a call with a NUL character in its path,
@@ -52,11 +54,12 @@ func (s *Server) guard(c *fiber.Ctx) error {
 		s.respond(c, err)
 		return nil
 	}
-	if wait > 0 {
+	tok, err := s.authenticate(c)
+	if err != nil && wait > 0 {
 		minutes := int(math.Ceil(wait.Minutes()))
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		s.respond(c, fail(fiber.StatusTooManyRequests, codeTooMany, fmt.Sprintf(
-			"Too many calls from this address came with a missing or wrong staff token. Try again in %d minute%s, with a valid token.",
+			"Too many calls from this address came with a missing or wrong staff token: for the next %d minute%s, only calls with a valid one are answered.",
 			minutes, plural(minutes))))
 		return nil
 	}
@@ -65,7 +68,6 @@ func (s *Server) guard(c *fiber.Ctx) error {
 	if id, ok := tenantInPath(e.Path); ok {
 		e.TenantID = &id // even when the call is refused before its handler
 	}
-	tok, err := s.authenticate(c)
 	if err == nil {
 		e.TokenID, e.TokenName = &tok.ID, tok.Name
 		c.Locals(localToken, tok)

@@ -157,11 +157,18 @@ func TestFailedTokenAttemptsAreLimitedPerAddress(t *testing.T) {
 	if s, _ := strconv.Atoi(resp.Header.Get("Retry-After")); s < 800 || s > 900 {
 		t.Errorf("Retry-After %q, want about 15 minutes", resp.Header.Get("Retry-After"))
 	}
-	// While locked out, even a good token from that address is refused:
-	// otherwise the limit would not slow guessing.
-	w.admin.refused("GET", "/tenants", nil, 429, "too_many_attempts")
+	wrong.refused("GET", "/tenants", nil, 429, "too_many_attempts")
+	(&staffClient{t: t, url: w.URL}).refused("GET", "/tenants", nil, 429, "too_many_attempts") // no token at all
 	if n := w.Count(t, "SELECT count(*) FROM ops_audit"); n != logged {
 		t.Errorf("refusals while locked out were logged: %d entries, want %d", n, logged)
+	}
+	// A valid token from that address is let in, and its call logged:
+	// someone else's guessing does not shut staff out.
+	if status := w.admin.call("GET", "/tenants", nil, nil); status != 200 {
+		t.Errorf("a valid token from the locked-out address: %d, want 200", status)
+	}
+	if n := w.Count(t, "SELECT count(*) FROM ops_audit WHERE status = 200 AND token_name <> ''"); n != 1 {
+		t.Errorf("%d logged calls with a valid token, want 1", n)
 	}
 	// Another address is not held back.
 	client := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext}}
@@ -195,11 +202,9 @@ func TestLockoutEndsWithItsWindow(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		wrong.refused("GET", "/audit", nil, 401, "unauthorized")
 	}
-	admin.refused("GET", "/audit", nil, 429, "too_many_attempts")
+	wrong.refused("GET", "/audit", nil, 429, "too_many_attempts")
 	time.Sleep(2100 * time.Millisecond)
-	if status := admin.call("GET", "/audit", nil, nil); status != 200 {
-		t.Errorf("after the window: %d", status)
-	}
+	wrong.refused("GET", "/audit", nil, 401, "unauthorized")
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
