@@ -1,21 +1,26 @@
 package console
 
 import (
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gatekey/gatekey/tenant"
 )
 
-const suspendedText = "Your Gatekey account is suspended, so the console is read-only for now: nothing was changed. " +
-	"Your bots, plans, codes and members are all kept. Contact Gatekey support to have it resumed."
+// suspendedText says why a change was refused, in the console ("console")
+// or the API ("API").
+func suspendedText(where string) string {
+	return "Your Gatekey account is suspended, so the " + where + " is read-only for now: nothing was changed. " +
+		"Your bots, plans, codes and members are all kept. Contact Gatekey support to have it resumed."
+}
 
 // writable refuses a change (any request but GET and HEAD) from a
-// suspended tenant: a suspended console is read-only, and so is its API.
-// Signing out still works, and so does cancelling the flat plan: a
-// suspended owner must still be able to stop paying for it.
+// suspended tenant: a suspended console is read-only, and so is its API,
+// but for what allowedWhileSuspended lets through.
 func (con *Console) writable(c *fiber.Ctx) error {
-	if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead || c.Path() == "/logout" || c.Path() == "/billing/flat/cancel" {
+	if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead || allowedWhileSuspended(c.Path()) {
 		return c.Next()
 	}
 	tenantID := apiKey(c).TenantID
@@ -38,7 +43,20 @@ func (con *Console) writable(c *fiber.Ctx) error {
 	case !suspended:
 		return c.Next()
 	case c.Locals("apikey") != nil:
-		return apiFail(c, fiber.StatusForbidden, errSuspended, suspendedText)
+		return apiFail(c, fiber.StatusForbidden, errSuspended, suspendedText("API"))
 	}
-	return con.errorPage(c, fiber.StatusForbidden, suspendedText)
+	return con.errorPage(c, fiber.StatusForbidden, suspendedText("console"))
+}
+
+// allowedWhileSuspended are the changes a suspended owner may still make:
+// signing out; cancelling the flat plan, to stop paying for it; and taking
+// access away, by revoking an API key or removing a bot's admin, in case
+// one leaked or someone left.
+func allowedWhileSuspended(path string) bool {
+	switch path {
+	case "/logout", "/billing/flat/cancel", "/settings/admins/remove":
+		return true
+	}
+	id, ok := strings.CutPrefix(path, "/settings/keys/")
+	return ok && strings.HasSuffix(id, "/revoke") && !strings.Contains(strings.TrimSuffix(id, "/revoke"), "/")
 }
