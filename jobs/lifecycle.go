@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -107,8 +108,17 @@ func reminderMessage(tenantID int64, r membership.Reminder) river.InsertManyPara
 // from one of them).
 func endedText(e membership.Ending) string {
 	ended := fmt.Sprintf("Your access to %s has ended.", e.Plan.Name)
-	if e.InChats > 0 && len(e.Kept) == 0 {
+	switch {
+	case e.InChats == 0 || len(e.Kept) > 0:
+	case len(e.RemoveFrom) == len(e.Plan.ChatIDs):
 		ended = fmt.Sprintf("Your access to %s has ended, and you have been removed from its chats.", e.Plan.Name)
+	default: // another plan of theirs keeps them in the rest
+		var titles []string
+		for _, c := range e.RemoveFrom {
+			titles = append(titles, c.Title)
+		}
+		ended = fmt.Sprintf("Your access to %s has ended, and you have been removed from %s. Your other access keeps you in the rest of its chats.",
+			e.Plan.Name, strings.Join(titles, ", "))
 	}
 	return ended + "\n\n" + renewText(e.Plan)
 }

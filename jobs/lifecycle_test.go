@@ -183,6 +183,9 @@ func TestRemovalRefusedIsToldToTheOwner(t *testing.T) {
 	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error {
 		return tenant.AddBotAdmin(context.Background(), tx, w.demo.Bot.ID, admin.ID)
 	})
+	// Olga has turned notifications off: they announce activations, and
+	// a removal to make by hand is told all the same.
+	w.owner(t, "UPDATE bot_admins SET notify = false")
 	week := w.plan(t, "Week pass", 7, channel)
 	u := w.activate(t, "Nora", week)
 	w.activate(t, "Noel", week)
@@ -217,6 +220,28 @@ func TestRemovalRefusedIsToldToTheOwner(t *testing.T) {
 	}
 	if notices != 1 {
 		t.Errorf("the admin got %d notices in Telegram, want 1", notices)
+	}
+}
+
+// A member whose other plan keeps them in one of an ended plan's chats is
+// told which chats they were removed from, not all of the plan's.
+func TestEndingNamesTheChatsLeftWhenAnotherPlanKeepsOne(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	channel, group := w.demo.Chats[0], w.demo.Chats[1]
+	both, groupOnly := w.plan(t, "Both chats", 7, channel, group), w.plan(t, "Group only", 30, group)
+	u := w.activate(t, "Cora", groupOnly)
+	code := w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: both.ID, Count: 1}).Codes[0].Code
+	w.activateAs(t, u, code, 1) // the channel: she is in the group already
+	w.owner(t, "UPDATE memberships SET ends_at = now() - interval '1 second' WHERE plan_id = $1", both.ID)
+	w.reconcile(t)
+	w.Wait(t, "removal from the channel", func() bool { return !w.Fake.IsMember(channel.TelegramChatID, u.ID) })
+	w.Idle(t)
+	if !w.Fake.IsMember(group.TelegramChatID, u.ID) {
+		t.Fatal("the member was removed from the group her other plan opens")
+	}
+	want := "Your access to Both chats has ended, and you have been removed from Demo Channel. Your other access keeps you in the rest of its chats."
+	if text := lastText(w, t, u); !strings.HasPrefix(text, want) {
+		t.Errorf("the member was told %q, want %q", text, want)
 	}
 }
 

@@ -254,13 +254,19 @@ func (d Deps) removalRefused(ctx context.Context, tenantID, botID, chatID, userI
 			"Remove them yourself, and give @%s the right to ban users there so that it can next time.", who.DisplayName(), title, bot, why, bot)
 		// Every refusal goes on the dashboard; the admins' Telegram hears of
 		// the first in an hour, not of each member of a whole day's endings.
+		// It goes to every admin, whether they asked for notifications or
+		// not: those announce activations, while this is something to act
+		// on, and one left unsaid would let the hour pass with nobody told.
 		var told bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM notifications WHERE bot_id = $1
 			AND kind = 'removal_refused' AND created_at > now() - interval '1 hour')`, botID).Scan(&told); err != nil {
 			return fmt.Errorf("jobs: removal refused: %w", err)
 		}
-		admins, err := tenant.Notify(ctx, tx, botID, "removal_refused", text)
-		if err != nil || told {
+		if _, err := tenant.Notify(ctx, tx, botID, "removal_refused", text); err != nil || told {
+			return err
+		}
+		admins, err := tenant.BotAdmins(ctx, tx, botID)
+		if err != nil {
 			return err
 		}
 		var out []river.InsertManyParams
