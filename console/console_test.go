@@ -824,6 +824,20 @@ func TestRevokeOneMembershipInTheConsole(t *testing.T) {
 	}
 }
 
+// Archiving a plan leaves its codes working, and says how many there are.
+func TestArchivingAPlanCountsItsLiveCodes(t *testing.T) {
+	env := apptest.New(t)
+	d := env.Demo(t)
+	env.Codes(t, d.TenantID, membership.CodeRequest{PlanID: d.Plan.ID, Count: 2})
+	o := signIn(t, env, "owner@example.com", "correct horse battery")
+	if status, _ := o.postForm(fmt.Sprintf("/plans/%d/archive", d.Plan.ID), url.Values{}, "/plans"); status != http.StatusSeeOther {
+		t.Fatalf("archive: %d", status)
+	}
+	if _, body := o.get("/plans"); !strings.Contains(flashText(body), "2 codes made for it can still be activated") {
+		t.Errorf("after archiving, the page says %q", flashText(body))
+	}
+}
+
 // Revoking access tells the owner what happens to the member: they are
 // told, and taken out of the chats, except where the bot may not ban,
 // which the owner is told by name.

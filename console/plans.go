@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -262,10 +263,24 @@ func (con *Console) archivePlan(c *fiber.Ctx) error {
 		return con.notFound(c)
 	}
 	ctx := c.UserContext()
-	err := con.tx(ctx, session(c).TenantID, func(tx pgx.Tx) error { return membership.ArchivePlan(ctx, tx, id) })
+	var live int
+	err := con.tx(ctx, session(c).TenantID, func(tx pgx.Tx) (err error) {
+		if err = membership.ArchivePlan(ctx, tx, id); err != nil {
+			return err
+		}
+		live, err = membership.LiveCodes(ctx, tx, id)
+		return err
+	})
 	if err != nil {
 		return con.fail(c, err)
 	}
-	con.flash(c, "ok", "The plan is archived: it is no longer offered and no new codes can be made for it. Current members keep their access.")
+	msg := "The plan is archived: it is no longer offered and no new codes can be made for it. Current members keep their access."
+	switch {
+	case live == 1:
+		msg += " 1 code made for it can still be activated: if it should not, delete it on the Codes page."
+	case live > 1:
+		msg += fmt.Sprintf(" %d codes made for it can still be activated: if they should not, delete them on the Codes page.", live)
+	}
+	con.flash(c, "ok", msg)
 	return redirect(c, "/plans")
 }

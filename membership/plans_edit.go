@@ -90,6 +90,19 @@ func ArchivePlan(ctx context.Context, tx pgx.Tx, planID int64) error {
 	return nil
 }
 
+// LiveCodes counts a plan's codes that can still be activated: archiving
+// a plan leaves them working (they may have been sold or given), so the
+// owner is told how many there are.
+func LiveCodes(ctx context.Context, tx pgx.Tx, planID int64) (int, error) {
+	var n int
+	err := tx.QueryRow(ctx, `SELECT count(*) FROM access_codes WHERE plan_id = $1 AND deleted_at IS NULL
+		AND (expires_at IS NULL OR expires_at > now()) AND activations < max_activations`, planID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("membership: live codes: %w", err)
+	}
+	return n, nil
+}
+
 // AllPlans returns the plans of every bot of the tenant, current ones
 // first, then archived ones if asked for; oldest first within each.
 func AllPlans(ctx context.Context, tx pgx.Tx, withArchived bool) ([]Plan, error) {
