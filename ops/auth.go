@@ -98,7 +98,7 @@ func (s *Server) guard(c *fiber.Ctx) error {
 // refuseText refuses a call whose path, query or body has text the
 // database cannot store: a NUL character, or bytes that are not UTF-8.
 func refuseText(c *fiber.Ctx) error {
-	if msg := nulcheck.Refusal(c); msg != "" {
+	if msg := nulcheck.Refusal(c, true); msg != "" {
 		return fail(fiber.StatusBadRequest, codeInvalidText, msg)
 	}
 	return nil

@@ -3,7 +3,9 @@ package ops_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -44,6 +46,14 @@ func TestOpsCallsWithANULAreRefusedAndAudited(t *testing.T) {
 	// Suspending with a NUL in the reason: refused, nothing changed.
 	w.admin.refused("POST", tp+"/suspend", `{"reason": "a\u0000b"}`, 400, "invalid_text")
 	w.admin.refused("POST", tp+"/suspend", "{\"reason\": \"a\x00b\"}", 400, "invalid_text")
+	// Sent as a form (curl -d's default), the body is still read as JSON,
+	// so it is checked as JSON.
+	req, _ := http.NewRequest("POST", w.URL+"/ops/v1"+tp+"/suspend", strings.NewReader(`{"reason": "a\u0000b"}`))
+	req.Header.Set("Authorization", "Bearer "+w.admin.token)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 400 {
+		t.Errorf("a NUL escape in a JSON body sent as a form: %v %v, want 400", resp.Status, err)
+	}
 	if s := status(); s != tenant.StatusActive {
 		t.Fatalf("after refused suspensions the tenant is %s", s)
 	}
@@ -72,7 +82,7 @@ func TestOpsCallsWithANULAreRefusedAndAudited(t *testing.T) {
 	for _, e := range auditEntries("/suspend").Data {
 		got = append(got, fmt.Sprintf("%d %v", e.Status, e.Summary))
 	}
-	if want := "[200 map[body:map[reason:a\\u0000b]] 400 map[body_bytes:17] 400 map[body:map[reason:a\uFFFDb]]]"; fmt.Sprint(got) != want {
+	if want := "[200 map[body:map[reason:a\\u0000b]] 400 map[body:map[reason:a\uFFFDb]] 400 map[body_bytes:17] 400 map[body:map[reason:a\uFFFDb]]]"; fmt.Sprint(got) != want {
 		t.Errorf("suspensions in the audit log:\n got %s\nwant %s", got, want)
 	}
 	got = nil

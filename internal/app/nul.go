@@ -24,7 +24,7 @@ func refuseNUL(con *console.Console) fiber.Handler {
 		if ownCheck(c.Path()) {
 			return c.Next()
 		}
-		if msg := nulcheck.Refusal(c); msg != "" {
+		if msg := nulcheck.Refusal(c, under(strings.ToLower(c.Path()), "/api")); msg != "" {
 			return con.RefuseText(c, msg)
 		}
 		return c.Next()

@@ -73,6 +73,7 @@ func TestRefuseNUL(t *testing.T) {
 		{"POST", "/api/v1/codes", jsonType, "{\"note\": \"\xff\"}", false}, // the JSON decoder makes it U+FFFD
 		{"POST", "/api/v1/codes", jsonType, "{\"note\": \"a\x00b\"}", true},
 		{"POST", "/api/v1/codes", "", `{"note": "a\u0000b"}`, true}, // read as JSON whatever it says it is
+		{"POST", "/api/v1/codes", form, `{"note": "a\u0000b"}`, true},
 		// Left to their own handling.
 		{"POST", "/telegram/1", jsonType, `{"message": {"text": "a\u0000b"}}`, false},
 		{"POST", "/stripe/webhook", jsonType, `{"a": "\u0000"}`, false},

@@ -23,7 +23,11 @@ import (
 // JSON, which must have no raw NUL and no escape \u0000 (but \\u0000, an
 // escaped backslash followed by the text u0000, is fine). A JSON body
 // that is not UTF-8 is left alone: Go's decoder replaces what is not.
-func Refusal(c *fiber.Ctx) string {
+//
+// jsonBody says the handler reads the body as JSON whatever its
+// Content-Type says (the APIs do): it is then checked as JSON, even when
+// sent as a form.
+func Refusal(c *fiber.Ctx, jsonBody bool) string {
 	req := c.Request()
 	uri := req.URI()
 	if p := uri.Path(); hasNUL(uri.PathOriginal()) || hasNUL(p) {
@@ -43,6 +47,9 @@ func Refusal(c *fiber.Ctx) string {
 	}
 	ct := strings.ToLower(string(req.Header.ContentType()))
 	ct, _, _ = strings.Cut(ct, ";")
+	if jsonBody {
+		ct = fiber.MIMEApplicationJSON
+	}
 	switch strings.TrimSpace(ct) {
 	case fiber.MIMEMultipartForm:
 		form, err := c.MultipartForm()
