@@ -70,6 +70,7 @@ func (s *Server) Register(r fiber.Router) {
 	g.Post("/tenants/:id/resume", s.resume)
 	g.Patch("/tenants/:id/billing", s.setBilling)
 	g.Get("/tenants/:id/usage", s.usage)
+	g.Get("/tenants/:id/history", s.history)
 
 	g.Get("/jobs", s.listJobs)
 	g.Get("/jobs/summary", s.jobSummary) // before /jobs/:id, which would take it

@@ -87,6 +87,22 @@ func TestSuspendedTenantsBotAnswersUnavailableAndNothingIsDeleted(t *testing.T) 
 		AND action = 'tenant.suspended' AND details->>'reason' = 'unpaid invoice 2026-01'`, demo.TenantID); n != 1 {
 		t.Errorf("%d suspension entries in the tenant's audit log", n)
 	}
+	// Staff read why, when and by whom in the tenant's history; a tenant
+	// that does not exist has none.
+	var hist struct {
+		Data []struct {
+			Actor, Action string
+			Details       map[string]any
+		}
+		NextBefore *int64 `json:"next_before"`
+	}
+	if status := w.reader.call("GET", path+"/history", nil, &hist); status != 200 || len(hist.Data) == 0 ||
+		hist.Data[0].Actor != "staff:alice@gatekey.dev" || hist.Data[0].Action != "tenant.suspended" ||
+		hist.Data[0].Details["reason"] != "unpaid invoice 2026-01" {
+		t.Errorf("the tenant's history: %d %+v", status, hist)
+	}
+	w.reader.refused("GET", "/tenants/999999/history", nil, 404, "not_found")
+	w.reader.refused("GET", path+"/history?limit=0", nil, 422, "invalid_request")
 	snapshot := func() string {
 		return fmt.Sprint(w.Count(t, "SELECT count(*) FROM members"), w.Count(t, "SELECT count(*) FROM memberships WHERE status = 'active'"),
 			w.Count(t, "SELECT count(*) FROM orders"), w.Count(t, "SELECT count(*) FROM code_activations"),
