@@ -57,6 +57,10 @@ var presets = map[string][]string{
 	stepConfirm: {"ok", "price"},
 }
 
+// noticeDraftClosed answers a tap on a button of a draft that is over.
+var noticeDraftClosed = fmt.Sprintf("This code draft is closed: it was finished, cancelled, replaced by a newer one, "+
+	"or left for more than %d minutes. Send /newcode to start again.", int(conversationTTL.Minutes()))
+
 // maxExpiryAhead bounds a typed expiry date.
 const maxExpiryAhead = 10 * 365 * 24 * time.Hour
 
@@ -232,9 +236,10 @@ func (t *turn) newCodePress(p *press, args []string) error {
 		}
 	}
 	if conv.Flow != flowNewCode || d.Nonce != args[0] {
-		p.notice = "This draft is closed."
-		t.show(p, screen{text: fmt.Sprintf("This code draft is closed: it was finished, cancelled, replaced by a newer one, "+
-			"or left for more than %d minutes. Send /newcode to start again.", int(conversationTTL.Minutes()))})
+		// Said in the toast alone: the tapped message may already show
+		// what closed the draft (the code a first tap on Create made),
+		// which must stay in view.
+		p.notice = noticeDraftClosed
 		return nil
 	}
 	step, value := args[1], ""
