@@ -263,7 +263,7 @@ func (t *turn) codeView(p *press, codeID int64, note string) error {
 	if c.DeletedAt == nil {
 		row = append(row, jobs.Button{Text: "Delete", Data: fmt.Sprintf("%scd:%d", adminPrefix, c.ID)})
 	}
-	if !hasRollback {
+	if !hasRollback && c.Activations > 0 { // as the console: a code nobody activated has nothing to roll back
 		row = append(row, jobs.Button{Text: "Roll back", Data: fmt.Sprintf("%scr:%d", adminPrefix, c.ID)})
 	}
 	s := screen{text: b.String()}
@@ -339,6 +339,9 @@ func (t *turn) confirmRollback(p *press, codeID int64) error {
 	if !ok {
 		return err
 	}
+	if c.Activations == 0 {
+		return t.nothingToRollBack(p, c)
+	}
 	t.show(p, screen{text: fmt.Sprintf("Roll back code %s?\n\n"+
 		"This deletes the code and undoes its %s: each member loses the time the code gave them, "+
 		"whoever is left without access is removed from the plan's chats and told, and whoever keeps access is told its new end. This cannot be undone.",
@@ -357,6 +360,9 @@ func (t *turn) rollbackCode(p *press, codeID int64) error {
 	if !ok {
 		return err
 	}
+	if c.Activations == 0 {
+		return t.nothingToRollBack(p, c)
+	}
 	r, err := membership.StartRollback(t.ctx, t.tx, c.ID, rollbackRequester(p.userID))
 	if errors.Is(err, membership.ErrRollbackStarted) {
 		p.notice = "This code is being rolled back already."
@@ -369,6 +375,18 @@ func (t *turn) rollbackCode(p *press, codeID int64) error {
 	p.notice = "Rollback started."
 	return t.codeView(p, c.ID, fmt.Sprintf("Rolling back code %s: the code is deleted, and %s being undone. "+
 		"I will send you a summary here when it is done.", membership.FormatCode(c.Code), membership.Plural(r.Total, "activation is", "activations are")))
+}
+
+// nothingToRollBack answers a Roll back button (an old one: the code's
+// screen offers none) of a code nobody activated, which a rollback would
+// only delete.
+func (t *turn) nothingToRollBack(p *press, c membership.Code) error {
+	p.notice = "Nothing to take back."
+	note := "Nobody has activated this code, so there is nothing to take back."
+	if c.DeletedAt == nil {
+		note += " To stop it working, delete it."
+	}
+	return t.codeView(p, c.ID, note)
 }
 
 // rollbackRequester records who asked for a rollback, in the form the

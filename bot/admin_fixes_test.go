@@ -1,9 +1,11 @@
 package bot_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/telegram/telegramtest"
 )
 
@@ -20,6 +22,25 @@ func (w world) toast(t *testing.T, u telegramtest.User, m telegramtest.Message, 
 	w.Idle(t)
 	calls := w.Fake.CallsTo("answerCallbackQuery")
 	text, _ := calls[len(calls)-1].Params["text"].(string)
+	return text
+}
+
+// forgedToast delivers a tap with data under message messageID, as an
+// old button still in the chat would, and returns the notice it got.
+func (w world) forgedToast(t *testing.T, u telegramtest.User, messageID int, data string) string {
+	t.Helper()
+	id := w.forge(t, u, messageID, data)
+	var text string
+	w.Wait(t, "the answer to "+data, func() bool {
+		for _, c := range w.Fake.CallsTo("answerCallbackQuery") {
+			if c.Params["callback_query_id"] == id {
+				text, _ = c.Params["text"].(string)
+				return true
+			}
+		}
+		return false
+	})
+	w.Idle(t)
 	return text
 }
 
@@ -57,5 +78,36 @@ func TestAnOldCancelLeavesANewerFlowAlone(t *testing.T) {
 	if n := w.Count(t, "SELECT count(*) FROM conversations"); n != 0 {
 		t.Errorf("%d conversations open after Cancel", n)
 	}
+	w.answeredAll(t)
+}
+
+// TestNoRollbackOfACodeNobodyActivated: as in the console, the bot offers
+// to roll back only a code with activations, and an old Roll back button
+// of an unused code says there is nothing to take back.
+func TestNoRollbackOfACodeNobodyActivated(t *testing.T) {
+	w := ownerWorld(t)
+	c := w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: w.demo.Plan.ID, Count: 1, MaxActivations: 2}).Codes[0]
+	screen := w.openCode(t, c.Code)
+	if hasButton(screen, "Roll back") || !hasButton(screen, "Delete") {
+		t.Errorf("an unused code offers %v", labels(screen))
+	}
+	for _, data := range []string{fmt.Sprintf("a:cr:%d", c.ID), fmt.Sprintf("a:cry:%d", c.ID)} {
+		if text := w.forgedToast(t, w.owner, screen.MessageID, data); !strings.Contains(text, "Nothing to take back") {
+			t.Errorf("%s answered %q", data, text)
+		}
+		if cur := w.current(w.owner, screen.MessageID); !strings.Contains(cur.Text, "there is nothing to take back") || hasButton(cur, "Roll back") {
+			t.Errorf("after %s the code's screen says %q %v", data, cur.Text, labels(cur))
+		}
+	}
+	if n := w.Count(t, "SELECT count(*) FROM code_rollbacks"); n != 0 {
+		t.Errorf("%d rollbacks of an unused code", n)
+	}
+	if n := w.Count(t, "SELECT count(*) FROM access_codes WHERE deleted_at IS NULL"); n != 1 {
+		t.Error("the unused code was deleted")
+	}
+	// Once activated, it can be rolled back.
+	w.joined(t, "Alice", c.Code)
+	screen = w.openCode(t, c.Code)
+	w.tap(t, w.owner, screen, "Roll back", "Roll back code")
 	w.answeredAll(t)
 }
