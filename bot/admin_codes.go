@@ -314,23 +314,30 @@ func (t *turn) confirmDelete(p *press, codeID int64) error {
 	return nil
 }
 
-// deleteCode deletes the code as the console does, and says so.
+// deleteCode deletes the code as the console does, and says so. A stale
+// Yes (the code was deleted or rolled back meanwhile) deletes nothing,
+// and its notice says what happened instead.
 func (t *turn) deleteCode(p *press, codeID int64) error {
-	if _, ok, err := t.ownCode(p, codeID); !ok {
+	c, ok, err := t.ownCode(p, codeID)
+	if !ok {
 		return err
 	}
-	c, err := membership.DeleteCode(t.ctx, t.tx, codeID)
-	if err != nil {
-		return err
-	}
-	p.notice = "Code deleted."
 	_, err = membership.RollbackOfCode(t.ctx, t.tx, codeID)
-	if err == nil { // a stale button: the rollback deleted it, and took back what it gave
+	if err == nil { // the rollback deleted it, and took back what it gave
+		p.notice = "Already rolled back."
 		return t.codeView(p, c.ID, fmt.Sprintf("Code %s was rolled back, which deleted it: it no longer works, and the access it gave has been taken back.", membership.FormatCode(c.Code)))
 	}
 	if !errors.Is(err, membership.ErrNotFound) {
 		return err
 	}
+	if c.DeletedAt != nil {
+		p.notice = "Already deleted."
+		return t.codeView(p, c.ID, "This code is deleted already.")
+	}
+	if c, err = membership.DeleteCode(t.ctx, t.tx, codeID); err != nil {
+		return err
+	}
+	p.notice = "Code deleted."
 	return t.codeView(p, c.ID, fmt.Sprintf("Deleted: code %s no longer works. Memberships it granted stay.", membership.FormatCode(c.Code)))
 }
 

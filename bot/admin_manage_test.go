@@ -312,4 +312,17 @@ func TestStaleDeleteAfterRollbackSaysWhatHappened(t *testing.T) {
 	if !strings.Contains(screen.Text, "was rolled back, which deleted it") || strings.Contains(screen.Text, "granted stay") {
 		t.Errorf("a stale delete after a rollback says %q", screen.Text)
 	}
+	// The toast does not claim this tap deleted it.
+	w.Idle(t)
+	calls := w.Fake.CallsTo("answerCallbackQuery")
+	if text, _ := calls[len(calls)-1].Params["text"].(string); text != "Already rolled back." {
+		t.Errorf("a stale delete after a rollback toasts %q", text)
+	}
+	// Nor does a second Yes after a delete.
+	code2 := w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: w.demo.Plan.ID, Count: 1}).Codes[0]
+	confirm := w.tap(t, w.owner, w.openCode(t, code2.Code), "Delete", "Delete code")
+	w.tap(t, w.owner, confirm, "Yes, delete it", "Deleted: code")
+	if text := w.forgedToast(t, w.owner, confirm.MessageID, buttonData(t, confirm, "Yes, delete it")); text != "Already deleted." {
+		t.Errorf("a second Yes, delete it toasts %q", text)
+	}
 }
