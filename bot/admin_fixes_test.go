@@ -1,9 +1,12 @@
 package bot_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/telegram/telegramtest"
@@ -109,5 +112,37 @@ func TestNoRollbackOfACodeNobodyActivated(t *testing.T) {
 	w.joined(t, "Alice", c.Code)
 	screen = w.openCode(t, c.Code)
 	w.tap(t, w.owner, screen, "Roll back", "Roll back code")
+	w.answeredAll(t)
+}
+
+// TestCreateForAPlanArchivedMeanwhileOffersAnotherPlan: the plan of a
+// draft at its summary is archived; Create says so as a sentence and asks
+// for another plan, keeping the other answers, instead of offering the
+// same Create again.
+func TestCreateForAPlanArchivedMeanwhileOffersAnotherPlan(t *testing.T) {
+	w := ownerWorld(t)
+	ctx := context.Background()
+	var temp membership.Plan
+	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) (err error) {
+		temp, err = membership.CreatePlan(ctx, tx, membership.NewPlan{BotID: w.demo.Bot.ID, Name: "Temp plan", PeriodDays: 7,
+			Price: membership.Money{Currency: "USD"}, ChatIDs: []int64{w.demo.Chats[0].ID}})
+		return err
+	})
+	screen := w.send(t, w.owner, "/newcode", askPlan)
+	screen = w.steps(t, screen, "Temp plan", askMax, "10", askExpiry, "No expiry", askCount, "Just one", askConfirm)
+	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error { return membership.ArchivePlan(ctx, tx, temp.ID) })
+
+	screen = w.tap(t, w.owner, screen, "Create the code", "was archived")
+	if !strings.HasPrefix(screen.Text, `The plan "Temp plan" was archived after you chose it`) || !strings.Contains(screen.Text, "Pick another plan below") {
+		t.Errorf("Create for an archived plan says %q", screen.Text)
+	}
+	if hasButton(screen, "Create the code") || hasButton(screen, "Temp plan") || !hasButton(screen, "Demo membership") || !hasButton(screen, "Cancel") {
+		t.Errorf("Create for an archived plan offers %v", labels(screen))
+	}
+	screen = w.tap(t, w.owner, screen, "Demo membership", askConfirm)
+	if !strings.Contains(screen.Text, "Plan: Demo membership") || !strings.Contains(screen.Text, "up to 10 activations") {
+		t.Errorf("the summary after picking another plan: %q", screen.Text)
+	}
+	w.tap(t, w.owner, screen, "Create the code", "Done: a code for Demo membership")
 	w.answeredAll(t)
 }

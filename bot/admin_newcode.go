@@ -283,6 +283,9 @@ func (t *turn) answerStep(p *press, d codeDraft, step, value string) error {
 			return err
 		}
 		d.PlanID = plan.ID
+		if d.Count > 0 { // a plan chosen again for a finished draft: back to its summary
+			return t.afterCount(p, d)
+		}
 		return t.saveDraft(p, d, stepMax, "")
 	case stepMax:
 		if value == "t" {
@@ -377,6 +380,9 @@ func (t *turn) newCodeTyped(p *press, conv conversation, text string) error {
 // codes to the fair-use limit, and hands them over: one code as a message
 // to forward, several as a CSV file.
 func (t *turn) createCodes(p *press, d codeDraft) error {
+	if gone, err := t.planGone(p, d); gone || err != nil {
+		return err
+	}
 	b, err := billing.CreateCodes(t.ctx, t.tx, membership.CodeRequest{
 		PlanID: d.PlanID, Count: d.Count, MaxActivations: d.Max, ExpiresAt: d.ExpiresAt, ZeroPriced: d.Zero,
 		CreatedBy: "bot: " + who(p),
@@ -416,6 +422,35 @@ func (t *turn) createCodes(p *press, d codeDraft) error {
 		Buttons: [][]jobs.Button{{{Text: "See this batch", Data: fmt.Sprintf("%sb:%d:0", adminPrefix, b.ID)}}},
 	}))
 	return nil
+}
+
+// planGone reports whether the draft's plan was archived (or removed)
+// since the admin chose it. Then the draft goes back to the plan step,
+// keeping its other answers, so that the admin can pick another plan
+// rather than tap a Create that can only fail again.
+func (t *turn) planGone(p *press, d codeDraft) (bool, error) {
+	plan, err := membership.GetPlan(t.ctx, t.tx, d.PlanID)
+	if err == nil && plan.BotID == t.bot.ID && !plan.Archived {
+		return false, nil
+	}
+	if err != nil && !errors.Is(err, membership.ErrNotFound) {
+		return false, err
+	}
+	note := "The plan you chose is no longer available, so no code was created."
+	if err == nil && plan.BotID == t.bot.ID {
+		note = fmt.Sprintf("The plan \"%s\" was archived after you chose it, and codes can only be made for a current plan, so no code was created.", plan.Name)
+	}
+	plans, err := membership.ListPlans(t.ctx, t.tx, t.bot.ID)
+	if err != nil {
+		return false, err
+	}
+	if len(plans) == 0 {
+		note += " You have no other current plan: create one in your Gatekey console, or tap Cancel."
+	} else {
+		note += " Pick another plan below, or tap Cancel."
+	}
+	p.notice = "Not created."
+	return true, t.saveDraft(p, d, stepPlan, note)
 }
 
 // forwardable is the message an owner forwards to the person a code is
