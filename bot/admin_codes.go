@@ -164,9 +164,10 @@ func (t *turn) batchView(p *press, batchID int64, page int) error {
 	if !batch.ZeroPriced {
 		priced = "priced"
 	}
-	s := screen{text: fmt.Sprintf("Batch of %s for %s\nCreated %s by %s\nUp to %s each · %s · %s\n\nPage %d of %d: tap a code to see it.",
+	uses := eachUsesText(batch.MaxActivations)
+	s := screen{text: fmt.Sprintf("Batch of %s for %s\nCreated %s by %s\n%s · %s · %s\n\nPage %d of %d: tap a code to see it.",
 		membership.Plural(batch.Count, "code", "codes"), batch.PlanName, membership.FormatDate(batch.CreatedAt), batch.CreatedBy,
-		membership.Plural(batch.MaxActivations, "activation", "activations"), expiryPhrase(batch.ExpiresAt), priced, page+1, pages)}
+		strings.ToUpper(uses[:1])+uses[1:], expiryPhrase(batch.ExpiresAt), priced, page+1, pages)}
 	now := time.Now()
 	for _, c := range codes {
 		s.buttons = append(s.buttons, []jobs.Button{{Text: fmt.Sprintf("%s · %s · %d/%d", membership.FormatCode(c.Code), c.Status(now), c.Activations, c.MaxActivations),

@@ -146,3 +146,37 @@ func TestCreateForAPlanArchivedMeanwhileOffersAnotherPlan(t *testing.T) {
 	w.tap(t, w.owner, screen, "Create the code", "Done: a code for Demo membership")
 	w.answeredAll(t)
 }
+
+// TestOneCodeAndSingleUseAreWordedSo: the summary, the result and the
+// batch view speak of one code as "it" and of one activation as single
+// use, not "up to 1 activation per code".
+func TestOneCodeAndSingleUseAreWordedSo(t *testing.T) {
+	w := ownerWorld(t)
+	one := w.newCode(t, "1", askExpiry, "No expiry", askCount, "Just one", askConfirm)
+	if !strings.Contains(one.Text, "Activations: single use\n") || !hasButton(one, "Advanced: make it priced") {
+		t.Errorf("the summary of one single-use code: %q %v", one.Text, labels(one))
+	}
+	one = w.tap(t, w.owner, one, "Advanced: make it priced", "Orders: priced")
+	if !hasButton(one, "Advanced: make it zero-priced") {
+		t.Errorf("after making it priced: %v", labels(one))
+	}
+	w.tap(t, w.owner, one, "Create the code", "Done: a code for Demo membership, single use, no expiry.")
+
+	ten := w.newCode(t, "10", askExpiry, "No expiry", askCount, "Just one", askConfirm)
+	if !strings.Contains(ten.Text, "Activations: up to 10 activations\n") || !hasButton(ten, "Advanced: make it priced") {
+		t.Errorf("the summary of one code of 10 activations: %q %v", ten.Text, labels(ten))
+	}
+	w.tap(t, w.owner, ten, "Create the code", "Done: a code for Demo membership, up to 10 activations, no expiry.")
+
+	batch := w.newCode(t, "1", askExpiry, "No expiry", askCount, "10", askConfirm)
+	if !strings.Contains(batch.Text, "Activations: single use\n") || !hasButton(batch, "Advanced: make them priced") {
+		t.Errorf("the summary of 10 single-use codes: %q %v", batch.Text, labels(batch))
+	}
+	w.tap(t, w.owner, batch, "Create 10 codes", "Done: 10 codes")
+	doc := w.expect(t, w.owner, 0, "10 access codes for Demo membership: each single use, no expiry, zero-priced.")
+	view := w.tap(t, w.owner, doc, "See this batch", "Batch of 10 codes")
+	if !strings.Contains(view.Text, "Each single use · no expiry · zero-priced") || strings.Contains(view.Text, "1 activation") {
+		t.Errorf("the batch view says %q", view.Text)
+	}
+	w.answeredAll(t)
+}

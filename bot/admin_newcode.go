@@ -169,8 +169,12 @@ func (t *turn) draftScreen(d codeDraft, step string) (screen, error) {
 		if err != nil {
 			return screen{}, err
 		}
+		these := "these codes"
+		if d.Count == 1 {
+			these = "this code"
+		}
 		return screen{text: fmt.Sprintf("Your codes are priced by default: an activation records an order at the plan's price (%s), "+
-			"which counts in analytics and commissions.\n\nShould these codes be priced, or zero-priced (orders of 0, which analytics and commissions leave out)?", plan.Price),
+			"which counts in analytics and commissions.\n\nShould %s be priced, or zero-priced (orders of 0, which analytics and commissions leave out)?", plan.Price, these),
 			buttons: [][]jobs.Button{{draftButton(d, "Priced", stepPrice, "0"), draftButton(d, "Zero-priced", stepPrice, "1")}, cancel}}, nil
 	case stepConfirm:
 		return t.confirmScreen(d)
@@ -195,7 +199,11 @@ func (t *turn) confirmScreen(d codeDraft) (screen, error) {
 	var b strings.Builder
 	b.WriteString("Please check, then create:\n\n")
 	fmt.Fprintf(&b, "Plan: %s (%s)\n", plan.Name, plan.PeriodText())
-	fmt.Fprintf(&b, "Activations: up to %s per code\n", membership.Plural(d.Max, "activation", "activations"))
+	activations := usesText(d.Max)
+	if d.Max > 1 && d.Count > 1 {
+		activations += " per code"
+	}
+	fmt.Fprintf(&b, "Activations: %s\n", activations)
 	fmt.Fprintf(&b, "Expiry: %s\n", expiryText(d.ExpiresAt))
 	fmt.Fprintf(&b, "How many: %s\n", membership.Plural(d.Count, "code", "codes"))
 	if zero {
@@ -207,9 +215,13 @@ func (t *turn) confirmScreen(d codeDraft) (screen, error) {
 	if d.Count > 1 {
 		create = fmt.Sprintf("Create %d codes", d.Count)
 	}
-	toggle := "Advanced: make them priced"
+	them := "them"
+	if d.Count == 1 {
+		them = "it"
+	}
+	toggle := "Advanced: make " + them + " priced"
 	if !zero {
-		toggle = "Advanced: make them zero-priced"
+		toggle = "Advanced: make " + them + " zero-priced"
 	}
 	return screen{text: b.String(), buttons: [][]jobs.Button{
 		{draftButton(d, create, stepConfirm, "ok")},
@@ -404,7 +416,7 @@ func (t *turn) createCodes(p *press, d codeDraft) error {
 		c := b.Codes[0]
 		p.notice = "Code created."
 		t.show(p, screen{text: fmt.Sprintf("Done: a code for %s, %s, %s. Forward the next message to the person it is for.",
-			b.Plan.Name, membership.Plural(c.MaxActivations, "activation", "activations"), expiryPhrase(c.ExpiresAt)), buttons: again})
+			b.Plan.Name, usesText(c.MaxActivations), expiryPhrase(c.ExpiresAt)), buttons: again})
 		t.send(p.userID, forwardable(t.bot.Username, b.Plan, c))
 		return nil
 	}
@@ -416,9 +428,9 @@ func (t *turn) createCodes(p *press, d codeDraft) error {
 	t.show(p, screen{text: fmt.Sprintf("Done: %d codes for %s. The CSV file is on its way.", len(b.Codes), b.Plan.Name), buttons: again})
 	t.queue(jobs.SendCodesCSV(jobs.SendCodesCSVArgs{
 		TenantID: t.bot.TenantID, BotID: t.bot.ID, ChatID: p.userID, BatchID: b.ID,
-		Caption: fmt.Sprintf("%d access codes for %s: %s each, %s, %s.\n\n"+
+		Caption: fmt.Sprintf("%d access codes for %s: %s, %s, %s.\n\n"+
 			"Each row has a code and its activation link: whoever opens the link and presses Start gets the plan. "+
-			"The file opens in any spreadsheet.", len(b.Codes), b.Plan.Name, membership.Plural(d.Max, "activation", "activations"), expiryPhrase(d.ExpiresAt), zero),
+			"The file opens in any spreadsheet.", len(b.Codes), b.Plan.Name, eachUsesText(d.Max), expiryPhrase(d.ExpiresAt), zero),
 		Buttons: [][]jobs.Button{{{Text: "See this batch", Data: fmt.Sprintf("%sb:%d:0", adminPrefix, b.ID)}}},
 	}))
 	return nil
@@ -509,6 +521,23 @@ func clip(s string) string {
 		return string(r[:40]) + "…"
 	}
 	return s
+}
+
+// usesText says how many activations a code allows: "single use", or
+// "up to 10 activations".
+func usesText(maxActivations int) string {
+	if maxActivations == 1 {
+		return "single use"
+	}
+	return "up to " + membership.Plural(maxActivations, "activation", "activations")
+}
+
+// eachUsesText is usesText for the codes of a batch.
+func eachUsesText(maxActivations int) string {
+	if maxActivations == 1 {
+		return "each single use"
+	}
+	return usesText(maxActivations) + " each"
 }
 
 func expiryText(at *time.Time) string {
