@@ -180,3 +180,31 @@ func TestOneCodeAndSingleUseAreWordedSo(t *testing.T) {
 	}
 	w.answeredAll(t)
 }
+
+// TestAFreePlansCodesAreNotAskedAboutPricing: for a plan whose price is 0
+// an order is of 0 either way, so /newcode neither asks whether its codes
+// are priced nor offers to change it, even where codes are priced by
+// default.
+func TestAFreePlansCodesAreNotAskedAboutPricing(t *testing.T) {
+	w := ownerWorld(t)
+	if _, err := w.Owner(t).Exec(context.Background(), "UPDATE tenants SET zero_price_default = false"); err != nil {
+		t.Fatal(err)
+	}
+	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error {
+		_, err := membership.CreatePlan(context.Background(), tx, membership.NewPlan{BotID: w.demo.Bot.ID, Name: "Free taster",
+			PeriodDays: 1, Price: membership.Money{Currency: "USD"}, ChatIDs: []int64{w.demo.Chats[0].ID}})
+		return err
+	})
+	screen := w.send(t, w.owner, "/newcode", askPlan)
+	summary := w.steps(t, screen, "Free taster", askMax, "1", askExpiry, "No expiry", askCount, "Just one", askConfirm)
+	if !strings.Contains(summary.Text, "Orders: the plan is free (an activation records an order of 0)") || strings.Contains(summary.Text, "priced") {
+		t.Errorf("the summary for a free plan says %q", summary.Text)
+	}
+	if hasButton(summary, "Advanced") {
+		t.Errorf("the summary for a free plan offers %v", labels(summary))
+	}
+	w.tap(t, w.owner, summary, "Create the code", "Done: a code for Free taster")
+	// A priced plan is still asked about.
+	w.newCode(t, "1", askExpiry, "No expiry", askCount, "Just one", askPrice)
+	w.answeredAll(t)
+}

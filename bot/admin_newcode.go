@@ -182,6 +182,15 @@ func (t *turn) draftScreen(d codeDraft, step string) (screen, error) {
 	return screen{}, fmt.Errorf("bot: unknown new-code step %q", step)
 }
 
+// freePlan says whether the draft's plan costs nothing.
+func (t *turn) freePlan(d codeDraft) (bool, error) {
+	plan, err := membership.GetPlan(t.ctx, t.tx, d.PlanID)
+	if err != nil {
+		return false, err
+	}
+	return plan.Price.Minor == 0, nil
+}
+
 // zeroPriced says whether the draft's codes would be zero-priced.
 func (t *turn) zeroPriced(d codeDraft) (bool, error) {
 	return membership.ResolveZeroPriced(t.ctx, t.tx, d.Zero)
@@ -206,9 +215,12 @@ func (t *turn) confirmScreen(d codeDraft) (screen, error) {
 	fmt.Fprintf(&b, "Activations: %s\n", activations)
 	fmt.Fprintf(&b, "Expiry: %s\n", expiryText(d.ExpiresAt))
 	fmt.Fprintf(&b, "How many: %s\n", membership.Plural(d.Count, "code", "codes"))
-	if zero {
+	switch {
+	case plan.Price.Minor == 0:
+		b.WriteString("Orders: the plan is free (an activation records an order of 0)")
+	case zero:
 		b.WriteString("Orders: zero-priced (an activation records an order of 0)")
-	} else {
+	default:
 		fmt.Fprintf(&b, "Orders: priced (an activation records an order of %s)", plan.Price)
 	}
 	create := "Create the code"
@@ -223,11 +235,12 @@ func (t *turn) confirmScreen(d codeDraft) (screen, error) {
 	if !zero {
 		toggle = "Advanced: make " + them + " zero-priced"
 	}
-	return screen{text: b.String(), buttons: [][]jobs.Button{
-		{draftButton(d, create, stepConfirm, "ok")},
-		{draftButton(d, toggle, stepConfirm, "price")},
-		{draftButton(d, "Cancel", stepCancel, "")},
-	}}, nil
+	s := screen{text: b.String(), buttons: [][]jobs.Button{{draftButton(d, create, stepConfirm, "ok")}}}
+	if plan.Price.Minor != 0 { // priced or not, a free plan's orders are of 0
+		s.buttons = append(s.buttons, []jobs.Button{draftButton(d, toggle, stepConfirm, "price")})
+	}
+	s.buttons = append(s.buttons, []jobs.Button{draftButton(d, "Cancel", stepCancel, "")})
+	return s, nil
 }
 
 // newCodePress handles a tap in the flow: args are the draft's nonce, the
@@ -342,14 +355,18 @@ func (t *turn) answerStep(p *press, d codeDraft, step, value string) error {
 }
 
 // afterCount asks about pricing only when the tenant prices codes by
-// default; otherwise zero-priced stands, and the summary offers the
-// other as an advanced choice.
+// default and the plan has a price; otherwise zero-priced stands, and the
+// summary offers the other as an advanced choice (for a priced plan).
 func (t *turn) afterCount(p *press, d codeDraft) error {
 	zero, err := t.zeroPriced(d)
 	if err != nil {
 		return err
 	}
-	if !zero && d.Zero == nil {
+	free, err := t.freePlan(d)
+	if err != nil {
+		return err
+	}
+	if !zero && d.Zero == nil && !free { // a free plan's orders are of 0 either way: nothing to ask
 		return t.saveDraft(p, d, stepPrice, "")
 	}
 	return t.saveDraft(p, d, stepConfirm, "")
