@@ -102,18 +102,24 @@ func TestTypedAnswersAreCheckedAndReasked(t *testing.T) {
 	screen := w.newCode(t, "Type a number", "Send the number of activations")
 	for typed, want := range map[string]string{
 		"lots":                    `"lots" is not a whole number`,
-		"0":                       "must be from 1 to 1000000",
+		"0":                       "must be from 1 to 1,000,000",
 		"-3":                      "must be from 1 to",
 		"2.5":                     "is not a whole number",
-		"1000001":                 "must be from 1 to 1000000",
-		"99999999999999999999999": "must be from 1 to 1000000",
+		"1,5":                     `"1,5" is not a whole number. Please send a number from 1 to 1,000,000`,
+		"12,34":                   "is not a whole number",
+		"1,0000":                  "is not a whole number",
+		"1000,000":                "is not a whole number",
+		"1,000 000":               "is not a whole number",
+		"1000001":                 "must be from 1 to 1,000,000",
+		"1,000,001":               "must be from 1 to 1,000,000",
+		"99999999999999999999999": "must be from 1 to 1,000,000",
 	} {
 		reply := w.send(t, w.owner, typed, want)
 		if !strings.Contains(reply.Text, "Send the number of activations") || !hasButton(reply, "Cancel") {
 			t.Errorf("typing %q: the question is not asked again: %q", typed, reply.Text)
 		}
 	}
-	screen = w.send(t, w.owner, "1 000", askExpiry) // thousands separated by a space
+	screen = w.send(t, w.owner, "1,000", askExpiry) // thousands separated by a comma
 	screen = w.tap(t, w.owner, screen, "Type a date", "Send the last day")
 	today := time.Now().UTC()
 	for typed, want := range map[string]string{
@@ -132,6 +138,7 @@ func TestTypedAnswersAreCheckedAndReasked(t *testing.T) {
 	screen = w.send(t, w.owner, today.Format("2.1.2006"), askCount)
 	screen = w.tap(t, w.owner, screen, "Type a number", "Send how many codes")
 	w.send(t, w.owner, "501", "The number of codes must be from 1 to 500")
+	w.send(t, w.owner, "1 5", "is not a whole number") // not 15
 	w.send(t, w.owner, "none", "is not a whole number")
 	// Tapping where typing is wanted, or typing where tapping is.
 	summary := w.send(t, w.owner, "2", askConfirm)

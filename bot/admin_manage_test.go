@@ -222,7 +222,7 @@ func TestSettingsAndFairUseFromTheBot(t *testing.T) {
 	screen = w.tap(t, w.owner, screen, "Change auto-delete", "Delete codes nobody has used")
 	screen = w.tap(t, w.owner, screen, "Type a number", "Send the number of days")
 	w.send(t, w.owner, "soon", `"soon" is not a whole number`)
-	w.send(t, w.owner, "99999", "must be from 0 to 3650")
+	w.send(t, w.owner, "99999", "must be from 0 to 3,650")
 	screen = w.send(t, w.owner, "14", "Saved: unused codes are deleted 14 days after")
 	if n := w.Count(t, "SELECT count(*) FROM tenants WHERE code_autodelete_days = 14"); n != 1 {
 		t.Error("auto-delete was not saved as 14 days")

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatekey/gatekey/billing"
 	"github.com/gatekey/gatekey/jobs"
@@ -141,7 +142,7 @@ func (t *turn) draftScreen(d codeDraft, step string) (screen, error) {
 				{draftButton(d, "Type a number", stepMax, "t")}, cancel,
 			}}, nil
 	case stepMaxTyped:
-		return screen{text: fmt.Sprintf("Send the number of activations each code allows, from 1 to %d.", membership.MaxActivationsCap),
+		return screen{text: fmt.Sprintf("Send the number of activations each code allows, from 1 to %s.", thousands(membership.MaxActivationsCap)),
 			buttons: [][]jobs.Button{cancel}}, nil
 	case stepExpiry:
 		return screen{text: "Should the code stop working on a date, if it has not been used by then?",
@@ -494,19 +495,53 @@ func forwardable(botUsername string, plan membership.Plan, c membership.Code) st
 	return b.String()
 }
 
-// parseTypedNumber reads a whole number someone typed, allowing spaces,
-// commas and the like between thousands. problem says what is wrong, for
-// people, or is empty.
+// parseTypedNumber reads a whole number someone typed, allowing one kind
+// of separator (space, comma, apostrophe, underscore) between groups of
+// thousands, as in 1,000 or 25 000; elsewhere ("1,5") it is refused, not
+// dropped. problem says what is wrong, for people, or is empty.
 func parseTypedNumber(text string, lo, hi int, what string) (n int, problem string) {
-	s := strings.NewReplacer(" ", "", ",", "", "_", "", "'", "", "\u00a0", "").Replace(strings.TrimSpace(text))
+	s, ok := ungroup(strings.TrimSpace(text))
 	n, err := strconv.Atoi(s)
 	switch {
-	case s == "" || strings.TrimLeft(strings.TrimPrefix(s, "-"), "0123456789") != "" || (err != nil && !errors.Is(err, strconv.ErrRange)):
-		return 0, fmt.Sprintf("%q is not a whole number. Please send a number from %d to %d, such as %d.", clip(text), lo, hi, min(hi, 25))
+	case !ok || s == "" || strings.TrimLeft(strings.TrimPrefix(s, "-"), "0123456789") != "" || (err != nil && !errors.Is(err, strconv.ErrRange)):
+		return 0, fmt.Sprintf("%q is not a whole number. Please send a number from %s to %s, such as %d.", clip(text), thousands(lo), thousands(hi), min(hi, 25))
 	case err != nil || n < lo || n > hi:
-		return 0, fmt.Sprintf("The number of %s must be from %d to %d. Please send a number in that range.", what, lo, hi)
+		return 0, fmt.Sprintf("The number of %s must be from %s to %s. Please send a number in that range.", what, thousands(lo), thousands(hi))
 	}
 	return n, ""
+}
+
+// ungroup takes the thousands separators out of a typed number; ok is
+// false when a separator is not between groups of three digits.
+func ungroup(s string) (string, bool) {
+	sign, digits := "", s
+	if rest, found := strings.CutPrefix(s, "-"); found {
+		sign, digits = "-", rest
+	}
+	sep := strings.IndexFunc(digits, func(r rune) bool { return strings.ContainsRune(" ,'_\u00a0", r) })
+	if sep < 0 {
+		return s, true
+	}
+	r, _ := utf8.DecodeRuneInString(digits[sep:])
+	groups := strings.Split(digits, string(r))
+	if len(groups[0]) < 1 || len(groups[0]) > 3 {
+		return "", false
+	}
+	for _, g := range groups[1:] {
+		if len(g) != 3 {
+			return "", false
+		}
+	}
+	return sign + strings.Join(groups, ""), true
+}
+
+// thousands writes n with commas between thousands: 1,000,000.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // parseTypedDate reads the last day a code works, and returns the moment

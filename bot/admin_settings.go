@@ -61,8 +61,8 @@ func (t *turn) startAutoDeleteTyped(p *press) error {
 	return t.openPrompt(p, flowAutoDelete, newNonce(), screen{text: autoDeletePrompt})
 }
 
-var autoDeletePrompt = fmt.Sprintf("Send the number of days after which unused codes are deleted, from 1 to %d, or 0 to turn auto-delete off.",
-	tenant.MaxCodeAutoDeleteDays)
+var autoDeletePrompt = fmt.Sprintf("Send the number of days after which unused codes are deleted, from 1 to %s, or 0 to turn auto-delete off.",
+	thousands(tenant.MaxCodeAutoDeleteDays))
 
 func (t *turn) autoDeleteTyped(p *press, conv conversation, text string) error {
 	days, problem := parseTypedNumber(text, 0, tenant.MaxCodeAutoDeleteDays, "days")
