@@ -131,9 +131,9 @@ func (t *turn) onAdminMessage(member membership.Member, conv conversation, comma
 	case flowNewCode:
 		return true, t.newCodeTyped(p, conv, text)
 	case flowFindMember:
-		return true, t.findMemberTyped(p, text)
+		return true, t.findMemberTyped(p, conv, text)
 	case flowAutoDelete:
-		return true, t.autoDeleteTyped(p, text)
+		return true, t.autoDeleteTyped(p, conv, text)
 	}
 	return true, clearConversation(t.ctx, t.tx, t.bot.ID, userID)
 }
@@ -214,7 +214,7 @@ type adminAction struct {
 // ":"-separated arguments, far below Telegram's 64 bytes.
 var adminActions = map[string]adminAction{
 	"m":   {0, func(t *turn, p *press, _ []string) error { return t.menu(p, "") }},
-	"x":   {0, (*turn).cancelFlow},
+	"x":   {-1, (*turn).cancelFlow},
 	"ncs": {0, func(t *turn, p *press, _ []string) error { return t.startNewCode(p) }},
 	"nc":  {-1, (*turn).newCodePress},
 	"cl":  {1, withPage((*turn).codesList)},
@@ -348,8 +348,39 @@ func (t *turn) menu(p *press, note string) error {
 	return nil
 }
 
-// cancelFlow leaves whatever admin flow is open, from its Cancel button.
-func (t *turn) cancelFlow(p *press, _ []string) error {
+// openPrompt keeps flow open for what the admin types next and shows
+// its question. nonce names this flow: its Cancel button carries it, so
+// that the button of an earlier prompt, still in the chat, cannot cancel
+// another flow opened since.
+func (t *turn) openPrompt(p *press, flow, nonce string, s screen) error {
+	conv := conversation{Flow: flow, Data: map[string]any{"nonce": nonce}}
+	if err := saveConversation(t.ctx, t.tx, t.bot.ID, p.userID, conv); err != nil {
+		return err
+	}
+	s.buttons = append(s.buttons, []jobs.Button{{Text: "Cancel", Data: adminPrefix + "x:" + nonce}})
+	t.show(p, s)
+	return nil
+}
+
+// flowNonce is the nonce of an open flow (a /newcode draft keeps it
+// under the same key), or "" when there is none.
+func flowNonce(conv conversation) string {
+	n, _ := conv.Data["nonce"].(string)
+	return n
+}
+
+// cancelFlow leaves the admin flow its Cancel button belongs to. A Cancel
+// of a flow already over (answered, cancelled, or replaced by a newer
+// one) leaves alone whatever is open now, and its message too.
+func (t *turn) cancelFlow(p *press, args []string) error {
+	conv, err := loadConversation(t.ctx, t.tx, t.bot.ID, p.userID)
+	if err != nil {
+		return err
+	}
+	if len(args) != 1 || args[0] == "" || !isAdminFlow(conv.Flow) || flowNonce(conv) != args[0] {
+		p.notice = "That step is over, so this Cancel button does nothing now."
+		return nil
+	}
 	if err := clearConversation(t.ctx, t.tx, t.bot.ID, p.userID); err != nil {
 		return err
 	}

@@ -164,9 +164,10 @@ func (t *turn) batchView(p *press, batchID int64, page int) error {
 	if !batch.ZeroPriced {
 		priced = "priced"
 	}
-	s := screen{text: fmt.Sprintf("Batch of %s for %s\nCreated %s by %s\nUp to %s each · %s · %s\n\nPage %d of %d: tap a code to see it.",
+	uses := eachUsesText(batch.MaxActivations)
+	s := screen{text: fmt.Sprintf("Batch of %s for %s\nCreated %s by %s\n%s · %s · %s\n\nPage %d of %d: tap a code to see it.",
 		membership.Plural(batch.Count, "code", "codes"), batch.PlanName, membership.FormatDate(batch.CreatedAt), batch.CreatedBy,
-		membership.Plural(batch.MaxActivations, "activation", "activations"), expiryPhrase(batch.ExpiresAt), priced, page+1, pages)}
+		strings.ToUpper(uses[:1])+uses[1:], expiryPhrase(batch.ExpiresAt), priced, page+1, pages)}
 	now := time.Now()
 	for _, c := range codes {
 		s.buttons = append(s.buttons, []jobs.Button{{Text: fmt.Sprintf("%s · %s · %d/%d", membership.FormatCode(c.Code), c.Status(now), c.Activations, c.MaxActivations),
@@ -263,7 +264,7 @@ func (t *turn) codeView(p *press, codeID int64, note string) error {
 	if c.DeletedAt == nil {
 		row = append(row, jobs.Button{Text: "Delete", Data: fmt.Sprintf("%scd:%d", adminPrefix, c.ID)})
 	}
-	if !hasRollback {
+	if !hasRollback && c.Activations > 0 { // as the console: a code nobody activated has nothing to roll back
 		row = append(row, jobs.Button{Text: "Roll back", Data: fmt.Sprintf("%scr:%d", adminPrefix, c.ID)})
 	}
 	s := screen{text: b.String()}
@@ -314,23 +315,30 @@ func (t *turn) confirmDelete(p *press, codeID int64) error {
 	return nil
 }
 
-// deleteCode deletes the code as the console does, and says so.
+// deleteCode deletes the code as the console does, and says so. A stale
+// Yes (the code was deleted or rolled back meanwhile) deletes nothing,
+// and its notice says what happened instead.
 func (t *turn) deleteCode(p *press, codeID int64) error {
-	if _, ok, err := t.ownCode(p, codeID); !ok {
+	c, ok, err := t.ownCode(p, codeID)
+	if !ok {
 		return err
 	}
-	c, err := membership.DeleteCode(t.ctx, t.tx, codeID)
-	if err != nil {
-		return err
-	}
-	p.notice = "Code deleted."
 	_, err = membership.RollbackOfCode(t.ctx, t.tx, codeID)
-	if err == nil { // a stale button: the rollback deleted it, and took back what it gave
+	if err == nil { // the rollback deleted it, and took back what it gave
+		p.notice = "Already rolled back."
 		return t.codeView(p, c.ID, fmt.Sprintf("Code %s was rolled back, which deleted it: it no longer works, and the access it gave has been taken back.", membership.FormatCode(c.Code)))
 	}
 	if !errors.Is(err, membership.ErrNotFound) {
 		return err
 	}
+	if c.DeletedAt != nil {
+		p.notice = "Already deleted."
+		return t.codeView(p, c.ID, "This code is deleted already.")
+	}
+	if c, err = membership.DeleteCode(t.ctx, t.tx, codeID); err != nil {
+		return err
+	}
+	p.notice = "Code deleted."
 	return t.codeView(p, c.ID, fmt.Sprintf("Deleted: code %s no longer works. Memberships it granted stay.", membership.FormatCode(c.Code)))
 }
 
@@ -338,6 +346,9 @@ func (t *turn) confirmRollback(p *press, codeID int64) error {
 	c, ok, err := t.ownCode(p, codeID)
 	if !ok {
 		return err
+	}
+	if c.Activations == 0 {
+		return t.nothingToRollBack(p, c)
 	}
 	t.show(p, screen{text: fmt.Sprintf("Roll back code %s?\n\n"+
 		"This deletes the code and undoes its %s: each member loses the time the code gave them, "+
@@ -357,6 +368,9 @@ func (t *turn) rollbackCode(p *press, codeID int64) error {
 	if !ok {
 		return err
 	}
+	if c.Activations == 0 {
+		return t.nothingToRollBack(p, c)
+	}
 	r, err := membership.StartRollback(t.ctx, t.tx, c.ID, rollbackRequester(p.userID))
 	if errors.Is(err, membership.ErrRollbackStarted) {
 		p.notice = "This code is being rolled back already."
@@ -369,6 +383,18 @@ func (t *turn) rollbackCode(p *press, codeID int64) error {
 	p.notice = "Rollback started."
 	return t.codeView(p, c.ID, fmt.Sprintf("Rolling back code %s: the code is deleted, and %s being undone. "+
 		"I will send you a summary here when it is done.", membership.FormatCode(c.Code), membership.Plural(r.Total, "activation is", "activations are")))
+}
+
+// nothingToRollBack answers a Roll back button (an old one: the code's
+// screen offers none) of a code nobody activated, which a rollback would
+// only delete.
+func (t *turn) nothingToRollBack(p *press, c membership.Code) error {
+	p.notice = "Nothing to take back."
+	note := "Nobody has activated this code, so there is nothing to take back."
+	if c.DeletedAt == nil {
+		note += " To stop it working, delete it."
+	}
+	return t.codeView(p, c.ID, note)
 }
 
 // rollbackRequester records who asked for a rollback, in the form the

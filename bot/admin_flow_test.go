@@ -84,7 +84,10 @@ func TestCancelLeavesNewCodeFromEveryStep(t *testing.T) {
 				t.Errorf("after cancelling at %s, typing 7: %q", s.name, reply.Text)
 			}
 			if i%2 == 0 {
-				w.tap(t, w.owner, w.current(w.owner, screen.MessageID), "Cancel", "This code draft is closed")
+				old := w.current(w.owner, screen.MessageID)
+				if text := w.toast(t, w.owner, old, "Cancel"); !strings.Contains(text, "This code draft is closed") || !w.unchanged(w.owner, old) {
+					t.Errorf("a Cancel of a closed draft: toast %q, message now %q", text, w.current(w.owner, old.MessageID).Text)
+				}
 			}
 		})
 	}
@@ -99,18 +102,24 @@ func TestTypedAnswersAreCheckedAndReasked(t *testing.T) {
 	screen := w.newCode(t, "Type a number", "Send the number of activations")
 	for typed, want := range map[string]string{
 		"lots":                    `"lots" is not a whole number`,
-		"0":                       "must be from 1 to 1000000",
+		"0":                       "must be from 1 to 1,000,000",
 		"-3":                      "must be from 1 to",
 		"2.5":                     "is not a whole number",
-		"1000001":                 "must be from 1 to 1000000",
-		"99999999999999999999999": "must be from 1 to 1000000",
+		"1,5":                     `"1,5" is not a whole number. Please send a number from 1 to 1,000,000`,
+		"12,34":                   "is not a whole number",
+		"1,0000":                  "is not a whole number",
+		"1000,000":                "is not a whole number",
+		"1,000 000":               "is not a whole number",
+		"1000001":                 "must be from 1 to 1,000,000",
+		"1,000,001":               "must be from 1 to 1,000,000",
+		"99999999999999999999999": "must be from 1 to 1,000,000",
 	} {
 		reply := w.send(t, w.owner, typed, want)
 		if !strings.Contains(reply.Text, "Send the number of activations") || !hasButton(reply, "Cancel") {
 			t.Errorf("typing %q: the question is not asked again: %q", typed, reply.Text)
 		}
 	}
-	screen = w.send(t, w.owner, "1 000", askExpiry) // thousands separated by a space
+	screen = w.send(t, w.owner, "1,000", askExpiry) // thousands separated by a comma
 	screen = w.tap(t, w.owner, screen, "Type a date", "Send the last day")
 	today := time.Now().UTC()
 	for typed, want := range map[string]string{
@@ -129,6 +138,7 @@ func TestTypedAnswersAreCheckedAndReasked(t *testing.T) {
 	screen = w.send(t, w.owner, today.Format("2.1.2006"), askCount)
 	screen = w.tap(t, w.owner, screen, "Type a number", "Send how many codes")
 	w.send(t, w.owner, "501", "The number of codes must be from 1 to 500")
+	w.send(t, w.owner, "1 5", "is not a whole number") // not 15
 	w.send(t, w.owner, "none", "is not a whole number")
 	// Tapping where typing is wanted, or typing where tapping is.
 	summary := w.send(t, w.owner, "2", askConfirm)
@@ -150,7 +160,9 @@ func TestStaleAndTimedOutDraftsChangeNothing(t *testing.T) {
 	old := w.newCode(t, "1", askExpiry)
 	// A second /newcode replaces the draft: the first one's buttons are dead.
 	fresh := w.newCode(t)
-	w.tap(t, w.owner, old, "No expiry", "This code draft is closed")
+	if text := w.toast(t, w.owner, old, "No expiry"); !strings.Contains(text, "This code draft is closed") || !w.unchanged(w.owner, old) {
+		t.Errorf("a button of a replaced draft: toast %q, message now %q", text, w.current(w.owner, old.MessageID).Text)
+	}
 	// A button of a step already answered does nothing.
 	next := w.tap(t, w.owner, fresh, "100", askExpiry)
 	before := w.Fake.Messages(w.demo.Bot.TelegramID, w.owner.ID)
@@ -163,7 +175,9 @@ func TestStaleAndTimedOutDraftsChangeNothing(t *testing.T) {
 	if _, err := w.Owner(t).Exec(context.Background(), "UPDATE conversations SET expires_at = now() - interval '1 second'"); err != nil {
 		t.Fatal(err)
 	}
-	w.tap(t, w.owner, next, "No expiry", "left for more than 30 minutes")
+	if text := w.toast(t, w.owner, next, "No expiry"); !strings.Contains(text, "left for more than 30 minutes") {
+		t.Errorf("a button of a lapsed draft answered %q", text)
+	}
 	if n := w.Count(t, "SELECT count(*) FROM access_codes"); n != 0 {
 		t.Errorf("%d codes from stale drafts", n)
 	}
@@ -200,12 +214,18 @@ func TestAScreenThatCannotBeEditedComesAsANewMessage(t *testing.T) {
 
 // TestTwoTapsOnCreateAtOnceMakeOneBatch: two taps on Create delivered
 // together (Telegram sends a bot's updates on several connections) make
-// one batch; the second finds the draft closed.
+// one batch; the second finds the draft closed, says so in its toast, and
+// leaves the first tap's result in view. So do two taps on Cancel.
 func TestTwoTapsOnCreateAtOnceMakeOneBatch(t *testing.T) {
 	w := ownerWorld(t)
-	for round := range 3 {
+	for round := range 4 {
+		label, want := "Create the code", "Done: a code for"
+		if round == 3 {
+			label, want = "Cancel", "Cancelled: no code was created."
+		}
 		summary := w.newCode(t, "1", askExpiry, "No expiry", askCount, "Just one", askConfirm)
-		data := buttonData(t, summary, "Create the code")
+		data := buttonData(t, summary, label)
+		answersBefore := len(w.Fake.CallsTo("answerCallbackQuery"))
 		var wg sync.WaitGroup
 		statuses := make([]int, 2)
 		for i := range statuses {
@@ -218,8 +238,20 @@ func TestTwoTapsOnCreateAtOnceMakeOneBatch(t *testing.T) {
 			t.Fatalf("round %d: the taps were answered %v", round, statuses)
 		}
 		w.Idle(t)
-		if n := w.Count(t, "SELECT count(*) FROM access_codes"); n != round+1 {
-			t.Fatalf("round %d: %d codes after two taps at once on Create, want %d", round, n, round+1)
+		if n := w.Count(t, "SELECT count(*) FROM access_codes"); n != min(round+1, 3) {
+			t.Fatalf("round %d: %d codes after two taps at once on %s, want %d", round, n, label, min(round+1, 3))
+		}
+		if cur := w.current(w.owner, summary.MessageID); !strings.Contains(cur.Text, want) || !hasButton(cur, "« Menu") {
+			t.Errorf("round %d: after two taps on %s the message says %q %v", round, label, cur.Text, labels(cur))
+		}
+		closed := 0
+		for _, c := range w.Fake.CallsTo("answerCallbackQuery")[answersBefore:] {
+			if text, _ := c.Params["text"].(string); strings.Contains(text, "This code draft is closed") {
+				closed++
+			}
+		}
+		if closed != 1 {
+			t.Errorf("round %d: %d of the two taps were told the draft is closed, want 1", round, closed)
 		}
 	}
 }

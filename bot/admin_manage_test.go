@@ -222,7 +222,7 @@ func TestSettingsAndFairUseFromTheBot(t *testing.T) {
 	screen = w.tap(t, w.owner, screen, "Change auto-delete", "Delete codes nobody has used")
 	screen = w.tap(t, w.owner, screen, "Type a number", "Send the number of days")
 	w.send(t, w.owner, "soon", `"soon" is not a whole number`)
-	w.send(t, w.owner, "99999", "must be from 0 to 3650")
+	w.send(t, w.owner, "99999", "must be from 0 to 3,650")
 	screen = w.send(t, w.owner, "14", "Saved: unused codes are deleted 14 days after")
 	if n := w.Count(t, "SELECT count(*) FROM tenants WHERE code_autodelete_days = 14"); n != 1 {
 		t.Error("auto-delete was not saved as 14 days")
@@ -311,5 +311,18 @@ func TestStaleDeleteAfterRollbackSaysWhatHappened(t *testing.T) {
 	screen = w.tap(t, w.owner, screen, "Yes, delete it", "Code "+membership.FormatCode(code.Code))
 	if !strings.Contains(screen.Text, "was rolled back, which deleted it") || strings.Contains(screen.Text, "granted stay") {
 		t.Errorf("a stale delete after a rollback says %q", screen.Text)
+	}
+	// The toast does not claim this tap deleted it.
+	w.Idle(t)
+	calls := w.Fake.CallsTo("answerCallbackQuery")
+	if text, _ := calls[len(calls)-1].Params["text"].(string); text != "Already rolled back." {
+		t.Errorf("a stale delete after a rollback toasts %q", text)
+	}
+	// Nor does a second Yes after a delete.
+	code2 := w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: w.demo.Plan.ID, Count: 1}).Codes[0]
+	confirm := w.tap(t, w.owner, w.openCode(t, code2.Code), "Delete", "Delete code")
+	w.tap(t, w.owner, confirm, "Yes, delete it", "Deleted: code")
+	if text := w.forgedToast(t, w.owner, confirm.MessageID, buttonData(t, confirm, "Yes, delete it")); text != "Already deleted." {
+		t.Errorf("a second Yes, delete it toasts %q", text)
 	}
 }

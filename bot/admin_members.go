@@ -31,23 +31,17 @@ func (t *turn) membersMenu(p *press) error {
 }
 
 func (t *turn) startFindMember(p *press) error {
-	if err := saveConversation(t.ctx, t.tx, t.bot.ID, p.userID, conversation{Flow: flowFindMember}); err != nil {
-		return err
-	}
-	t.show(p, screen{text: findPrompt, buttons: [][]jobs.Button{{{Text: "Cancel", Data: adminPrefix + "x"}}}})
-	return nil
+	return t.openPrompt(p, flowFindMember, newNonce(), screen{text: findPrompt})
 }
 
 const findPrompt = "Send the member's @username or Telegram user id (a number). Part of a name works too."
 
 // findMemberTyped looks up who the admin typed: one match opens the
 // member, several are listed, none asks again.
-func (t *turn) findMemberTyped(p *press, text string) error {
+func (t *turn) findMemberTyped(p *press, conv conversation, text string) error {
 	q := strings.TrimSpace(text)
 	if q == "" || len([]rune(q)) > 64 {
-		t.show(p, screen{text: "Please send an @username or a Telegram user id.\n\n" + findPrompt,
-			buttons: [][]jobs.Button{{{Text: "Cancel", Data: adminPrefix + "x"}}}})
-		return saveConversation(t.ctx, t.tx, t.bot.ID, p.userID, conversation{Flow: flowFindMember})
+		return t.openPrompt(p, flowFindMember, flowNonce(conv), screen{text: "Please send an @username or a Telegram user id.\n\n" + findPrompt})
 	}
 	rows, err := membership.ListMembers(t.ctx, t.tx, membership.MemberFilter{BotID: t.bot.ID, Search: q, Limit: 200})
 	if err != nil {
@@ -70,10 +64,8 @@ func (t *turn) findMemberTyped(p *press, text string) error {
 	}
 	switch {
 	case len(found) == 0:
-		t.show(p, screen{text: fmt.Sprintf("No one who has had access through this bot matches %q. "+
-			"Send another @username or id, or tap Cancel.", clip(q)),
-			buttons: [][]jobs.Button{{{Text: "Cancel", Data: adminPrefix + "x"}}}})
-		return saveConversation(t.ctx, t.tx, t.bot.ID, p.userID, conversation{Flow: flowFindMember})
+		return t.openPrompt(p, flowFindMember, flowNonce(conv), screen{text: fmt.Sprintf("No one who has had access through this bot matches %q. "+
+			"Send another @username or id, or tap Cancel.", clip(q))})
 	case len(found) == 1:
 		if err := clearConversation(t.ctx, t.tx, t.bot.ID, p.userID); err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatekey/gatekey/billing"
 	"github.com/gatekey/gatekey/jobs"
@@ -56,6 +57,10 @@ var presets = map[string][]string{
 	stepPrice:   {"0", "1"},
 	stepConfirm: {"ok", "price"},
 }
+
+// noticeDraftClosed answers a tap on a button of a draft that is over.
+var noticeDraftClosed = fmt.Sprintf("This code draft is closed: it was finished, cancelled, replaced by a newer one, "+
+	"or left for more than %d minutes. Send /newcode to start again.", int(conversationTTL.Minutes()))
 
 // maxExpiryAhead bounds a typed expiry date.
 const maxExpiryAhead = 10 * 365 * 24 * time.Hour
@@ -137,7 +142,7 @@ func (t *turn) draftScreen(d codeDraft, step string) (screen, error) {
 				{draftButton(d, "Type a number", stepMax, "t")}, cancel,
 			}}, nil
 	case stepMaxTyped:
-		return screen{text: fmt.Sprintf("Send the number of activations each code allows, from 1 to %d.", membership.MaxActivationsCap),
+		return screen{text: fmt.Sprintf("Send the number of activations each code allows, from 1 to %s.", thousands(membership.MaxActivationsCap)),
 			buttons: [][]jobs.Button{cancel}}, nil
 	case stepExpiry:
 		return screen{text: "Should the code stop working on a date, if it has not been used by then?",
@@ -165,13 +170,26 @@ func (t *turn) draftScreen(d codeDraft, step string) (screen, error) {
 		if err != nil {
 			return screen{}, err
 		}
+		these := "these codes"
+		if d.Count == 1 {
+			these = "this code"
+		}
 		return screen{text: fmt.Sprintf("Your codes are priced by default: an activation records an order at the plan's price (%s), "+
-			"which counts in analytics and commissions.\n\nShould these codes be priced, or zero-priced (orders of 0, which analytics and commissions leave out)?", plan.Price),
+			"which counts in analytics and commissions.\n\nShould %s be priced, or zero-priced (orders of 0, which analytics and commissions leave out)?", plan.Price, these),
 			buttons: [][]jobs.Button{{draftButton(d, "Priced", stepPrice, "0"), draftButton(d, "Zero-priced", stepPrice, "1")}, cancel}}, nil
 	case stepConfirm:
 		return t.confirmScreen(d)
 	}
 	return screen{}, fmt.Errorf("bot: unknown new-code step %q", step)
+}
+
+// freePlan says whether the draft's plan costs nothing.
+func (t *turn) freePlan(d codeDraft) (bool, error) {
+	plan, err := membership.GetPlan(t.ctx, t.tx, d.PlanID)
+	if err != nil {
+		return false, err
+	}
+	return plan.Price.Minor == 0, nil
 }
 
 // zeroPriced says whether the draft's codes would be zero-priced.
@@ -191,27 +209,39 @@ func (t *turn) confirmScreen(d codeDraft) (screen, error) {
 	var b strings.Builder
 	b.WriteString("Please check, then create:\n\n")
 	fmt.Fprintf(&b, "Plan: %s (%s)\n", plan.Name, plan.PeriodText())
-	fmt.Fprintf(&b, "Activations: up to %s per code\n", membership.Plural(d.Max, "activation", "activations"))
+	activations := usesText(d.Max)
+	if d.Max > 1 && d.Count > 1 {
+		activations += " per code"
+	}
+	fmt.Fprintf(&b, "Activations: %s\n", activations)
 	fmt.Fprintf(&b, "Expiry: %s\n", expiryText(d.ExpiresAt))
 	fmt.Fprintf(&b, "How many: %s\n", membership.Plural(d.Count, "code", "codes"))
-	if zero {
+	switch {
+	case plan.Price.Minor == 0:
+		b.WriteString("Orders: the plan is free (an activation records an order of 0)")
+	case zero:
 		b.WriteString("Orders: zero-priced (an activation records an order of 0)")
-	} else {
+	default:
 		fmt.Fprintf(&b, "Orders: priced (an activation records an order of %s)", plan.Price)
 	}
 	create := "Create the code"
 	if d.Count > 1 {
 		create = fmt.Sprintf("Create %d codes", d.Count)
 	}
-	toggle := "Advanced: make them priced"
-	if !zero {
-		toggle = "Advanced: make them zero-priced"
+	them := "them"
+	if d.Count == 1 {
+		them = "it"
 	}
-	return screen{text: b.String(), buttons: [][]jobs.Button{
-		{draftButton(d, create, stepConfirm, "ok")},
-		{draftButton(d, toggle, stepConfirm, "price")},
-		{draftButton(d, "Cancel", stepCancel, "")},
-	}}, nil
+	toggle := "Advanced: make " + them + " priced"
+	if !zero {
+		toggle = "Advanced: make " + them + " zero-priced"
+	}
+	s := screen{text: b.String(), buttons: [][]jobs.Button{{draftButton(d, create, stepConfirm, "ok")}}}
+	if plan.Price.Minor != 0 { // priced or not, a free plan's orders are of 0
+		s.buttons = append(s.buttons, []jobs.Button{draftButton(d, toggle, stepConfirm, "price")})
+	}
+	s.buttons = append(s.buttons, []jobs.Button{draftButton(d, "Cancel", stepCancel, "")})
+	return s, nil
 }
 
 // newCodePress handles a tap in the flow: args are the draft's nonce, the
@@ -232,9 +262,10 @@ func (t *turn) newCodePress(p *press, args []string) error {
 		}
 	}
 	if conv.Flow != flowNewCode || d.Nonce != args[0] {
-		p.notice = "This draft is closed."
-		t.show(p, screen{text: fmt.Sprintf("This code draft is closed: it was finished, cancelled, replaced by a newer one, "+
-			"or left for more than %d minutes. Send /newcode to start again.", int(conversationTTL.Minutes()))})
+		// Said in the toast alone: the tapped message may already show
+		// what closed the draft (the code a first tap on Create made),
+		// which must stay in view.
+		p.notice = noticeDraftClosed
 		return nil
 	}
 	step, value := args[1], ""
@@ -278,6 +309,9 @@ func (t *turn) answerStep(p *press, d codeDraft, step, value string) error {
 			return err
 		}
 		d.PlanID = plan.ID
+		if d.Count > 0 { // a plan chosen again for a finished draft: back to its summary
+			return t.afterCount(p, d)
+		}
 		return t.saveDraft(p, d, stepMax, "")
 	case stepMax:
 		if value == "t" {
@@ -322,14 +356,18 @@ func (t *turn) answerStep(p *press, d codeDraft, step, value string) error {
 }
 
 // afterCount asks about pricing only when the tenant prices codes by
-// default; otherwise zero-priced stands, and the summary offers the
-// other as an advanced choice.
+// default and the plan has a price; otherwise zero-priced stands, and the
+// summary offers the other as an advanced choice (for a priced plan).
 func (t *turn) afterCount(p *press, d codeDraft) error {
 	zero, err := t.zeroPriced(d)
 	if err != nil {
 		return err
 	}
-	if !zero && d.Zero == nil {
+	free, err := t.freePlan(d)
+	if err != nil {
+		return err
+	}
+	if !zero && d.Zero == nil && !free { // a free plan's orders are of 0 either way: nothing to ask
 		return t.saveDraft(p, d, stepPrice, "")
 	}
 	return t.saveDraft(p, d, stepConfirm, "")
@@ -372,6 +410,9 @@ func (t *turn) newCodeTyped(p *press, conv conversation, text string) error {
 // codes to the fair-use limit, and hands them over: one code as a message
 // to forward, several as a CSV file.
 func (t *turn) createCodes(p *press, d codeDraft) error {
+	if gone, err := t.planGone(p, d); gone || err != nil {
+		return err
+	}
 	b, err := billing.CreateCodes(t.ctx, t.tx, membership.CodeRequest{
 		PlanID: d.PlanID, Count: d.Count, MaxActivations: d.Max, ExpiresAt: d.ExpiresAt, ZeroPriced: d.Zero,
 		CreatedBy: "bot: " + who(p),
@@ -393,7 +434,7 @@ func (t *turn) createCodes(p *press, d codeDraft) error {
 		c := b.Codes[0]
 		p.notice = "Code created."
 		t.show(p, screen{text: fmt.Sprintf("Done: a code for %s, %s, %s. Forward the next message to the person it is for.",
-			b.Plan.Name, membership.Plural(c.MaxActivations, "activation", "activations"), expiryPhrase(c.ExpiresAt)), buttons: again})
+			b.Plan.Name, usesText(c.MaxActivations), expiryPhrase(c.ExpiresAt)), buttons: again})
 		t.send(p.userID, forwardable(t.bot.Username, b.Plan, c))
 		return nil
 	}
@@ -405,12 +446,41 @@ func (t *turn) createCodes(p *press, d codeDraft) error {
 	t.show(p, screen{text: fmt.Sprintf("Done: %d codes for %s. The CSV file is on its way.", len(b.Codes), b.Plan.Name), buttons: again})
 	t.queue(jobs.SendCodesCSV(jobs.SendCodesCSVArgs{
 		TenantID: t.bot.TenantID, BotID: t.bot.ID, ChatID: p.userID, BatchID: b.ID,
-		Caption: fmt.Sprintf("%d access codes for %s: %s each, %s, %s.\n\n"+
+		Caption: fmt.Sprintf("%d access codes for %s: %s, %s, %s.\n\n"+
 			"Each row has a code and its activation link: whoever opens the link and presses Start gets the plan. "+
-			"The file opens in any spreadsheet.", len(b.Codes), b.Plan.Name, membership.Plural(d.Max, "activation", "activations"), expiryPhrase(d.ExpiresAt), zero),
+			"The file opens in any spreadsheet.", len(b.Codes), b.Plan.Name, eachUsesText(d.Max), expiryPhrase(d.ExpiresAt), zero),
 		Buttons: [][]jobs.Button{{{Text: "See this batch", Data: fmt.Sprintf("%sb:%d:0", adminPrefix, b.ID)}}},
 	}))
 	return nil
+}
+
+// planGone reports whether the draft's plan was archived (or removed)
+// since the admin chose it. Then the draft goes back to the plan step,
+// keeping its other answers, so that the admin can pick another plan
+// rather than tap a Create that can only fail again.
+func (t *turn) planGone(p *press, d codeDraft) (bool, error) {
+	plan, err := membership.GetPlan(t.ctx, t.tx, d.PlanID)
+	if err == nil && plan.BotID == t.bot.ID && !plan.Archived {
+		return false, nil
+	}
+	if err != nil && !errors.Is(err, membership.ErrNotFound) {
+		return false, err
+	}
+	note := "The plan you chose is no longer available, so no code was created."
+	if err == nil && plan.BotID == t.bot.ID {
+		note = fmt.Sprintf("The plan \"%s\" was archived after you chose it, and codes can only be made for a current plan, so no code was created.", plan.Name)
+	}
+	plans, err := membership.ListPlans(t.ctx, t.tx, t.bot.ID)
+	if err != nil {
+		return false, err
+	}
+	if len(plans) == 0 {
+		note += " You have no other current plan: create one in your Gatekey console, or tap Cancel."
+	} else {
+		note += " Pick another plan below, or tap Cancel."
+	}
+	p.notice = "Not created."
+	return true, t.saveDraft(p, d, stepPlan, note)
 }
 
 // forwardable is the message an owner forwards to the person a code is
@@ -425,19 +495,53 @@ func forwardable(botUsername string, plan membership.Plan, c membership.Code) st
 	return b.String()
 }
 
-// parseTypedNumber reads a whole number someone typed, allowing spaces,
-// commas and the like between thousands. problem says what is wrong, for
-// people, or is empty.
+// parseTypedNumber reads a whole number someone typed, allowing one kind
+// of separator (space, comma, apostrophe, underscore) between groups of
+// thousands, as in 1,000 or 25 000; elsewhere ("1,5") it is refused, not
+// dropped. problem says what is wrong, for people, or is empty.
 func parseTypedNumber(text string, lo, hi int, what string) (n int, problem string) {
-	s := strings.NewReplacer(" ", "", ",", "", "_", "", "'", "", "\u00a0", "").Replace(strings.TrimSpace(text))
+	s, ok := ungroup(strings.TrimSpace(text))
 	n, err := strconv.Atoi(s)
 	switch {
-	case s == "" || strings.TrimLeft(strings.TrimPrefix(s, "-"), "0123456789") != "" || (err != nil && !errors.Is(err, strconv.ErrRange)):
-		return 0, fmt.Sprintf("%q is not a whole number. Please send a number from %d to %d, such as %d.", clip(text), lo, hi, min(hi, 25))
+	case !ok || s == "" || strings.TrimLeft(strings.TrimPrefix(s, "-"), "0123456789") != "" || (err != nil && !errors.Is(err, strconv.ErrRange)):
+		return 0, fmt.Sprintf("%q is not a whole number. Please send a number from %s to %s, such as %d.", clip(text), thousands(lo), thousands(hi), min(hi, 25))
 	case err != nil || n < lo || n > hi:
-		return 0, fmt.Sprintf("The number of %s must be from %d to %d. Please send a number in that range.", what, lo, hi)
+		return 0, fmt.Sprintf("The number of %s must be from %s to %s. Please send a number in that range.", what, thousands(lo), thousands(hi))
 	}
 	return n, ""
+}
+
+// ungroup takes the thousands separators out of a typed number; ok is
+// false when a separator is not between groups of three digits.
+func ungroup(s string) (string, bool) {
+	sign, digits := "", s
+	if rest, found := strings.CutPrefix(s, "-"); found {
+		sign, digits = "-", rest
+	}
+	sep := strings.IndexFunc(digits, func(r rune) bool { return strings.ContainsRune(" ,'_\u00a0", r) })
+	if sep < 0 {
+		return s, true
+	}
+	r, _ := utf8.DecodeRuneInString(digits[sep:])
+	groups := strings.Split(digits, string(r))
+	if len(groups[0]) < 1 || len(groups[0]) > 3 {
+		return "", false
+	}
+	for _, g := range groups[1:] {
+		if len(g) != 3 {
+			return "", false
+		}
+	}
+	return sign + strings.Join(groups, ""), true
+}
+
+// thousands writes n with commas between thousands: 1,000,000.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // parseTypedDate reads the last day a code works, and returns the moment
@@ -469,6 +573,23 @@ func clip(s string) string {
 		return string(r[:40]) + "…"
 	}
 	return s
+}
+
+// usesText says how many activations a code allows: "single use", or
+// "up to 10 activations".
+func usesText(maxActivations int) string {
+	if maxActivations == 1 {
+		return "single use"
+	}
+	return "up to " + membership.Plural(maxActivations, "activation", "activations")
+}
+
+// eachUsesText is usesText for the codes of a batch.
+func eachUsesText(maxActivations int) string {
+	if maxActivations == 1 {
+		return "each single use"
+	}
+	return usesText(maxActivations) + " each"
 }
 
 func expiryText(at *time.Time) string {

@@ -58,21 +58,16 @@ func (t *turn) autoDeleteMenu(p *press) error {
 }
 
 func (t *turn) startAutoDeleteTyped(p *press) error {
-	if err := saveConversation(t.ctx, t.tx, t.bot.ID, p.userID, conversation{Flow: flowAutoDelete}); err != nil {
-		return err
-	}
-	t.show(p, screen{text: autoDeletePrompt, buttons: [][]jobs.Button{{{Text: "Cancel", Data: adminPrefix + "x"}}}})
-	return nil
+	return t.openPrompt(p, flowAutoDelete, newNonce(), screen{text: autoDeletePrompt})
 }
 
-var autoDeletePrompt = fmt.Sprintf("Send the number of days after which unused codes are deleted, from 1 to %d, or 0 to turn auto-delete off.",
-	tenant.MaxCodeAutoDeleteDays)
+var autoDeletePrompt = fmt.Sprintf("Send the number of days after which unused codes are deleted, from 1 to %s, or 0 to turn auto-delete off.",
+	thousands(tenant.MaxCodeAutoDeleteDays))
 
-func (t *turn) autoDeleteTyped(p *press, text string) error {
+func (t *turn) autoDeleteTyped(p *press, conv conversation, text string) error {
 	days, problem := parseTypedNumber(text, 0, tenant.MaxCodeAutoDeleteDays, "days")
-	if problem != "" {
-		t.show(p, screen{text: problem + "\n\n" + autoDeletePrompt, buttons: [][]jobs.Button{{{Text: "Cancel", Data: adminPrefix + "x"}}}})
-		return saveConversation(t.ctx, t.tx, t.bot.ID, p.userID, conversation{Flow: flowAutoDelete})
+	if problem != "" { // asked again within the same flow: its Cancel still works
+		return t.openPrompt(p, flowAutoDelete, flowNonce(conv), screen{text: problem + "\n\n" + autoDeletePrompt})
 	}
 	if err := clearConversation(t.ctx, t.tx, t.bot.ID, p.userID); err != nil {
 		return err

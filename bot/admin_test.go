@@ -203,7 +203,7 @@ const (
 	askMax     = "How many times"
 	askExpiry  = "stop working on a date"
 	askCount   = "Just one code, or several"
-	askPrice   = "Should these codes be priced"
+	askPrice   = "be priced, or zero-priced"
 	askConfirm = "Please check"
 )
 
@@ -306,7 +306,7 @@ func TestOwnerLinksThenCreatesACodeAndABatch(t *testing.T) {
 
 	// One code: a message to forward, with the code and its link.
 	summary := w.newCode(t, "1", askExpiry, "No expiry", askCount, "Just one", askConfirm)
-	for _, want := range []string{"Demo membership", "up to 1 activation per code", "Expiry: none", "How many: 1 code", "zero-priced"} {
+	for _, want := range []string{"Demo membership", "Activations: single use\n", "Expiry: none", "How many: 1 code", "zero-priced"} {
 		if !strings.Contains(summary.Text, want) {
 			t.Errorf("summary %q lacks %q", summary.Text, want)
 		}
