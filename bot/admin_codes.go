@@ -233,8 +233,20 @@ func (t *turn) codeView(p *press, codeID int64, note string) error {
 	if note != "" {
 		b.WriteString(note + "\n\n")
 	}
-	fmt.Fprintf(&b, "Code %s\nActivation link: %s\n\n", membership.FormatCode(c.Code), membership.ActivationLink(t.bot.Username, c.Code))
-	fmt.Fprintf(&b, "Plan: %s\nStatus: %s · used %d of %d\nExpiry: %s\n", c.PlanName, c.Status(time.Now()), c.Activations, c.MaxActivations, expiryText(c.ExpiresAt))
+	now := time.Now()
+	status := c.Status(now)
+	fmt.Fprintf(&b, "Code %s\n", membership.FormatCode(c.Code))
+	if status == membership.StatusActive { // a link to a code that no longer works would only disappoint
+		fmt.Fprintf(&b, "Activation link: %s\n", membership.ActivationLink(t.bot.Username, c.Code))
+	}
+	fmt.Fprintf(&b, "\nPlan: %s\nStatus: %s · used %d of %d\n", c.PlanName, status, c.Activations, c.MaxActivations)
+	switch {
+	case c.DeletedAt != nil: // it no longer works, whatever its expiry said
+	case status == membership.StatusExpired:
+		fmt.Fprintf(&b, "Expiry: expired on %s\n", membership.FormatDate(*c.ExpiresAt))
+	default:
+		fmt.Fprintf(&b, "Expiry: %s\n", expiryText(c.ExpiresAt))
+	}
 	if c.ZeroPriced {
 		b.WriteString("Orders: zero-priced\n")
 	} else {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -207,4 +208,43 @@ func TestAFreePlansCodesAreNotAskedAboutPricing(t *testing.T) {
 	// A priced plan is still asked about.
 	w.newCode(t, "1", askExpiry, "No expiry", askCount, "Just one", askPrice)
 	w.answeredAll(t)
+}
+
+// A code that no longer works shows no activation link, nor an expiry
+// that reads as if it worked; a live one shows both.
+func TestCodeViewOfADeadCodeOffersNoLink(t *testing.T) {
+	w := ownerWorld(t)
+	until := time.Now().AddDate(0, 1, 0)
+	code := w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: w.demo.Plan.ID, Count: 1, ExpiresAt: &until}).Codes[0]
+	live := w.openCode(t, code.Code)
+	if !strings.Contains(live.Text, "Activation link: ") || !strings.Contains(live.Text, "Expiry: works until ") {
+		t.Errorf("a live code's view: %q", live.Text)
+	}
+	confirm := w.tap(t, w.owner, live, "Delete", "Delete code")
+	w.tap(t, w.owner, confirm, "Yes, delete it", "Deleted: code")
+	dead := w.openCode(t, code.Code)
+	if strings.Contains(dead.Text, "Activation link") || strings.Contains(dead.Text, "works until") || !strings.Contains(dead.Text, "Status: deleted") {
+		t.Errorf("a deleted code's view: %q", dead.Text)
+	}
+}
+
+// An admin's answer after their step timed out is told so, once, rather
+// than answered with the members' help.
+func TestALateAnswerIsToldTheStepClosed(t *testing.T) {
+	w := ownerWorld(t)
+	w.newCode(t, "Type a number", "Send the number of activations")
+	if _, err := w.Owner(t).Exec(context.Background(), "UPDATE conversations SET expires_at = now() - interval '1 minute'"); err != nil {
+		t.Fatal(err)
+	}
+	w.send(t, w.owner, "5", "That came after the step it answers had closed")
+	w.send(t, w.owner, "5", "Send /start to see what this bot offers")
+	// A member never hears of the admins' steps.
+	stranger := w.member(t, "Stranger")
+	if _, err := w.Owner(t).Exec(context.Background(), `INSERT INTO conversations (tenant_id, bot_id, telegram_user_id, flow, step, data, expires_at)
+		VALUES ($1, $2, $3, 'admin_newcode', '', '{}', now() - interval '1 minute')`, w.demo.TenantID, w.demo.Bot.ID, stranger.ID); err != nil {
+		t.Fatal(err)
+	}
+	if reply := w.say(t, stranger, "5"); !strings.HasPrefix(reply.Text, "Send /start to see what this bot offers") {
+		t.Errorf("a member's text after a lapsed admin step: %q", reply.Text)
+	}
 }

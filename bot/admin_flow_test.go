@@ -124,7 +124,8 @@ func TestTypedAnswersAreCheckedAndReasked(t *testing.T) {
 	today := time.Now().UTC()
 	for typed, want := range map[string]string{
 		"next friday": `I could not read "next friday" as a date`,
-		"2020-02-30":  "could not read",
+		"2020-02-30":  "There is no 30 February 2020.",
+		"2027-13-01":  "There is no month 13.",
 		"2020-01-01":  "1 Jan 2020 has already passed",
 		today.AddDate(0, 0, -1).Format(time.DateOnly): "has already passed",
 		today.AddDate(11, 0, 0).Format(time.DateOnly): "more than ten years away",

@@ -58,7 +58,7 @@ func (w world) codeState(t *testing.T, code string) string {
 func (w world) openCode(t *testing.T, code string) telegramtest.Message {
 	t.Helper()
 	list := w.send(t, w.owner, "/codes", "Access codes, newest first")
-	return w.tap(t, w.owner, list, membership.FormatCode(code), "Activation link")
+	return w.tap(t, w.owner, list, membership.FormatCode(code), "Code "+membership.FormatCode(code)+"\n")
 }
 
 func TestDeleteAndRollBackFromTheBotDoWhatTheConsoleDoes(t *testing.T) {

@@ -562,8 +562,25 @@ func parseTypedDate(text string, now time.Time) (time.Time, string) {
 		}
 		return end, ""
 	}
+	if msg := noSuchDay(s); msg != "" {
+		return time.Time{}, msg
+	}
 	return time.Time{}, fmt.Sprintf("I could not read %q as a date. Please send it as YYYY-MM-DD, for example %s.",
 		clip(text), now.UTC().AddDate(0, 1, 0).Format(time.DateOnly))
+}
+
+// noSuchDay explains a date written YYYY-MM-DD whose month or day does
+// not exist, such as 2026-02-30, rather than blaming its form; "" if s is
+// not such a date.
+func noSuchDay(s string) string {
+	var y, m, d int
+	if n, err := fmt.Sscanf(s, "%4d-%2d-%2d", &y, &m, &d); n != 3 || err != nil || s != fmt.Sprintf("%04d-%02d-%02d", y, m, d) {
+		return ""
+	}
+	if m < 1 || m > 12 {
+		return fmt.Sprintf("There is no month %d. Please send the date as YYYY-MM-DD, such as %04d-01-31.", m, y)
+	}
+	return fmt.Sprintf("There is no %d %s %d. Please send a day that exists.", d, time.Month(m), y)
 }
 
 // clip shortens what someone typed for quoting it back.

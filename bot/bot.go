@@ -118,8 +118,25 @@ func (t *turn) onPrivateMessage(m *telego.Message) error {
 	if _, ok := membership.NormalizeCode(m.Text); ok || conv.Flow == flowAwaitCode || looksLikeCode(m.Text) {
 		return t.activate(member, m.Text)
 	}
+	if isAdminFlow(conv.Lapsed) {
+		return t.lateAnswer(m.From.ID)
+	}
 	t.send(m.From.ID, helpText)
 	return nil
+}
+
+// lateAnswer tells an admin that what they typed came after their open
+// step timed out, once: the conversation is cleared, so later text is
+// answered as any member's.
+func (t *turn) lateAnswer(userID int64) error {
+	admin, err := t.isAdmin(userID)
+	if err != nil || !admin {
+		t.send(userID, helpText)
+		return err
+	}
+	t.send(userID, fmt.Sprintf("That came after the step it answers had closed: a step waits %d minutes for an answer. "+
+		"Nothing was changed. Send /newcode to make codes, or /menu for the admin menu.", int(conversationTTL.Minutes())))
+	return clearConversation(t.ctx, t.tx, t.bot.ID, userID)
 }
 
 // looksLikeCode tells a code mistyped (a character short or over) from

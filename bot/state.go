@@ -20,21 +20,30 @@ type conversation struct {
 	Flow string
 	Step string
 	Data map[string]any
+	// Lapsed is the flow of a conversation that timed out in the last
+	// day (the conversation itself is then empty): its late answer is
+	// told so, rather than taken for a member's text.
+	Lapsed string
 }
 
 func loadConversation(ctx context.Context, tx pgx.Tx, botID, userID int64) (conversation, error) {
 	var c conversation
 	var raw []byte
+	var live bool
 	// FOR UPDATE: two updates of one person handled at once (a double tap
 	// on Create) take the conversation in turn, and the second sees what
 	// the first left, not the draft both started from.
-	err := tx.QueryRow(ctx, `SELECT flow, step, data FROM conversations
-		WHERE bot_id = $1 AND telegram_user_id = $2 AND expires_at > now() FOR UPDATE`, botID, userID).Scan(&c.Flow, &c.Step, &raw)
+	err := tx.QueryRow(ctx, `SELECT flow, step, data, expires_at > now() FROM conversations
+		WHERE bot_id = $1 AND telegram_user_id = $2 AND expires_at > now() - interval '1 day' FOR UPDATE`, botID, userID).
+		Scan(&c.Flow, &c.Step, &raw, &live)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return conversation{}, nil
 	}
 	if err != nil {
 		return c, fmt.Errorf("bot: load conversation: %w", err)
+	}
+	if !live {
+		return conversation{Lapsed: c.Flow}, nil
 	}
 	return c, json.Unmarshal(raw, &c.Data)
 }
