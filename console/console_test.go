@@ -883,6 +883,13 @@ func TestRevokeSaysWhereTheMemberStays(t *testing.T) {
 		strings.Contains(f, d.Chats[0].Title) {
 		t.Errorf("after revoking, the page says %q", f)
 	}
+	// The membership shows when it was revoked, not only when it was to end.
+	if !strings.Contains(body, ", revoked (it was to end ") {
+		t.Error("the member page does not say when the access was revoked")
+	}
+	if _, list := o.get("/members"); !strings.Contains(list, " (revoked)</td>") {
+		t.Error("the members list does not say when the access was revoked")
+	}
 	if status, _ := o.postForm(page+"/revoke", url.Values{}, page); status != http.StatusSeeOther {
 		t.Fatalf("revoke again: %d", status)
 	}

@@ -158,6 +158,9 @@ func (s *Server) searchAudit(c *fiber.Ctx) error {
 	if f.until, err = timeQuery(c, "until"); err != nil {
 		return err
 	}
+	if f.since != nil && f.until != nil && !f.since.Before(*f.until) {
+		return invalid("since must be before until.")
+	}
 	if f.limit, err = limitQuery(c, 100, 500); err != nil {
 		return err
 	}

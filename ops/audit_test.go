@@ -87,7 +87,7 @@ func TestAuditLogSearch(t *testing.T) {
 		t.Errorf("suspend entry: %+v", entry)
 	}
 
-	for _, q := range []string{"status=99", "status=abc", "tenant=0", "before=x", "since=last-week", "limit=501"} {
+	for _, q := range []string{"status=99", "status=abc", "tenant=0", "before=x", "since=last-week", "limit=501", "since=2026-12-07&until=2026-12-06"} {
 		w.admin.refused("GET", "/audit?"+q, nil, 422, "invalid_request")
 	}
 }

@@ -20,8 +20,8 @@ func ExampleDescribe() {
 	// Output:
 	// plan_id must be a whole number, not string
 	// reason must be a string, not number
-	// a date and time must be a string such as 2027-01-31T12:00:00Z
-	// a date and time must be a string such as 2027-01-31T12:00:00Z
+	// a date and time must be a string in RFC 3339 form, such as "2027-01-31T12:00:00Z"
+	// a date and time must be a string in RFC 3339 form, such as "2027-01-31T12:00:00Z"
 	// unexpected end of JSON input (at byte 13)
 	// it must be a JSON object, not array
 }

@@ -29,7 +29,7 @@ func Describe(err error) string {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "it ends too soon"
 	case errors.As(err, &timeErr), strings.HasPrefix(err.Error(), "Time.UnmarshalJSON"):
-		return "a date and time must be a string such as 2027-01-31T12:00:00Z"
+		return "a date and time must be a string in RFC 3339 form, such as \"2027-01-31T12:00:00Z\""
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
 }
