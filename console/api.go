@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -126,7 +127,11 @@ func decode(c *fiber.Ctx, v any) error {
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.DisallowUnknownFields()
 	if err := d.Decode(v); err != nil {
-		return refuse(400, errBadJSON, "The request body is not valid JSON for this call: "+jsonerr.Describe(err)+".")
+		msg := "The request body is not valid JSON for this call: " + jsonerr.Describe(err) + "."
+		if ct := strings.ToLower(string(c.Request().Header.ContentType())); strings.HasPrefix(ct, fiber.MIMEApplicationForm) || strings.HasPrefix(ct, fiber.MIMEMultipartForm) {
+			msg += " It was sent as a form: send a JSON object, with Content-Type: application/json."
+		}
+		return refuse(400, errBadJSON, msg)
 	}
 	if _, err := d.Token(); err != io.EOF {
 		return refuse(400, errBadJSON, "The request body is not valid JSON for this call: it goes on after the JSON object.")

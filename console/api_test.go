@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -262,6 +263,20 @@ func TestAPICodes(t *testing.T) {
 	} {
 		var e apiErr
 		wantError(t, bad.name, w.apiA.call("POST", "/codes", bad.body, &e), bad.status, e, bad.code)
+	}
+	// A form (curl -d's default) is told to send JSON.
+	req, _ := http.NewRequest("POST", w.apiA.url+"/codes", strings.NewReader("plan_id=1"))
+	req.Header.Set("Authorization", "Bearer "+w.apiA.key)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		var e apiErr
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(e.Error.Message, "with Content-Type: application/json") {
+			t.Errorf("a form body: %d %q", resp.StatusCode, e.Error.Message)
+		}
 	}
 	// A wrongly typed field is named as the API names it, not as Go does.
 	var typed apiErr
