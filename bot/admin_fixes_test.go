@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/mymmrac/telego"
 
 	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/telegram/telegramtest"
@@ -246,5 +247,38 @@ func TestALateAnswerIsToldTheStepClosed(t *testing.T) {
 	}
 	if reply := w.say(t, stranger, "5"); !strings.HasPrefix(reply.Text, "Send /start to see what this bot offers") {
 		t.Errorf("a member's text after a lapsed admin step: %q", reply.Text)
+	}
+}
+
+// deliverMessage delivers a private message from u that is not text
+// alone, as Telegram would: a sticker, or a photo with a caption.
+func (w world) deliverMessage(t *testing.T, u telegramtest.User, m telego.Message) {
+	t.Helper()
+	m.Date, m.Chat = time.Now().Unix(), telego.Chat{ID: u.ID, Type: telego.ChatTypePrivate}
+	m.From = &telego.User{ID: u.ID, FirstName: u.FirstName, Username: u.Username}
+	if status, err := w.Fake.Deliver(w.demo.Bot.TelegramID, telego.Update{Message: &m}); err != nil || status != 200 {
+		t.Fatalf("deliver a message: %d %v", status, err)
+	}
+}
+
+// A sticker sent at a typed step is asked to be typed, and the step stays
+// open; a code written under a photo is read.
+func TestNonTextMessages(t *testing.T) {
+	w := ownerWorld(t)
+	w.newCode(t, "Type a number", "Send the number of activations")
+	before := len(w.Fake.Messages(w.demo.Bot.TelegramID, w.owner.ID))
+	w.deliverMessage(t, w.owner, telego.Message{Sticker: &telego.Sticker{FileID: "s1", FileUniqueID: "s1", Type: "regular", Width: 512, Height: 512}})
+	if got := w.Messages(t, w.demo.Bot.TelegramID, w.owner.ID, before+1)[before]; got.Text != "Please type your answer as text, or send /cancel to stop." {
+		t.Errorf("a sticker at a typed step: %q", got.Text)
+	}
+	w.send(t, w.owner, "5", askExpiry) // the step is still open
+
+	code := w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: w.demo.Plan.ID, Count: 1}).Codes[0].Code
+	pia := w.member(t, "Pia")
+	before = len(w.Fake.Messages(w.demo.Bot.TelegramID, pia.ID))
+	w.deliverMessage(t, pia, telego.Message{Photo: []telego.PhotoSize{{FileID: "p1", FileUniqueID: "p1", Width: 90, Height: 90}},
+		Caption: membership.FormatCode(code)})
+	if got := w.Messages(t, w.demo.Bot.TelegramID, pia.ID, before+1)[before]; !strings.Contains(got.Text, "Code accepted") {
+		t.Errorf("a code under a photo: %q", got.Text)
 	}
 }

@@ -85,7 +85,11 @@ func person(u *telego.User) membership.Person {
 }
 
 func (t *turn) onPrivateMessage(m *telego.Message) error {
-	command, payload := splitCommand(m.Text, t.bot.Username)
+	text := m.Text
+	if text == "" {
+		text = m.Caption // a photo of a code, with the code written under it
+	}
+	command, payload := splitCommand(text, t.bot.Username)
 	if command == "/start" && payload == "" {
 		return t.welcome(person(m.From)) // records the member too
 	}
@@ -102,7 +106,7 @@ func (t *turn) onPrivateMessage(m *telego.Message) error {
 			return err
 		}
 	}
-	if done, err := t.onAdminMessage(member, conv, command, payload, m.Text); done || err != nil {
+	if done, err := t.onAdminMessage(member, conv, command, payload, text); done || err != nil {
 		return err // an owner link, or an admin's command or flow (admin.go)
 	}
 	switch {
@@ -115,8 +119,8 @@ func (t *turn) onPrivateMessage(m *telego.Message) error {
 		t.send(m.From.ID, helpText)
 		return nil
 	}
-	if _, ok := membership.NormalizeCode(m.Text); ok || conv.Flow == flowAwaitCode || looksLikeCode(m.Text) {
-		return t.activate(member, m.Text)
+	if _, ok := membership.NormalizeCode(text); ok || conv.Flow == flowAwaitCode || looksLikeCode(text) {
+		return t.activate(member, text)
 	}
 	if isAdminFlow(conv.Lapsed) {
 		return t.lateAnswer(m.From.ID)
