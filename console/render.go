@@ -158,6 +158,16 @@ func (con *Console) notFound(c *fiber.Ctx) error {
 	return con.errorPage(c, 404, "There is nothing here. It may have been deleted, or the link is wrong.")
 }
 
+// who names the person behind a record's "by": the bot's admins are
+// recorded by their Telegram user id ("telegram:<id>"), the console's
+// owners and the bot's codes by name ("console: <email>", "bot: @name").
+func who(by string) string {
+	if id, ok := strings.CutPrefix(by, "telegram:"); ok {
+		return "an admin in Telegram (user id " + id + ")"
+	}
+	return by
+}
+
 // idParam reads a positive id from the URL; anything else is not found.
 func idParam(c *fiber.Ctx, name string) (int64, bool) {
 	id, err := strconv.ParseInt(c.Params(name), 10, 64)
@@ -174,6 +184,7 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2 Jan 2006 15:04")
 	},
 	"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"who":    who,
 	"code":   membership.FormatCode,
 	"link":   membership.ActivationLink,
 	"plural": membership.Plural,
