@@ -18,8 +18,9 @@ import (
 //
 // A reminder already sent is forgotten when the end moves to a time still
 // ahead: it was the reminder for the old end, and the new end deserves its
-// own. `to` may not be later than the current end: fast-forward only
-// brings the end nearer.
+// own; but not for a membership of a day or less, whose confirmation named
+// its end and was its reminder. `to` may not be later than the current
+// end: fast-forward only brings the end nearer.
 func FastForward(ctx context.Context, tx pgx.Tx, membershipID int64, to time.Time) (Membership, error) {
 	var m Membership
 	err := tx.QueryRow(ctx, `SELECT id, member_id, plan_id, status, starts_at, ends_at
@@ -45,8 +46,8 @@ func FastForward(ctx context.Context, tx pgx.Tx, membershipID int64, to time.Tim
 	}
 	err = tx.QueryRow(ctx, `UPDATE memberships
 		SET starts_at = starts_at + ($2::timestamptz - ends_at), ends_at = $2,
-			reminded_at = CASE WHEN $2 > now() THEN NULL ELSE reminded_at END
-		WHERE id = $1 RETURNING starts_at, ends_at`, m.ID, to).Scan(&m.StartsAt, &m.EndsAt)
+			reminded_at = CASE WHEN $2 > now() AND ends_at - starts_at > $3::interval THEN NULL ELSE reminded_at END
+		WHERE id = $1 RETURNING starts_at, ends_at`, m.ID, to, ReminderLead).Scan(&m.StartsAt, &m.EndsAt)
 	if err != nil {
 		return m, fmt.Errorf("membership: fast-forward: %w", err)
 	}

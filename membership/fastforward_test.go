@@ -135,3 +135,36 @@ func TestFastForwardLifetime(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A membership of a day or less was its own reminder: moved nearer its
+// end, it is not reminded again.
+func TestFastForwardADayIsNotReminded(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, openDB(t), "ff-day@example.com", "Gold", 9003)
+	err := f.db.Tx(ctx, f.tenant, func(tx pgx.Tx) error {
+		plan, err := membership.CreatePlan(ctx, tx, membership.NewPlan{BotID: f.bot.ID, Name: "Day pass", PeriodDays: 1,
+			Price: membership.Money{Minor: 100, Currency: "EUR"}})
+		if err != nil {
+			return err
+		}
+		member, err := membership.UpsertMember(ctx, tx, f.bot.ID, membership.Person{TelegramUserID: 557, FirstName: "Cy"})
+		if err != nil {
+			return err
+		}
+		g, err := membership.Grant(ctx, tx, member.ID, plan)
+		if err != nil {
+			return err
+		}
+		if _, err := membership.FastForward(ctx, tx, g.Membership.ID, time.Now().Add(membership.ReminderLead-time.Minute)); err != nil {
+			return err
+		}
+		due, err := membership.DueReminders(ctx, tx, time.Time{}, 10)
+		if err != nil || len(due) != 0 {
+			t.Errorf("due reminders after moving a day pass = %+v, %v; want none", due, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -58,7 +58,7 @@ func (s *Sandbox) fastForward(c *fiber.Ctx) error {
 			// but the end is not.
 			to = now.Add(membership.ReminderLead - time.Minute)
 			done = "Moved to a day before the end: the reminder is on its way."
-			if acc.Membership.EndsAt != nil && acc.Membership.EndsAt.Before(to) {
+			if e := acc.Membership.EndsAt; e != nil && (e.Before(to) || e.Sub(acc.Membership.StartsAt) <= membership.ReminderLead) {
 				to = *acc.Membership.EndsAt
 				done = "This membership already ends within a day: its reminder has gone, or was never due (access of a day or less is told its end when it starts)."
 			}
