@@ -651,8 +651,8 @@ func TestAutoDeleteFollowsTheSettingInForceNow(t *testing.T) {
 	}
 	w.owner(t, "UPDATE tenants SET code_autodelete_days = 2")
 	sweep()
-	if n := w.Count(t, "SELECT count(*) FROM access_codes WHERE deleted_at IS NOT NULL"); n != 2 {
-		t.Errorf("%d codes deleted after the setting went to 2 days, want the 2 unused ones", n)
+	if n := w.Count(t, "SELECT count(*) FROM access_codes WHERE deleted_at IS NOT NULL AND auto_deleted"); n != 2 {
+		t.Errorf("%d codes marked auto-deleted after the setting went to 2 days, want the 2 unused ones", n)
 	}
 	if n := w.Count(t, "SELECT count(*) FROM access_codes WHERE code = $1 AND deleted_at IS NULL", used); n != 1 {
 		t.Error("a partly used code was deleted")

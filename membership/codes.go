@@ -45,6 +45,7 @@ type Code struct {
 	ExpiresAt      *time.Time
 	ZeroPriced     bool
 	DeletedAt      *time.Time
+	AutoDeleted    bool // deleted by the tenant's auto-delete setting, not by hand
 	CreatedAt      time.Time
 }
 

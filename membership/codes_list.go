@@ -24,12 +24,12 @@ type CodeFilter struct {
 }
 
 const codeColumns = `c.id, c.bot_id, c.plan_id, p.name, c.batch_id, c.code, c.max_activations, c.activations,
-	c.expires_at, c.zero_priced, c.deleted_at, c.created_at`
+	c.expires_at, c.zero_priced, c.deleted_at, c.auto_deleted, c.created_at`
 
 func scanCode(r pgx.Row) (Code, error) {
 	var c Code
 	err := r.Scan(&c.ID, &c.BotID, &c.PlanID, &c.PlanName, &c.BatchID, &c.Code, &c.MaxActivations, &c.Activations,
-		&c.ExpiresAt, &c.ZeroPriced, &c.DeletedAt, &c.CreatedAt)
+		&c.ExpiresAt, &c.ZeroPriced, &c.DeletedAt, &c.AutoDeleted, &c.CreatedAt)
 	return c, err
 }
 

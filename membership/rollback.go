@@ -165,7 +165,7 @@ func (s *RollbackStep) takeBack(ctx context.Context, tx pgx.Tx, membershipID, or
 // judges every code by its creation time, so changing it applies to all
 // existing codes at once. Codes with any activation are never touched.
 func AutoDeleteUnused(ctx context.Context, tx pgx.Tx) (int64, error) {
-	tag, err := tx.Exec(ctx, `UPDATE access_codes c SET deleted_at = now()
+	tag, err := tx.Exec(ctx, `UPDATE access_codes c SET deleted_at = now(), auto_deleted = true
 		FROM tenants t WHERE t.id = c.tenant_id AND t.code_autodelete_days IS NOT NULL
 		AND c.activations = 0 AND c.deleted_at IS NULL
 		AND c.created_at <= now() - make_interval(days => t.code_autodelete_days)`)
