@@ -189,6 +189,12 @@ func TestRemovalRefusedIsToldToTheOwner(t *testing.T) {
 	week := w.plan(t, "Week pass", 7, channel)
 	u := w.activate(t, "Nora", week)
 	w.activate(t, "Noel", week)
+	// Nell never joins: there is no one to remove, and nobody to tell.
+	nell := w.Fake.AddUser("Nell", "nell")
+	if status, err := w.Fake.Start(bot, nell.ID, w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: week.ID, Count: 1}).Codes[0].Code); err != nil || status != 200 {
+		t.Fatalf("Nell's code: %d %v", status, err)
+	}
+	w.Messages(t, bot, nell.ID, 1)
 	if status, err := w.Fake.AddBotToChat(bot, channel.TelegramChatID, telegramtest.AdminRights{CanInviteUsers: true}); err != nil || status != 200 {
 		t.Fatalf("take the ban right away: %d %v", status, err)
 	}

@@ -238,17 +238,23 @@ func (d Deps) removalRefused(ctx context.Context, tenantID, botID, chatID, userI
 	return d.DB.Tx(ctx, tenantID, func(tx pgx.Tx) error {
 		var who membership.Person
 		var title, bot string
+		var in bool // Gatekey saw them in the chat; else there is likely no one to remove
 		err := tx.QueryRow(ctx, `WITH kept AS (
 				UPDATE member_chats mc SET status = 'joined', updated_at = now() FROM members m, chats c
 				WHERE m.tenant_id = mc.tenant_id AND m.id = mc.member_id AND m.bot_id = $1 AND m.telegram_user_id = $3
 				AND c.tenant_id = mc.tenant_id AND c.id = mc.chat_id AND c.bot_id = $1 AND c.telegram_chat_id = $2
 				AND mc.status = 'removed')
-			SELECT m.username, m.first_name, m.last_name, c.title, b.username
+			SELECT m.username, m.first_name, m.last_name, c.title, b.username,
+				EXISTS (SELECT FROM member_chats mc WHERE mc.tenant_id = m.tenant_id AND mc.member_id = m.id
+					AND mc.chat_id = c.id AND mc.status IN ('joined', 'removed'))
 			FROM members m, chats c, bots b WHERE m.bot_id = $1 AND m.telegram_user_id = $3
 			AND c.bot_id = $1 AND c.telegram_chat_id = $2 AND b.id = $1`, botID, chatID, userID).
-			Scan(&who.Username, &who.FirstName, &who.LastName, &title, &bot)
+			Scan(&who.Username, &who.FirstName, &who.LastName, &title, &bot, &in)
 		if err != nil {
 			return fmt.Errorf("jobs: removal refused: %w", err)
+		}
+		if !in {
+			return nil // never seen joining: the removal was only in case, and nobody need act
 		}
 		text := fmt.Sprintf("%s no longer has access to %s, but Telegram would not let @%s remove them (%q). "+
 			"Remove them yourself, and give @%s the right to ban users there so that it can next time.", who.DisplayName(), title, bot, why, bot)
