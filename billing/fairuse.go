@@ -166,3 +166,33 @@ func CreateCodes(ctx context.Context, tx pgx.Tx, req membership.CodeRequest) (me
 	}
 	return membership.CreateCodes(ctx, tx, req)
 }
+
+// UpdatePlan is how the console changes a plan: membership.UpdatePlan,
+// except that a plan made free on pay-as-you-go may not turn its live
+// codes into free codes past the fair-use allowance (their activations
+// would be orders of nothing from then on). The owner is told what to do
+// instead, and nothing is changed.
+func UpdatePlan(ctx context.Context, tx pgx.Tx, planID int64, in membership.NewPlan) (membership.Plan, error) {
+	old, err := membership.GetPlan(ctx, tx, planID)
+	if err != nil {
+		return old, err
+	}
+	var before FairUse
+	if old.Price.Minor > 0 && in.Price.Minor == 0 {
+		if before, err = GetFairUse(ctx, tx); err != nil {
+			return old, err
+		}
+	}
+	p, err := membership.UpdatePlan(ctx, tx, planID, in)
+	if err != nil || old.Price.Minor == 0 || p.Price.Minor != 0 || !before.Limited {
+		return p, err
+	}
+	f, err := GetFairUse(ctx, tx)
+	if err != nil || f.Open <= before.Open || f.Used+f.Open <= f.Allowance {
+		return p, err // the plan's codes add no free activations, or they fit
+	}
+	return p, &membership.ValidationError{Message: fmt.Sprintf("At a price of 0, the codes of %s would be free codes, "+
+		"and with them the free codes given out could be activated %d more %s, past what is left of your allowance of %d free %s for the last 30 days (%d used). "+
+		"Delete the plan's unused codes first, keep a price, or move to the flat plan. Nothing was changed",
+		old.Name, f.Open, plural(f.Open, "time", "times"), f.Allowance, plural(f.Allowance, "activation", "activations"), f.Used)}
+}

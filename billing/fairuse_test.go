@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/gatekey/gatekey/billing"
 	"github.com/gatekey/gatekey/membership"
 )
@@ -209,5 +211,35 @@ func TestAllowanceFollowsPaidOrdersAndStaffOverrides(t *testing.T) {
 	f.mustCodes(membership.CodeRequest{Count: 500, MaxActivations: 1000})
 	if fu := f.fairUse(); fu.Limited || fu.Over() {
 		t.Errorf("flat plan: %+v", fu)
+	}
+}
+
+// A plan made free may not turn its live priced codes into free codes past
+// the allowance: the edit is refused and changes nothing, and goes through
+// once the codes are gone.
+func TestMakingAPlanFreeIsHeldToTheAllowance(t *testing.T) {
+	f := newFixture(t, false)
+	f.exec("UPDATE tenants SET fairuse_floor = 10")
+	b := f.mustCodes(membership.CodeRequest{Count: 2, MaxActivations: 10, ZeroPriced: boolp(false)})
+	edit := func(price int64) error {
+		return f.db.Tx(f.ctx, f.tenantID, func(tx pgx.Tx) error {
+			_, err := billing.UpdatePlan(f.ctx, tx, f.plan.ID, membership.NewPlan{Name: f.plan.Name, PeriodDays: 30,
+				Price: membership.Money{Minor: price, Currency: "USD"}, ChatIDs: []int64{f.chat.ID}})
+			return err
+		})
+	}
+	var v *membership.ValidationError
+	if err := edit(0); !errors.As(err, &v) || !strings.Contains(err.Error(), "activated 20 more times") {
+		t.Fatalf("making the plan free with 20 priced activations open on an allowance of 10: %v", err)
+	}
+	if n := f.count("SELECT count(*) FROM plans WHERE price_minor = 999"); n != 1 {
+		t.Error("a refused edit changed the plan's price")
+	}
+	if err := edit(500); err != nil {
+		t.Errorf("another price: %v", err)
+	}
+	f.exec("UPDATE access_codes SET deleted_at = now() WHERE batch_id = $1", b.ID)
+	if err := edit(0); err != nil {
+		t.Errorf("making the plan free with no live codes: %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gatekey/gatekey/billing"
 	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/tenant"
 )
@@ -242,7 +243,7 @@ func (con *Console) updatePlan(c *fiber.Ctx) error {
 	f.ID = id
 	if err == nil {
 		err = con.tx(ctx, session(c).TenantID, func(tx pgx.Tx) error {
-			_, err := membership.UpdatePlan(ctx, tx, id, in)
+			_, err := billing.UpdatePlan(ctx, tx, id, in)
 			return err
 		})
 	}
