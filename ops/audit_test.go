@@ -87,7 +87,10 @@ func TestAuditLogSearch(t *testing.T) {
 		t.Errorf("suspend entry: %+v", entry)
 	}
 
-	for _, q := range []string{"status=99", "status=abc", "tenant=0", "before=x", "since=last-week", "limit=501", "since=2026-12-07&until=2026-12-06"} {
+	for _, q := range []string{"status=99", "status=abc", "tenant=0", "before=x", "since=last-week", "limit=501", "since=2026-12-07&until=2026-12-06",
+		"tenant_id=2"} { // a misspelt filter is refused, not ignored (which would answer for every tenant)
 		w.admin.refused("GET", "/audit?"+q, nil, 422, "invalid_request")
 	}
+	w.admin.refused("GET", "/tenants/"+itoa(id)+"?verbose=1", nil, 422, "invalid_request")
+	w.admin.refused("GET", "/jobs?kind=x&stat=failed", nil, 422, "invalid_request")
 }

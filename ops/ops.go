@@ -64,20 +64,20 @@ func (s *Server) Register(r fiber.Router) {
 	g := r.Group("/ops/v1", s.guard)
 	g.Get("/openapi.json", s.openAPI)
 
-	g.Get("/tenants", s.searchTenants)
-	g.Get("/tenants/:id", s.getTenant)
-	g.Post("/tenants/:id/suspend", s.suspend)
-	g.Post("/tenants/:id/resume", s.resume)
-	g.Patch("/tenants/:id/billing", s.setBilling)
-	g.Get("/tenants/:id/usage", s.usage)
-	g.Get("/tenants/:id/history", s.history)
+	g.Get("/tenants", knownQuery, s.searchTenants)
+	g.Get("/tenants/:id", knownQuery, s.getTenant)
+	g.Post("/tenants/:id/suspend", knownQuery, s.suspend)
+	g.Post("/tenants/:id/resume", knownQuery, s.resume)
+	g.Patch("/tenants/:id/billing", knownQuery, s.setBilling)
+	g.Get("/tenants/:id/usage", knownQuery, s.usage)
+	g.Get("/tenants/:id/history", knownQuery, s.history)
 
-	g.Get("/jobs", s.listJobs)
-	g.Get("/jobs/summary", s.jobSummary) // before /jobs/:id, which would take it
-	g.Get("/jobs/:id", s.getJob)
-	g.Post("/jobs/:id/retry", s.retryJob)
+	g.Get("/jobs", knownQuery, s.listJobs)
+	g.Get("/jobs/summary", knownQuery, s.jobSummary) // before /jobs/:id, which would take it
+	g.Get("/jobs/:id", knownQuery, s.getJob)
+	g.Post("/jobs/:id/retry", knownQuery, s.retryJob)
 
-	g.Get("/audit", s.searchAudit)
+	g.Get("/audit", knownQuery, s.searchAudit)
 
 	g.Use(func(c *fiber.Ctx) error {
 		return fail(fiber.StatusNotFound, codeNotFound, "There is no such ops call. See /ops/v1/openapi.json.")
