@@ -21,8 +21,9 @@ const bodyLimit = 4 << 20
 // way: the owner and staff APIs with their error JSON, the console with its
 // page, the rest in plain text.
 //
-// A request whose headers are too large was never parsed, so its path is
-// unknown and it is answered in plain text.
+// A request whose headers are too large was never parsed, and one whose
+// chunked body ran over was reset before it reached here: their path is
+// unknown (no Host either), so they are answered in plain text.
 func (a *App) serverError(con *console.Console) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		status, code, msg := describeError(err)
@@ -31,10 +32,11 @@ func (a *App) serverError(con *console.Console) fiber.ErrorHandler {
 		}
 		p := strings.ToLower(c.Path())
 		switch {
+		case len(c.Context().Host()) == 0: // not read: see above
 		case under(p, "/ops"):
 			c.Set(fiber.HeaderCacheControl, "no-store")
 			return c.Status(status).JSON(fiber.Map{"error": fiber.Map{"code": code, "message": msg}})
-		case con != nil && status != fiber.StatusRequestHeaderFieldsTooLarge && !under(p, "/telegram") && !under(p, "/stripe"):
+		case con != nil && !under(p, "/telegram") && !under(p, "/stripe"):
 			return con.Refuse(c, status, code, msg)
 		}
 		return c.Status(status).SendString(msg + "\n")

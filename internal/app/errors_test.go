@@ -30,7 +30,7 @@ func TestRequestsNoRouteAnswered(t *testing.T) {
 	const bigBody = 5 << 20
 	for _, c := range []struct {
 		method, path string
-		length       int    // the Content-Length sent (the body itself is not)
+		length       int    // the Content-Length sent (the body itself is not); -1: chunked, one chunk of 5 MiB announced
 		header       string // a header this long
 		status       int
 		apiCode      string // the error JSON's code, or
@@ -44,6 +44,9 @@ func TestRequestsNoRouteAnswered(t *testing.T) {
 		{"POST", "/stripe/webhook", bigBody, "", 413, "", "", "larger than the 4 MiB"},
 		{"GET", "/api/v1/codes", 0, strings.Repeat("h", 10<<10), 431, "", "", "headers are larger"},
 		{"GET", "/boom", 0, "", 500, "", "Something went wrong on our side", ""},
+		// A chunked body that runs over is refused with the request already
+		// forgotten: plain text, not the console's page.
+		{"POST", "/api/v1/codes", -1, "", 413, "", "", "larger than the 4 MiB"},
 	} {
 		what := c.method + " " + c.path
 		resp, body := rawRequest(t, env.URL, c.method, c.path, c.length, c.header)
@@ -85,10 +88,17 @@ func rawRequest(t *testing.T, baseURL, method, path string, length int, longHead
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
 	head := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: gatekey.test\r\nContent-Type: application/json\r\nContent-Length: %d\r\n", method, path, length)
+	if length < 0 {
+		head = fmt.Sprintf("%s %s HTTP/1.1\r\nHost: gatekey.test\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n", method, path)
+	}
 	if longHeader != "" {
 		head += "X-Long: " + longHeader + "\r\n"
 	}
-	if _, err := io.WriteString(conn, head+"\r\n"); err != nil {
+	head += "\r\n"
+	if length < 0 {
+		head += fmt.Sprintf("%x\r\n", 5<<20)
+	}
+	if _, err := io.WriteString(conn, head); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
