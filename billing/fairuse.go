@@ -56,23 +56,24 @@ func (f FairUse) Text() string {
 	if !f.Limited {
 		return "Free codes: unlimited on the flat plan."
 	}
-	s := fmt.Sprintf("Free code activations in the last 30 days: %d of %d", f.Used, f.Allowance)
+	n := membership.Thousands
+	s := fmt.Sprintf("Free code activations in the last 30 days: %s of %s", n(f.Used), n(f.Allowance))
 	if f.Over() {
-		return s + fmt.Sprintf(" (%d over). Codes already given out keep working. "+
-			"To give out more free codes, make them priced on a plan with a price, move to the flat plan, or ask Gatekey support to raise your allowance.", f.Used-f.Allowance)
+		return s + fmt.Sprintf(" (%s over). Codes already given out keep working. "+
+			"To give out more free codes, make them priced on a plan with a price, move to the flat plan, or ask Gatekey support to raise your allowance.", n(f.Used-f.Allowance))
 	}
-	return s + fmt.Sprintf(". %s The allowance is the larger of %d and %d%% of your paid orders (%d).",
-		f.left(), f.Floor, f.RatioPct, f.Paid)
+	return s + fmt.Sprintf(". %s The allowance is the larger of %s and %d%% of your paid orders (%s).",
+		f.left(), n(f.Floor), f.RatioPct, n(f.Paid))
 }
 
 // left says how many free activations new codes may still give out, and
 // what the codes already given out hold of the allowance.
 func (f FairUse) left() string {
 	if f.Open == 0 {
-		return fmt.Sprintf("New free codes may give out %d more.", f.Remaining())
+		return fmt.Sprintf("New free codes may give out %s more.", membership.Thousands(f.Remaining()))
 	}
-	return fmt.Sprintf("Free codes already given out can be activated %d more %s, so new ones may give out %d more.",
-		f.Open, plural(f.Open, "time", "times"), f.Remaining())
+	return fmt.Sprintf("Free codes already given out can be activated %s more %s, so new ones may give out %s more.",
+		membership.Thousands(f.Open), plural(f.Open, "time", "times"), membership.Thousands(f.Remaining()))
 }
 
 // GetFairUse reads the tenant's fair-use standing.
@@ -100,19 +101,25 @@ func GetFairUse(ctx context.Context, tx pgx.Tx) (FairUse, error) {
 type FairUseError struct {
 	FairUse   FairUse
 	Requested int
+	Codes     int // how many codes were asked for
 }
 
 func (e *FairUseError) Error() string {
 	f := e.FairUse
+	n := membership.Thousands
 	held := ""
 	if f.Open > 0 {
-		held = fmt.Sprintf(", and free codes already given out can be activated %d more %s", f.Open, plural(f.Open, "time", "times"))
+		held = fmt.Sprintf(", and free codes already given out can be activated %s more %s", n(f.Open), plural(f.Open, "time", "times"))
 	}
-	return fmt.Sprintf("These codes allow %d free %s, but only %d of your %d free %s for the last 30 days %s left (%d used%s). "+
-		"Free codes on pay-as-you-go are meant to sit beside paid sales: the allowance is the larger of %d and %d%% of your paid orders (%d in the last 30 days). "+
+	these := "These codes allow"
+	if e.Codes == 1 {
+		these = "This code allows"
+	}
+	return fmt.Sprintf("%s %s free %s, but only %s of your %s free %s for the last 30 days %s left (%s used%s). "+
+		"Free codes on pay-as-you-go are meant to sit beside paid sales: the allowance is the larger of %s and %d%% of your paid orders (%s in the last 30 days). "+
 		"To go on: make the codes priced on a plan with a price, delete unused free codes, move to the flat plan, or ask Gatekey support to raise your allowance.",
-		e.Requested, plural(e.Requested, "activation", "activations"), f.Remaining(), f.Allowance, plural(f.Allowance, "activation", "activations"),
-		plural(f.Remaining(), "is", "are"), f.Used, held, f.Floor, f.RatioPct, f.Paid)
+		these, n(e.Requested), plural(e.Requested, "activation", "activations"), n(f.Remaining()), n(f.Allowance), plural(f.Allowance, "activation", "activations"),
+		plural(f.Remaining(), "is", "are"), n(f.Used), held, n(f.Floor), f.RatioPct, n(f.Paid))
 }
 
 // freeCodes tells whether a plan's codes will give free access: they are
@@ -161,7 +168,7 @@ func CreateCodes(ctx context.Context, tx pgx.Tx, req membership.CodeRequest) (me
 		}
 		requested := max(1, req.Count) * max(1, req.MaxActivations)
 		if f.Limited && requested > f.Remaining() {
-			return membership.Batch{}, &FairUseError{FairUse: f, Requested: requested}
+			return membership.Batch{}, &FairUseError{FairUse: f, Requested: requested, Codes: max(1, req.Count)}
 		}
 	}
 	return membership.CreateCodes(ctx, tx, req)
@@ -192,7 +199,7 @@ func UpdatePlan(ctx context.Context, tx pgx.Tx, planID int64, in membership.NewP
 		return p, err // the plan's codes add no free activations, or they fit
 	}
 	return p, &membership.ValidationError{Message: fmt.Sprintf("At a price of 0, the codes of %s would be free codes, "+
-		"and with them the free codes given out could be activated %d more %s, past what is left of your allowance of %d free %s for the last 30 days (%d used). "+
+		"and with them the free codes given out could be activated %s more %s, past what is left of your allowance of %s free %s for the last 30 days (%s used). "+
 		"Delete the plan's unused codes first, keep a price, or move to the flat plan. Nothing was changed",
-		old.Name, f.Open, plural(f.Open, "time", "times"), f.Allowance, plural(f.Allowance, "activation", "activations"), f.Used)}
+		old.Name, membership.Thousands(f.Open), plural(f.Open, "time", "times"), membership.Thousands(f.Allowance), plural(f.Allowance, "activation", "activations"), membership.Thousands(f.Used))}
 }

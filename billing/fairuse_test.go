@@ -57,6 +57,10 @@ func TestFairUseMeter(t *testing.T) {
 	if s := held.Text(); held.Remaining() != 8 || !strings.Contains(s, "activated 30 more times, so new ones may give out 8 more") {
 		t.Errorf("12 used and 30 open of 50: remaining %d, text %q", held.Remaining(), s)
 	}
+	big := billing.FairUse{Limited: true, Floor: 50, RatioPct: 100, Paid: 1200, Used: 1000, Open: 2000025, Allowance: 1200}
+	if s := big.Text(); !strings.Contains(s, "1,000 of 1,200") || !strings.Contains(s, "activated 2,000,025 more times") {
+		t.Errorf("big numbers: %q", s)
+	}
 	flat := billing.FairUse{Used: 5000}
 	if flat.Over() || !strings.Contains(flat.Text(), "unlimited") {
 		t.Errorf("flat plan: over %v, text %q", flat.Over(), flat.Text())
@@ -90,7 +94,7 @@ func TestCreateCodesHeldToAllowance(t *testing.T) {
 		t.Errorf("refusal: requested %d, remaining %d", fe.Requested, fe.FairUse.Remaining())
 	}
 	msg := err.Error()
-	for _, want := range []string{"allow 1 free activation,", "0 of your 10", "(4 used, and free codes already given out can be activated 6 more times)",
+	for _, want := range []string{"This code allows 1 free activation,", "0 of your 10", "(4 used, and free codes already given out can be activated 6 more times)",
 		"make the codes priced", "delete unused free codes", "flat plan", "ask Gatekey support"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("refusal message lacks %q:\n%s", want, msg)

@@ -351,7 +351,11 @@ func (t *turn) deleteCode(p *press, codeID int64) error {
 		return err
 	}
 	p.notice = "Code deleted."
-	return t.codeView(p, c.ID, fmt.Sprintf("Deleted: code %s no longer works. Memberships it granted stay.", membership.FormatCode(c.Code)))
+	msg := fmt.Sprintf("Deleted: code %s no longer works.", membership.FormatCode(c.Code))
+	if c.Activations > 0 {
+		msg += " Memberships it granted stay."
+	}
+	return t.codeView(p, c.ID, msg)
 }
 
 func (t *turn) confirmRollback(p *press, codeID int64) error {

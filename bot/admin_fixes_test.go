@@ -222,7 +222,9 @@ func TestCodeViewOfADeadCodeOffersNoLink(t *testing.T) {
 		t.Errorf("a live code's view: %q", live.Text)
 	}
 	confirm := w.tap(t, w.owner, live, "Delete", "Delete code")
-	w.tap(t, w.owner, confirm, "Yes, delete it", "Deleted: code")
+	if deleted := w.tap(t, w.owner, confirm, "Yes, delete it", "Deleted: code"); strings.Contains(deleted.Text, "Memberships it granted stay") {
+		t.Errorf("deleting a code nobody used speaks of its memberships: %q", deleted.Text)
+	}
 	dead := w.openCode(t, code.Code)
 	if strings.Contains(dead.Text, "Activation link") || strings.Contains(dead.Text, "works until") || !strings.Contains(dead.Text, "Status: deleted") {
 		t.Errorf("a deleted code's view: %q", dead.Text)

@@ -142,7 +142,7 @@ func (t *turn) draftScreen(d codeDraft, step string) (screen, error) {
 				{draftButton(d, "Type a number", stepMax, "t")}, cancel,
 			}}, nil
 	case stepMaxTyped:
-		return screen{text: fmt.Sprintf("Send the number of activations each code allows, from 1 to %s.", thousands(membership.MaxActivationsCap)),
+		return screen{text: fmt.Sprintf("Send the number of activations each code allows, from 1 to %s.", membership.Thousands(membership.MaxActivationsCap)),
 			buttons: [][]jobs.Button{cancel}}, nil
 	case stepExpiry:
 		return screen{text: "Should the code stop working on a date, if it has not been used by then?",
@@ -504,9 +504,9 @@ func parseTypedNumber(text string, lo, hi int, what string) (n int, problem stri
 	n, err := strconv.Atoi(s)
 	switch {
 	case !ok || s == "" || strings.TrimLeft(strings.TrimPrefix(s, "-"), "0123456789") != "" || (err != nil && !errors.Is(err, strconv.ErrRange)):
-		return 0, fmt.Sprintf("%q is not a whole number. Please send a number from %s to %s, such as %d.", clip(text), thousands(lo), thousands(hi), min(hi, 25))
+		return 0, fmt.Sprintf("%q is not a whole number. Please send a number from %s to %s, such as %d.", clip(text), membership.Thousands(lo), membership.Thousands(hi), min(hi, 25))
 	case err != nil || n < lo || n > hi:
-		return 0, fmt.Sprintf("The number of %s must be from %s to %s. Please send a number in that range.", what, thousands(lo), thousands(hi))
+		return 0, fmt.Sprintf("The number of %s must be from %s to %s. Please send a number in that range.", what, membership.Thousands(lo), membership.Thousands(hi))
 	}
 	return n, ""
 }
@@ -533,15 +533,6 @@ func ungroup(s string) (string, bool) {
 		}
 	}
 	return sign + strings.Join(groups, ""), true
-}
-
-// thousands writes n with commas between thousands: 1,000,000.
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }
 
 // parseTypedDate reads the last day a code works, and returns the moment

@@ -62,7 +62,7 @@ func (t *turn) startAutoDeleteTyped(p *press) error {
 }
 
 var autoDeletePrompt = fmt.Sprintf("Send the number of days after which unused codes are deleted, from 1 to %s, or 0 to turn auto-delete off.",
-	thousands(tenant.MaxCodeAutoDeleteDays))
+	membership.Thousands(tenant.MaxCodeAutoDeleteDays))
 
 func (t *turn) autoDeleteTyped(p *press, conv conversation, text string) error {
 	days, problem := parseTypedNumber(text, 0, tenant.MaxCodeAutoDeleteDays, "days")

@@ -212,10 +212,20 @@ func minutes(d time.Duration) string {
 // FormatDate is how dates appear in messages: "2 Jan 2026 15:04 UTC".
 func FormatDate(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") }
 
-// Plural is a count as messages give it: "1 code", "2 codes", "0 codes".
+// Plural is a count as messages give it: "1 code", "2 codes", "0 codes",
+// "1,000,000 activations".
 func Plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}
-	return strconv.Itoa(n) + " " + many
+	return Thousands(n) + " " + many
+}
+
+// Thousands writes n with commas between thousands: 1,000,000.
+func Thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
