@@ -55,8 +55,17 @@ func TestDashboardAndMemberList(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if len(rows) != 1 || rows[0].Source != membership.SourceCode || rows[0].Code != paid.Codes[0].Code || rows[0].PlanName != "Gold" {
+		if len(rows) != 1 || rows[0].Source != membership.SourceCode || rows[0].Code != paid.Codes[0].Code || rows[0].PlanName != "Gold" ||
+			rows[0].CodeUndone {
 			t.Errorf("search for Ben: %+v", rows)
+		}
+		// The code's activation undone since (its membership kept by
+		// another grant, say): the row says so.
+		if _, err := tx.Exec(ctx, "UPDATE code_activations SET rolled_back_at = now() WHERE member_id = $1", rows[0].MemberID); err != nil {
+			return err
+		}
+		if rows, err = membership.ListMembers(ctx, tx, membership.MemberFilter{Search: "ben ray"}); err != nil || len(rows) != 1 || !rows[0].CodeUndone {
+			t.Errorf("Ben's row after his code's activation was undone: %+v %v", rows, err)
 		}
 		all, err := membership.ListMembers(ctx, tx, membership.MemberFilter{Limit: 1})
 		if err != nil || len(all) != 1 {

@@ -36,6 +36,7 @@ type MemberRow struct {
 	PlanName    string
 	Source      string // SourceCode or SourcePayment; "" if no order made it
 	Code        string // the code that made it, when Source is SourceCode
+	CodeUndone  bool   // that code's activation was rolled back since
 	Unreachable bool   // the member blocked the bot
 	EndedAt     *time.Time
 }
@@ -44,7 +45,7 @@ type MemberRow struct {
 // that the lookups cost one page's rows, never the whole table's.
 const memberRowQuery = `SELECT x.ms_id, x.member_id, x.plan_id, x.status, x.starts_at, x.ends_at, x.ended_at,
 	x.member_id, x.bot_id, x.telegram_user_id, x.username, x.first_name, x.last_name, x.unreachable, p.name,
-	coalesce(first.source, ''), coalesce(first.code, '')
+	coalesce(first.source, ''), coalesce(first.code, ''), coalesce(first.undone, false)
 	FROM (
 		SELECT ms.tenant_id, ms.id AS ms_id, ms.member_id, ms.plan_id, ms.status, ms.starts_at, ms.ends_at, ms.ended_at,
 			m.bot_id, m.telegram_user_id, m.username, m.first_name, m.last_name, m.unreachable_at IS NOT NULL AS unreachable
@@ -53,9 +54,12 @@ const memberRowQuery = `SELECT x.ms_id, x.member_id, x.plan_id, x.status, x.star
 	) x
 	JOIN plans p ON p.tenant_id = x.tenant_id AND p.id = x.plan_id
 	LEFT JOIN LATERAL (
-		SELECT o.source, (SELECT ac.code FROM code_activations ca JOIN access_codes ac ON ac.tenant_id = ca.tenant_id AND ac.id = ca.code_id
-			WHERE ca.tenant_id = o.tenant_id AND ca.order_id = o.id) AS code
-		FROM orders o WHERE o.tenant_id = x.tenant_id AND o.membership_id = x.ms_id ORDER BY o.id LIMIT 1
+		SELECT o.source, act.code, act.undone
+		FROM orders o LEFT JOIN LATERAL (
+			SELECT ac.code, ca.rolled_back_at IS NOT NULL AS undone FROM code_activations ca
+			JOIN access_codes ac ON ac.tenant_id = ca.tenant_id AND ac.id = ca.code_id
+			WHERE ca.tenant_id = o.tenant_id AND ca.order_id = o.id) act ON true
+		WHERE o.tenant_id = x.tenant_id AND o.membership_id = x.ms_id ORDER BY o.id LIMIT 1
 	) first ON true
 	ORDER BY x.ms_id DESC`
 
@@ -64,7 +68,7 @@ func scanMemberRow(r pgx.Row) (MemberRow, error) {
 	var source string
 	err := r.Scan(&x.ID, &x.MemberID, &x.PlanID, &x.Status, &x.StartsAt, &x.EndsAt, &x.EndedAt,
 		&x.Member.ID, &x.Member.BotID, &x.Member.TelegramUserID, &x.Member.Username, &x.Member.FirstName, &x.Member.LastName,
-		&x.Unreachable, &x.PlanName, &source, &x.Code)
+		&x.Unreachable, &x.PlanName, &source, &x.Code, &x.CodeUndone)
 	switch source {
 	case "access_code":
 		x.Source = SourceCode
