@@ -200,6 +200,6 @@ func UpdatePlan(ctx context.Context, tx pgx.Tx, planID int64, in membership.NewP
 	}
 	return p, &membership.ValidationError{Message: fmt.Sprintf("At a price of 0, the codes of %s would be free codes, "+
 		"and with them the free codes given out could be activated %s more %s, past what is left of your allowance of %s free %s for the last 30 days (%s used). "+
-		"Delete the plan's unused codes first, keep a price, or move to the flat plan. Nothing was changed",
+		"Delete the plan's unused codes first, keep a price, or move to the flat plan. Nothing was changed.",
 		old.Name, membership.Thousands(f.Open), plural(f.Open, "time", "times"), membership.Thousands(f.Allowance), plural(f.Allowance, "activation", "activations"), membership.Thousands(f.Used))}
 }

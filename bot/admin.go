@@ -127,10 +127,6 @@ func (t *turn) onAdminMessage(member membership.Member, conv conversation, comma
 			return true, t.menu(p, "")
 		}
 	}
-	if strings.TrimSpace(text) == "" { // a sticker, a voice note, a photo with no caption
-		t.send(userID, "Please type your answer as text, or send /cancel to stop.")
-		return true, nil
-	}
 	switch conv.Flow {
 	case flowNewCode:
 		return true, t.newCodeTyped(p, conv, text)

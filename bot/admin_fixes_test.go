@@ -270,10 +270,16 @@ func TestNonTextMessages(t *testing.T) {
 	w.newCode(t, "Type a number", "Send the number of activations")
 	before := len(w.Fake.Messages(w.demo.Bot.TelegramID, w.owner.ID))
 	w.deliverMessage(t, w.owner, telego.Message{Sticker: &telego.Sticker{FileID: "s1", FileUniqueID: "s1", Type: "regular", Width: 512, Height: 512}})
-	if got := w.Messages(t, w.demo.Bot.TelegramID, w.owner.ID, before+1)[before]; got.Text != "Please type your answer as text, or send /cancel to stop." {
+	if got := w.Messages(t, w.demo.Bot.TelegramID, w.owner.ID, before+1)[before]; !strings.HasPrefix(got.Text, "Please type the number as text") {
 		t.Errorf("a sticker at a typed step: %q", got.Text)
 	}
 	w.send(t, w.owner, "5", askExpiry) // the step is still open
+	// At a step answered with buttons, it is asked for the buttons.
+	before = len(w.Fake.Messages(w.demo.Bot.TelegramID, w.owner.ID))
+	w.deliverMessage(t, w.owner, telego.Message{Sticker: &telego.Sticker{FileID: "s2", FileUniqueID: "s2", Type: "regular", Width: 512, Height: 512}})
+	if got := w.Messages(t, w.demo.Bot.TelegramID, w.owner.ID, before+1)[before]; !strings.Contains(got.Text, "answer with the buttons") {
+		t.Errorf("a sticker at a button step: %q", got.Text)
+	}
 
 	code := w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: w.demo.Plan.ID, Count: 1}).Codes[0].Code
 	pia := w.member(t, "Pia")

@@ -503,6 +503,8 @@ func parseTypedNumber(text string, lo, hi int, what string) (n int, problem stri
 	s, ok := ungroup(strings.TrimSpace(text))
 	n, err := strconv.Atoi(s)
 	switch {
+	case strings.TrimSpace(text) == "": // a sticker, a photo with no caption
+		return 0, fmt.Sprintf("Please type the number as text: from %s to %s, such as %d.", membership.Thousands(lo), membership.Thousands(hi), min(hi, 25))
 	case !ok || s == "" || strings.TrimLeft(strings.TrimPrefix(s, "-"), "0123456789") != "" || (err != nil && !errors.Is(err, strconv.ErrRange)):
 		return 0, fmt.Sprintf("%q is not a whole number. Please send a number from %s to %s, such as %d.", clip(text), membership.Thousands(lo), membership.Thousands(hi), min(hi, 25))
 	case err != nil || n < lo || n > hi:
@@ -539,6 +541,9 @@ func ungroup(s string) (string, bool) {
 // it stops: the end of that day, UTC.
 func parseTypedDate(text string, now time.Time) (time.Time, string) {
 	s := strings.TrimSpace(text)
+	if s == "" { // a sticker, a photo with no caption
+		return time.Time{}, fmt.Sprintf("Please type the date as text, as YYYY-MM-DD, for example %s.", now.UTC().AddDate(0, 1, 0).Format(time.DateOnly))
+	}
 	for _, layout := range []string{time.DateOnly, "2006-1-2", "2.1.2006", "02.01.2006", "2 Jan 2006", "2 January 2006", "Jan 2 2006", "January 2 2006"} {
 		day, err := time.Parse(layout, strings.ReplaceAll(s, ",", ""))
 		if err != nil {

@@ -563,7 +563,11 @@ func (con *Console) apiRevoke(c *fiber.Ctx) error {
 	if err != nil {
 		return con.apiErr(c, err)
 	}
-	return c.JSON(fiber.Map{"revoked": r.ended})
+	kept := r.kept
+	if kept == nil {
+		kept = []string{}
+	}
+	return c.JSON(fiber.Map{"revoked": r.ended, "kept_in": kept})
 }
 
 type settingsJSON struct {

@@ -844,35 +844,7 @@ func TestArchivingAPlanCountsItsLiveCodes(t *testing.T) {
 func TestRevokeSaysWhereTheMemberStays(t *testing.T) {
 	env := apptest.New(t)
 	d := env.Demo(t)
-	ctx := context.Background()
-	weak, err := env.App.AddFakeChatWithRights(ctx, env.Fake, d.Bot, "supergroup", "No-Ban Group",
-		telegramtest.AdminRights{CanInviteUsers: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := env.Fake.AddUser("Vera", "vera")
-	var memberID int64
-	env.Tx(t, d.TenantID, func(tx pgx.Tx) error {
-		plan, err := membership.CreatePlan(ctx, tx, membership.NewPlan{BotID: d.Bot.ID, Name: "Mixed", PeriodDays: 7,
-			Price: membership.Money{Currency: "USD"}, ChatIDs: []int64{d.Chats[0].ID, weak.ID}})
-		if err != nil {
-			return err
-		}
-		m, err := membership.UpsertMember(ctx, tx, d.Bot.ID, membership.Person{TelegramUserID: u.ID, Username: u.Username})
-		if err != nil {
-			return err
-		}
-		memberID = m.ID
-		if _, err := membership.Grant(ctx, tx, m.ID, plan); err != nil {
-			return err
-		}
-		for _, ch := range []membership.Chat{d.Chats[0], weak} {
-			if _, err := membership.ObserveJoin(ctx, tx, d.Bot.ID, ch.TelegramChatID, u.ID, ""); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	memberID := memberOfANoBanChat(t, env, d, "Vera")
 	o := signIn(t, env, "owner@example.com", "correct horse battery")
 	page := fmt.Sprintf("/members/%d", memberID)
 	if status, _ := o.postForm(page+"/revoke", url.Values{}, page); status != http.StatusSeeOther {
@@ -896,6 +868,65 @@ func TestRevokeSaysWhereTheMemberStays(t *testing.T) {
 	if _, body := o.get(page); !strings.Contains(flashText(body), ">There was no active access to revoke.<") {
 		t.Errorf("revoking again, the page says %q", flashText(body))
 	}
+
+	// The owner API says the same, for scripts.
+	other := memberOfANoBanChat(t, env, d, "Wim")
+	a := api{t: t, url: env.URL + "/api/v1", key: apiKey(t, env, d.TenantID)}
+	var rev struct {
+		Revoked int      `json:"revoked"`
+		KeptIn  []string `json:"kept_in"`
+	}
+	if st := a.call("POST", fmt.Sprintf("/members/%d/revoke", other), nil, &rev); st != 200 || rev.Revoked != 1 ||
+		len(rev.KeptIn) != 1 || rev.KeptIn[0] != "No-Ban Group" {
+		t.Errorf("revoke through the API: %d %+v", st, rev)
+	}
+}
+
+// memberOfANoBanChat makes a member with a 7-day plan over a demo channel
+// and a group where the bot may not ban ("No-Ban Group", made once), who
+// has joined both.
+func memberOfANoBanChat(t *testing.T, env *apptest.Env, d app.Demo, name string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	var weak membership.Chat
+	env.Tx(t, d.TenantID, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, "SELECT id, telegram_chat_id FROM chats WHERE title = 'No-Ban Group'").Scan(&weak.ID, &weak.TelegramChatID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if weak.ID == 0 {
+		var err error
+		if weak, err = env.App.AddFakeChatWithRights(ctx, env.Fake, d.Bot, "supergroup", "No-Ban Group",
+			telegramtest.AdminRights{CanInviteUsers: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u := env.Fake.AddUser(name, strings.ToLower(name))
+	var memberID int64
+	env.Tx(t, d.TenantID, func(tx pgx.Tx) error {
+		plan, err := membership.CreatePlan(ctx, tx, membership.NewPlan{BotID: d.Bot.ID, Name: "Mixed " + name, PeriodDays: 7,
+			Price: membership.Money{Currency: "USD"}, ChatIDs: []int64{d.Chats[0].ID, weak.ID}})
+		if err != nil {
+			return err
+		}
+		m, err := membership.UpsertMember(ctx, tx, d.Bot.ID, membership.Person{TelegramUserID: u.ID, Username: u.Username})
+		if err != nil {
+			return err
+		}
+		memberID = m.ID
+		if _, err := membership.Grant(ctx, tx, m.ID, plan); err != nil {
+			return err
+		}
+		for _, ch := range []membership.Chat{d.Chats[0], weak} {
+			if _, err := membership.ObserveJoin(ctx, tx, d.Bot.ID, ch.TelegramChatID, u.ID, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return memberID
 }
 
 // A code set to expire on a date works to the end of that day (UTC) and

@@ -109,12 +109,12 @@ func reminderMessage(tenantID int64, r membership.Reminder) river.InsertManyPara
 func endedText(e membership.Ending) string {
 	ended := fmt.Sprintf("Your access to %s has ended.", e.Plan.Name)
 	switch {
-	case e.InChats == 0 || len(e.Kept) > 0:
+	case len(e.Removed) == 0 || len(e.Kept) > 0:
 	case len(e.RemoveFrom) == len(e.Plan.ChatIDs):
 		ended = fmt.Sprintf("Your access to %s has ended, and you have been removed from its chats.", e.Plan.Name)
 	default: // another plan of theirs keeps them in the rest
 		var titles []string
-		for _, c := range e.RemoveFrom {
+		for _, c := range e.Removed {
 			titles = append(titles, c.Title)
 		}
 		ended = fmt.Sprintf("Your access to %s has ended, and you have been removed from %s. Your other access keeps you in the rest of its chats.",

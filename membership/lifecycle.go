@@ -16,10 +16,10 @@ type Ending struct {
 	Plan           Plan
 	TelegramUserID int64
 	RemoveFrom     []Chat
-	// InChats is how many of RemoveFrom the member was in, as far as
+	// Removed are the chats of RemoveFrom the member was in, as far as
 	// Gatekey saw them join, and the bot can take them out of: the rest
 	// are left all the same, in case they came in unseen.
-	InChats int
+	Removed []Chat
 	// Kept are the chats of RemoveFrom the member was in but the bot
 	// cannot take them out of (it is not an administrator there with the
 	// right to ban): they stay recorded as in, and the owner is to be told.
@@ -139,7 +139,7 @@ func fillEndings(ctx context.Context, tx pgx.Tx, endings []Ending) error {
 		endings[i].RemoveFrom = append(endings[i].RemoveFrom, c)
 		switch {
 		case joined && c.CanRemove():
-			endings[i].InChats++
+			endings[i].Removed = append(endings[i].Removed, c)
 		case joined:
 			endings[i].Kept = append(endings[i].Kept, c)
 		}

@@ -55,7 +55,8 @@ func (s *Server) guard(c *fiber.Ctx) error {
 		return nil
 	}
 	tok, err := s.authenticate(c)
-	if err != nil && wait > 0 {
+	var refused *apiError
+	if wait > 0 && errors.As(err, &refused) && refused.Code == codeUnauthorized { // a missing or wrong token
 		minutes := int(math.Ceil(wait.Minutes()))
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		s.respond(c, fail(fiber.StatusTooManyRequests, codeTooMany, fmt.Sprintf(
@@ -77,7 +78,7 @@ func (s *Server) guard(c *fiber.Ctx) error {
 		err = refuseText(c)
 	}
 	if err == nil {
-		err = c.Next()
+		err = next(c)
 	}
 	if err != nil {
 		s.respond(c, err)
@@ -93,6 +94,17 @@ func (s *Server) guard(c *fiber.Ctx) error {
 			"path", e.Path, "status", e.Status, "err", err)
 	}
 	return nil
+}
+
+// next runs the call's handler, turning a panic into an error, so that a
+// call that fails that way is still answered and audited like any other.
+func next(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("ops: panic: %v", r)
+		}
+	}()
+	return c.Next()
 }
 
 // refuseText refuses a call whose path, query or body has text the

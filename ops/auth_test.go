@@ -170,6 +170,11 @@ func TestFailedTokenAttemptsAreLimitedPerAddress(t *testing.T) {
 	if n := w.Count(t, "SELECT count(*) FROM ops_audit WHERE status = 200 AND token_name <> ''"); n != 1 {
 		t.Errorf("%d logged calls with a valid token, want 1", n)
 	}
+	// A revoked token is told so, not held back with the guesses.
+	if _, err := ops.RevokeToken(context.Background(), w.App.DB, w.reader.name); err != nil {
+		t.Fatal(err)
+	}
+	w.reader.refused("GET", "/tenants", nil, 401, "token_revoked")
 	// Another address is not held back.
 	client := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext}}
 	req, _ := http.NewRequest("GET", w.URL+"/ops/v1/tenants", nil)

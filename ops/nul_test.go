@@ -51,8 +51,10 @@ func TestOpsCallsWithANULAreRefusedAndAudited(t *testing.T) {
 	req, _ := http.NewRequest("POST", w.URL+"/ops/v1"+tp+"/suspend", strings.NewReader(`{"reason": "a\u0000b"}`))
 	req.Header.Set("Authorization", "Bearer "+w.admin.token)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 400 {
-		t.Errorf("a NUL escape in a JSON body sent as a form: %v %v, want 400", resp.Status, err)
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != 400 {
+		t.Errorf("a NUL escape in a JSON body sent as a form: %s, want 400", resp.Status)
 	}
 	if s := status(); s != tenant.StatusActive {
 		t.Fatalf("after refused suspensions the tenant is %s", s)
