@@ -58,7 +58,7 @@ func (w *SendAccessWorker) Work(ctx context.Context, job *river.Job[SendAccessAr
 		return err
 	}
 	if a.ChatID != 0 {
-		if err := w.deps.limit(ctx, job.ID, a.BotID, a.ChatID); err != nil {
+		if err := w.deps.limit(ctx, telegram.Turn{Job: job.ID, Priority: job.Priority}, a.BotID, a.ChatID); err != nil {
 			return err
 		}
 	}
@@ -88,7 +88,7 @@ func (w *SendAccessWorker) Work(ctx context.Context, job *river.Job[SendAccessAr
 		}
 	}
 	if a.ChatID == 0 {
-		if err := w.deps.limit(ctx, job.ID, a.BotID, acc.TelegramUserID); err != nil {
+		if err := w.deps.limit(ctx, telegram.Turn{Job: job.ID, Priority: job.Priority}, a.BotID, acc.TelegramUserID); err != nil {
 			return err
 		}
 	}

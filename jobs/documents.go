@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/telegram"
 	"github.com/gatekey/gatekey/tenant"
 )
 
@@ -77,7 +78,7 @@ func (w *SendCodesCSVWorker) Work(ctx context.Context, job *river.Job[SendCodesC
 	if len(a.Buttons) > 0 {
 		params.ReplyMarkup = keyboard(a.Buttons)
 	}
-	if err := w.deps.limit(ctx, job.ID, a.BotID, a.ChatID); err != nil {
+	if err := w.deps.limit(ctx, telegram.Turn{Job: job.ID, Priority: job.Priority}, a.BotID, a.ChatID); err != nil {
 		return err
 	}
 	_, err = bot.SendDocument(ctx, params)

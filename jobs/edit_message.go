@@ -53,7 +53,7 @@ func (w *EditMessageWorker) Work(ctx context.Context, job *river.Job[EditMessage
 	if len(a.Buttons) > 0 {
 		params.ReplyMarkup = keyboard(a.Buttons)
 	}
-	if err := w.deps.limit(ctx, job.ID, a.BotID, a.ChatID); err != nil {
+	if err := w.deps.limit(ctx, telegram.Turn{Job: job.ID, Priority: job.Priority}, a.BotID, a.ChatID); err != nil {
 		return err
 	}
 	_, err = bot.EditMessageText(ctx, params)

@@ -46,12 +46,12 @@ type Deps struct {
 	Billing  *billing.Service // Stripe checkouts and owners' invoices; nil: no Stripe
 }
 
-// limit waits for job jobID's send slot from botID to chatID. When the
+// limit waits for the send slot of a job (turn) from botID to chatID. When the
 // slot is far off, the job is snoozed instead, freeing the worker. Jobs
 // that wait together are let go in job order, so one chat's messages are
 // sent in the order they were queued (telegram.Limiter.WaitTurn).
-func (d Deps) limit(ctx context.Context, jobID, botID, chatID int64) error {
-	err := d.Limiter.WaitTurn(ctx, jobID, botID, chatID)
+func (d Deps) limit(ctx context.Context, turn telegram.Turn, botID, chatID int64) error {
+	err := d.Limiter.WaitTurn(ctx, turn, botID, chatID)
 	var soon *telegram.TooSoonError
 	if errors.As(err, &soon) {
 		return river.JobSnooze(soon.Wait - telegram.MaxWait/2)

@@ -215,7 +215,7 @@ func (d Deps) removalStep(ctx context.Context, bot *telego.Bot, jobID, tenantID,
 			}
 		}
 	} else if r.Text != "" {
-		if err := d.limit(ctx, jobID, botID, r.TelegramUserID); err != nil {
+		if err := d.limit(ctx, telegram.Turn{Job: jobID, Priority: PriorityBulk}, botID, r.TelegramUserID); err != nil {
 			return err
 		}
 		_, err = bot.SendMessage(ctx, textMessage(r.TelegramUserID, r.Text, nil))

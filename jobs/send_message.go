@@ -51,7 +51,7 @@ func (w *SendMessageWorker) Work(ctx context.Context, job *river.Job[SendMessage
 	if err != nil {
 		return err
 	}
-	if err := w.deps.limit(ctx, job.ID, a.BotID, a.ChatID); err != nil {
+	if err := w.deps.limit(ctx, telegram.Turn{Job: job.ID, Priority: job.Priority}, a.BotID, a.ChatID); err != nil {
 		return err
 	}
 	_, err = bot.SendMessage(ctx, textMessage(a.ChatID, a.Text, a.Buttons))

@@ -61,6 +61,7 @@ type Limiter struct {
 type slotRequest struct {
 	bot, chat string // keys; chat is "" for a message to no chat
 	job       int64  // the sending job's id, which orders requests that arrive together (0: none)
+	priority  int    // the sending job's priority (1 first), which orders them before the id
 	done      chan slotAnswer
 }
 
@@ -120,18 +121,24 @@ func (e *TooSoonError) Error() string { return fmt.Sprintf("telegram: next send 
 // limit) and sleeps until it. If the slot is more than MaxWait away it
 // takes nothing and returns *TooSoonError, so the caller can come back.
 func (l *Limiter) Wait(ctx context.Context, botID, chatID int64) error {
-	return l.WaitTurn(ctx, 0, botID, chatID)
+	return l.WaitTurn(ctx, Turn{}, botID, chatID)
 }
 
-// WaitTurn is Wait for the message that job jobID sends. Requests that
-// arrive together take their slots in job order, and a message told to
-// come back holds its chat's turn until it does (assignSlots), so a chat's
-// messages, queued one after another, go out in that order.
-func (l *Limiter) WaitTurn(ctx context.Context, jobID, botID, chatID int64) error {
+// Turn is the job a message is sent for: its River id and priority.
+type Turn struct {
+	Job      int64
+	Priority int
+}
+
+// WaitTurn is Wait for the message that a job sends. Requests that arrive
+// together take their slots in job order (inJobOrder), and a message told
+// to come back holds its chat's turn until it does (assignSlots), so a
+// chat's messages, queued one after another, go out in that order.
+func (l *Limiter) WaitTurn(ctx context.Context, turn Turn, botID, chatID int64) error {
 	if l == nil {
 		return nil
 	}
-	r := slotRequest{bot: fmt.Sprintf("b:%d", botID), job: jobID}
+	r := slotRequest{bot: fmt.Sprintf("b:%d", botID), job: turn.Job, priority: turn.Priority}
 	if chatID != 0 {
 		r.chat = fmt.Sprintf("c:%d:%d", botID, chatID)
 	}
@@ -192,7 +199,7 @@ func (l *Limiter) takeBatches() {
 			l.mu.Unlock()
 			return
 		}
-		slices.SortStableFunc(batch, func(a, b *slotRequest) int { return cmp.Compare(a.job, b.job) })
+		inJobOrder(batch)
 		l.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 		waits, err := l.takeSlots(ctx, batch)
@@ -206,6 +213,36 @@ func (l *Limiter) takeBatches() {
 				a = waits[i]
 			}
 			r.done <- a
+		}
+	}
+}
+
+// inJobOrder orders a batch as River orders jobs: by priority, then by
+// id, so that a reply to someone talking to the bot takes a slot before
+// the end-of-access messages of a bulk removal gathered with it. A chat's
+// own requests still go in id order, into the places the chat holds: a
+// chat's messages go out as they were queued, whatever their priority.
+func inJobOrder(batch []*slotRequest) {
+	slices.SortStableFunc(batch, func(a, b *slotRequest) int {
+		return cmp.Or(cmp.Compare(a.priority, b.priority), cmp.Compare(a.job, b.job))
+	})
+	places := map[string][]int{}
+	for i, r := range batch {
+		if r.chat != "" {
+			places[r.chat] = append(places[r.chat], i)
+		}
+	}
+	for _, at := range places {
+		if len(at) < 2 {
+			continue
+		}
+		chat := make([]*slotRequest, len(at))
+		for k, i := range at {
+			chat[k] = batch[i]
+		}
+		slices.SortStableFunc(chat, func(a, b *slotRequest) int { return cmp.Compare(a.job, b.job) })
+		for k, i := range at {
+			batch[i] = chat[k]
 		}
 	}
 }

@@ -327,14 +327,14 @@ func TestLimiterLetsAChatsJobsGoInJobOrder(t *testing.T) {
 		first, later := int64(10*round+1), int64(10*round+2)
 		order := make(chan int64, 2)
 		go func() {
-			if err := l.WaitTurn(ctx, later, 9, chat); err != nil {
+			if err := l.WaitTurn(ctx, telegram.Turn{Job: later}, 9, chat); err != nil {
 				t.Error(err)
 			}
 			order <- later
 		}()
 		time.Sleep(time.Millisecond)
 		go func() {
-			if err := l.WaitTurn(ctx, first, 9, chat); err != nil {
+			if err := l.WaitTurn(ctx, telegram.Turn{Job: first}, 9, chat); err != nil {
 				t.Error(err)
 			}
 			order <- first
@@ -361,24 +361,24 @@ func TestLimiterKeepsTheTurnOfAMessageToldToComeBack(t *testing.T) {
 	l := telegram.NewLimiterWith(db.Pool(), time.Millisecond, telegram.MaxWait+100*time.Millisecond)
 	ctx := context.Background()
 	var soon *telegram.TooSoonError
-	if err := l.WaitTurn(ctx, 1, 9, 42); err != nil {
+	if err := l.WaitTurn(ctx, telegram.Turn{Job: 1}, 9, 42); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.WaitTurn(ctx, 2, 9, 42); !errors.As(err, &soon) {
+	if err := l.WaitTurn(ctx, telegram.Turn{Job: 2}, 9, 42); !errors.As(err, &soon) {
 		t.Fatalf("second message: %v, want to come back later", err)
 	}
 	time.Sleep(300 * time.Millisecond)
-	if err := l.WaitTurn(ctx, 3, 9, 42); !errors.As(err, &soon) {
+	if err := l.WaitTurn(ctx, telegram.Turn{Job: 3}, 9, 42); !errors.As(err, &soon) {
 		t.Fatalf("third message, while the second holds the turn: %v, want to come back later", err)
 	}
 	if soon.Wait <= telegram.MaxWait {
 		t.Errorf("third message told to come back in %s, want more than %s", soon.Wait, telegram.MaxWait)
 	}
-	if err := l.WaitTurn(ctx, 2, 9, 42); err != nil {
+	if err := l.WaitTurn(ctx, telegram.Turn{Job: 2}, 9, 42); err != nil {
 		t.Errorf("second message, back: %v, want its slot", err)
 	}
 	// Another chat of the bot is not held up.
-	if err := l.WaitTurn(ctx, 4, 9, 43); err != nil {
+	if err := l.WaitTurn(ctx, telegram.Turn{Job: 4}, 9, 43); err != nil {
 		t.Errorf("a message to another chat: %v", err)
 	}
 }
