@@ -41,12 +41,11 @@ const (
 // A process takes its workers' slots in batches: the requests that arrive
 // while one batch is with the database go together in the next, in one
 // transaction. Under load that is one transaction for tens of messages
-// instead of one each (BenchmarkLimiterWait, 64 workers: 28–32 µs a
-// message, against 460–504 µs one by one). A lone request goes at once,
-// in three round trips where a plain statement takes one (BEGIN with the
-// lock, the update, COMMIT: 317–357 µs in BenchmarkLimiterWait/sequential,
-// against 376–387 µs when BEGIN had a round trip of its own), which is
-// nothing beside the Bot API call that follows it.
+// instead of one each (BenchmarkLimiterWait/parallel, 64 workers: 14–15
+// µs a message). A lone request waits for company (gather, 5 ms) and then
+// takes three round trips where a plain statement takes one (BEGIN with
+// the lock, the update, COMMIT): 6.1–6.4 ms in BenchmarkLimiterWait/
+// sequential, which is little beside the Bot API call that follows it.
 type Limiter struct {
 	pool      *pgxpool.Pool
 	bot, chat time.Duration
@@ -112,7 +111,8 @@ func (l *Limiter) Forget(ctx context.Context, idle time.Duration) (int64, error)
 }
 
 // TooSoonError says a slot is further away than MaxWait, or that an
-// earlier message to the chat holds its turn: come back in about Wait.
+// earlier message to the chat is still to come back: come back in about
+// Wait.
 type TooSoonError struct{ Wait time.Duration }
 
 func (e *TooSoonError) Error() string { return fmt.Sprintf("telegram: next send slot in %s", e.Wait) }
@@ -132,8 +132,8 @@ type Turn struct {
 
 // WaitTurn is Wait for the message that a job sends. Requests that arrive
 // together take their slots in job order (inJobOrder), and a message told
-// to come back holds its chat's turn until it does (assignSlots), so a
-// chat's messages, queued one after another, go out in that order.
+// to come back keeps its place in its chat until it does (assignSlots), so
+// a chat's messages, queued one after another, go out in that order.
 func (l *Limiter) WaitTurn(ctx context.Context, turn Turn, botID, chatID int64) error {
 	if l == nil {
 		return nil
@@ -280,18 +280,30 @@ func batchKeys(batch []*slotRequest) []string {
 	return slices.Compact(keys)
 }
 
-// keyState is a key's row: its next free time and, for a chat, the turn
-// held for a message told to come back (see holds).
+// keyState is a key's row: its next free time and, for a chat, the jobs
+// whose messages were told to come back, which keep their places in it.
 type keyState struct {
-	tat       time.Time
-	heldBy    int64 // the job whose message is next in the chat; 0: none
-	heldUntil time.Time
+	tat     time.Time
+	waiting []waiter // in job order
 }
 
-// holdSlack is how long past its slot a held turn is kept for a message
-// that has not come back (River runs a snoozed job a little late; a job
-// cancelled meanwhile never comes back), before later ones go ahead.
+// waiter is a job whose message to a chat was told to come back, and when
+// it is expected back. Until it has its slot, later jobs' messages to the
+// chat are told to come back after it.
+type waiter struct {
+	Job   int64     `json:"job"`
+	Until time.Time `json:"until"`
+}
+
+// holdSlack is how long past its expected return a waiting job keeps its
+// place (River runs a snoozed job a little late; a job cancelled
+// meanwhile never comes back), before later ones go ahead.
 const holdSlack = 10 * time.Second
+
+// maxWaiting bounds a chat's queue of waiting jobs. A private chat rarely
+// holds more than a few; past the bound a job is still told to come back,
+// only without a place kept.
+const maxWaiting = 64
 
 // takeKnownSlots locks the keys' rows, gives each request its slot
 // (assignSlots) and stores the keys' new state, in one transaction, whose
@@ -301,12 +313,12 @@ func (l *Limiter) takeKnownSlots(ctx context.Context, batch []*slotRequest, keys
 	state := make(map[string]*keyState, len(keys))
 	var now time.Time
 	var lock pgx.Batch
-	lock.Queue("SELECT key, tat, held_by, held_until, now() FROM telegram_rate WHERE key = ANY($1) ORDER BY key FOR UPDATE", keys).
+	lock.Queue("SELECT key, tat, waiting, now() FROM telegram_rate WHERE key = ANY($1) ORDER BY key FOR UPDATE", keys).
 		Query(func(rows pgx.Rows) error {
 			var key string
 			var k keyState
-			_, err := pgx.ForEachRow(rows, []any{&key, &k.tat, &k.heldBy, &k.heldUntil, &now}, func() error {
-				state[key] = &keyState{tat: k.tat, heldBy: k.heldBy, heldUntil: k.heldUntil}
+			_, err := pgx.ForEachRow(rows, []any{&key, &k.tat, &k.waiting, &now}, func() error {
+				state[key] = &keyState{tat: k.tat, waiting: k.waiting}
 				return nil
 			})
 			return err
@@ -321,14 +333,17 @@ func (l *Limiter) takeKnownSlots(ctx context.Context, batch []*slotRequest, keys
 			return nil // nothing taken; the locks go with the transaction
 		}
 		answers = l.assignSlots(batch, state, now)
-		tats, heldBy, heldUntil := make([]time.Time, len(keys)), make([]int64, len(keys)), make([]time.Time, len(keys))
+		tats, waiting := make([]time.Time, len(keys)), make([][]waiter, len(keys))
 		for i, k := range keys {
-			tats[i], heldBy[i], heldUntil[i] = state[k].tat, state[k].heldBy, state[k].heldUntil
+			tats[i], waiting[i] = state[k].tat, state[k].waiting
+			if waiting[i] == nil {
+				waiting[i] = []waiter{} // stored as [], not null
+			}
 		}
-		_, err := tx.Exec(ctx, `UPDATE telegram_rate r SET tat = v.tat, held_by = v.held_by, held_until = v.held_until
-			FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::timestamptz[]) AS v(key, tat, held_by, held_until)
-			WHERE r.key = v.key AND (r.tat, r.held_by, r.held_until) IS DISTINCT FROM (v.tat, v.held_by, v.held_until)`,
-			keys, tats, heldBy, heldUntil)
+		_, err := tx.Exec(ctx, `UPDATE telegram_rate r SET tat = v.tat, waiting = v.waiting
+			FROM unnest($1::text[], $2::timestamptz[], $3::jsonb[]) AS v(key, tat, waiting)
+			WHERE r.key = v.key AND (r.tat, r.waiting) IS DISTINCT FROM (v.tat, v.waiting)`,
+			keys, tats, waiting)
 		return err
 	})
 	return answers, missing, err
@@ -338,21 +353,23 @@ func (l *Limiter) takeKnownSlots(ctx context.Context, batch []*slotRequest, keys
 // first time free on all its keys (now at the earliest), and moves those
 // keys' next free times on by their intervals. A request whose slot is
 // more than MaxWait away takes nothing and is told to come back; and so
-// that a message coming back keeps its place in its chat, its job holds
-// the chat's turn: later jobs' messages to the chat are told to come back
-// after it, even when their slot would be near, until it is sent (or the
-// hold lapses, holdSlack past its slot). state holds every key's row, and
-// is updated.
+// that a message coming back keeps its place in its chat, its job joins
+// the chat's queue of waiting jobs: a later job's message to the chat is
+// told to come back after them, even when its slot would be near, until
+// they have their slots (or lapse, holdSlack past their expected return).
+// state holds every key's row, and is updated.
 func (l *Limiter) assignSlots(batch []*slotRequest, state map[string]*keyState, now time.Time) []slotAnswer {
 	answers := make([]slotAnswer, len(batch))
 	for i, r := range batch {
 		var chat *keyState
 		if r.chat != "" {
 			chat = state[r.chat]
+			chat.dropLapsed(now)
 		}
-		held := chat != nil && chat.heldBy != 0 && now.Before(chat.heldUntil.Add(holdSlack))
-		if held && r.job > chat.heldBy {
-			answers[i] = slotAnswer{wait: max(chat.heldUntil.Sub(now), 0) + l.chat, tooSoon: true}
+		if back, ok := chat.aheadOf(r.job); ok {
+			wait := max(back.Sub(now), 0) + l.chat
+			answers[i] = slotAnswer{wait: wait, tooSoon: true}
+			chat.queue(r.job, now.Add(wait))
 			continue
 		}
 		at := laterOf(now, state[r.bot].tat)
@@ -361,21 +378,57 @@ func (l *Limiter) assignSlots(batch []*slotRequest, state map[string]*keyState, 
 		}
 		if wait := at.Sub(now); wait > MaxWait {
 			answers[i] = slotAnswer{wait: wait, tooSoon: true}
-			if chat != nil && r.job != 0 && (!held || r.job <= chat.heldBy) {
-				chat.heldBy, chat.heldUntil = r.job, at
-			}
+			chat.queue(r.job, at)
 			continue
 		}
 		answers[i] = slotAnswer{wait: at.Sub(now)}
 		state[r.bot].tat = at.Add(l.bot)
 		if chat != nil {
 			chat.tat = at.Add(l.chat)
-			if chat.heldBy == r.job || !held {
-				chat.heldBy, chat.heldUntil = 0, time.Time{}
-			}
+			chat.leave(r.job)
 		}
 	}
 	return answers
+}
+
+// dropLapsed forgets the waiting jobs that did not come back in time.
+func (k *keyState) dropLapsed(now time.Time) {
+	k.waiting = slices.DeleteFunc(k.waiting, func(w waiter) bool { return now.After(w.Until.Add(holdSlack)) })
+}
+
+// aheadOf reports whether jobs before job wait for their slots in the
+// chat, and when the last of them is expected back. A message sent for no
+// job (0) waits for nobody.
+func (k *keyState) aheadOf(job int64) (back time.Time, ok bool) {
+	if k == nil || job == 0 {
+		return time.Time{}, false
+	}
+	for _, w := range k.waiting {
+		if w.Job >= job {
+			break
+		}
+		back, ok = laterOf(back, w.Until), true
+	}
+	return back, ok
+}
+
+// queue keeps job's place in the chat, expected back at until.
+func (k *keyState) queue(job int64, until time.Time) {
+	if k == nil || job == 0 {
+		return
+	}
+	i, found := slices.BinarySearchFunc(k.waiting, job, func(w waiter, job int64) int { return cmp.Compare(w.Job, job) })
+	switch {
+	case found:
+		k.waiting[i].Until = until
+	case len(k.waiting) < maxWaiting:
+		k.waiting = slices.Insert(k.waiting, i, waiter{Job: job, Until: until})
+	}
+}
+
+// leave takes job out of the chat's queue: its message has its slot.
+func (k *keyState) leave(job int64) {
+	k.waiting = slices.DeleteFunc(k.waiting, func(w waiter) bool { return w.Job == job })
 }
 
 func laterOf(a, b time.Time) time.Time {

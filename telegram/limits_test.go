@@ -382,3 +382,47 @@ func TestLimiterKeepsTheTurnOfAMessageToldToComeBack(t *testing.T) {
 		t.Errorf("a message to another chat: %v", err)
 	}
 }
+
+// Every message told to come back keeps its place, not only the first:
+// once the first of them is sent, the second still goes before a later
+// job's message whose slot would be near. (With one held turn per chat,
+// the flaky TestOneMembersRepliesKeepTheirOrder sent a member's third and
+// fourth confirmations swapped: both had been told to come back behind
+// the second, and the fourth came back first.)
+func TestLimiterKeepsThePlacesOfEveryMessageToldToComeBack(t *testing.T) {
+	db, err := tenant.Open(context.Background(), pgtest.NewDatabase(t), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	// Chat slots 1.5 s apart, so the third message, two slots ahead, is
+	// past MaxWait, and the fourth queues behind it.
+	const chatInterval = 1500 * time.Millisecond
+	l := telegram.NewLimiterWith(db.Pool(), time.Millisecond, chatInterval)
+	ctx := context.Background()
+	var soon *telegram.TooSoonError
+	if err := l.WaitTurn(ctx, telegram.Turn{Job: 1}, 9, 42); err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan error, 1)
+	go func() { second <- l.WaitTurn(ctx, telegram.Turn{Job: 2}, 9, 42) }()
+	time.Sleep(100 * time.Millisecond) // the second takes its slot, 1.5 s away
+	for job := int64(3); job <= 4; job++ {
+		if err := l.WaitTurn(ctx, telegram.Turn{Job: job}, 9, 42); !errors.As(err, &soon) {
+			t.Fatalf("message %d, two slots ahead: %v, want to come back later", job, err)
+		}
+	}
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	if err := l.WaitTurn(ctx, telegram.Turn{Job: 3}, 9, 42); err != nil {
+		t.Fatalf("third message, back: %v, want its slot", err)
+	}
+	// The fourth has not come back yet; the fifth's slot is 1.5 s away.
+	if err := l.WaitTurn(ctx, telegram.Turn{Job: 5}, 9, 42); !errors.As(err, &soon) {
+		t.Fatalf("fifth message, while the fourth is still to come back: %v, want to come back later", err)
+	}
+	if err := l.WaitTurn(ctx, telegram.Turn{Job: 4}, 9, 42); err != nil {
+		t.Errorf("fourth message, back: %v, want its slot", err)
+	}
+}
