@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/gatekey/gatekey/billing"
+	"github.com/gatekey/gatekey/internal/allow"
 	"github.com/gatekey/gatekey/internal/bearer"
 	"github.com/gatekey/gatekey/internal/jsonerr"
 	"github.com/gatekey/gatekey/membership"
@@ -40,6 +41,7 @@ const (
 	errRateLimited    = "rate_limited"
 	errInvalidText    = "invalid_text" // text the database cannot store: a NUL, or bytes not UTF-8
 	errInternal       = "internal_error"
+	errMethod         = "method_not_allowed"
 )
 
 type apiError struct {
@@ -216,6 +218,10 @@ func (con *Console) registerAPI(r fiber.Router) {
 	api.Get("/settings", con.apiAuth, con.apiLimitKey, con.apiSettings)
 	api.Patch("/settings", con.apiAuth, con.apiLimitKey, con.writable, con.apiUpdateSettings)
 	api.Use(func(c *fiber.Ctx) error {
+		if methods := allow.Methods(c); len(methods) > 0 {
+			c.Set(fiber.HeaderAllow, allow.Header(methods))
+			return apiFail(c, fiber.StatusMethodNotAllowed, errMethod, c.Method()+" is not a call of "+c.Path()+": it takes "+allow.Header(methods)+".")
+		}
 		return apiFail(c, 404, errNotFound, "There is no such API call. See /api/v1/openapi.json.")
 	})
 }

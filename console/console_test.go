@@ -641,6 +641,11 @@ func TestUnknownPathsGetTheirOwnNotFound(t *testing.T) {
 		{"POST", "/plans/1/nope", 404, "There is nothing here"},
 		{"GET", "/api/v1/nope", 404, "There is no such API call"},
 		{"GET", "/ops/v1/nope", 401, "Send a staff token"}, // staff only, even to learn what is there
+		// A path the API has, with a method it does not take: 405, with
+		// the methods it takes, matched as Fiber matches (case, slash).
+		{"PUT", "/api/v1/settings", 405, `"method_not_allowed"`},
+		{"PUT", "/api/v1/Codes/12/", 405, `"method_not_allowed"`},
+		{"DELETE", "/api/v1/codes/12/nope", 404, "There is no such API call"},
 	} {
 		req, _ := http.NewRequest(c.method, env.URL+c.path, nil)
 		res, err := http.DefaultClient.Do(req)
@@ -651,6 +656,10 @@ func TestUnknownPathsGetTheirOwnNotFound(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode != c.status || !strings.Contains(string(body), c.want) {
 			t.Errorf("%s %s: %d %.200q, want %d saying %q", c.method, c.path, res.StatusCode, body, c.status, c.want)
+		}
+		allowed := map[string]string{"/api/v1/settings": "GET, HEAD, PATCH", "/api/v1/Codes/12/": "GET, HEAD, DELETE"}[c.path]
+		if got := res.Header.Get("Allow"); got != allowed {
+			t.Errorf("%s %s: Allow %q, want %q", c.method, c.path, got, allowed)
 		}
 	}
 }

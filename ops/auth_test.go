@@ -55,6 +55,8 @@ func TestStaffTokensAuthenticateAndAreAudited(t *testing.T) {
 
 	// Unknown calls answer in the API's error shape.
 	w.admin.refused("GET", "/nothing-here", nil, 404, "not_found")
+	w.admin.refused("DELETE", "/tenants/1", nil, 405, "method_not_allowed")
+	w.admin.refused("GET", "/tenants/1/suspend", nil, 405, "method_not_allowed")
 	w.admin.refused("GET", "/tenants/abc", nil, 404, "not_found")
 	w.admin.refused("GET", "/tenants/999999", nil, 404, "not_found")
 
@@ -87,6 +89,8 @@ func TestStaffTokensAuthenticateAndAreAudited(t *testing.T) {
 		{w.reader.name, "PATCH", "/ops/v1/tenants/" + itoa(tenantID) + "/billing", 403},
 		{w.reader.name, "POST", "/ops/v1/jobs/1/retry", 403},
 		{w.admin.name, "GET", "/ops/v1/nothing-here", 404},
+		{w.admin.name, "DELETE", "/ops/v1/tenants/1", 405},
+		{w.admin.name, "GET", "/ops/v1/tenants/1/suspend", 405},
 		{w.admin.name, "GET", "/ops/v1/tenants/abc", 404},
 		{w.admin.name, "GET", "/ops/v1/tenants/999999", 404},
 		{"", "GET", "/ops/v1/tenants", 401}, // the revoked token

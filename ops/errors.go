@@ -23,6 +23,7 @@ const (
 	codeForbidden    = "forbidden"
 	codeTooMany      = "too_many_attempts"
 	codeNotFound     = "not_found"
+	codeMethod       = "method_not_allowed"
 	codeBadJSON      = "bad_json"
 	codeInvalidText  = "invalid_text" // a NUL character or bytes not UTF-8, which the database cannot store
 	codeInvalid      = "invalid_request"

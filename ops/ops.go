@@ -18,6 +18,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/gatekey/gatekey/internal/allow"
 	"github.com/gatekey/gatekey/jobs"
 	"github.com/gatekey/gatekey/tenant"
 )
@@ -80,6 +81,10 @@ func (s *Server) Register(r fiber.Router) {
 	g.Get("/audit", knownQuery, s.searchAudit)
 
 	g.Use(func(c *fiber.Ctx) error {
+		if methods := allow.Methods(c); len(methods) > 0 {
+			c.Set(fiber.HeaderAllow, allow.Header(methods))
+			return fail(fiber.StatusMethodNotAllowed, codeMethod, c.Method()+" is not a call of "+c.Path()+": it takes "+allow.Header(methods)+".")
+		}
 		return fail(fiber.StatusNotFound, codeNotFound, "There is no such ops call. See /ops/v1/openapi.json.")
 	})
 }
