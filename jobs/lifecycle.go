@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -102,25 +103,48 @@ func reminderMessage(tenantID int64, r membership.Reminder) river.InsertManyPara
 	return msg
 }
 
-// endedText tells a member their access has ended: that they are taken
-// out of its chats only when they are (not when they never joined,
-// another plan of theirs keeps them in, or the bot may not remove them
-// from one of them).
+// endedText tells a member their access has ended, and names the chats
+// they were taken out of, if any: not those they never joined, those the
+// bot may not remove them from, or those another plan of theirs opens,
+// which it says they keep.
 func endedText(e membership.Ending) string {
 	ended := fmt.Sprintf("Your access to %s has ended.", e.Plan.Name)
-	switch {
-	case len(e.Removed) == 0 || len(e.Kept) > 0:
-	case len(e.RemoveFrom) == len(e.Plan.ChatIDs):
-		ended = fmt.Sprintf("Your access to %s has ended, and you have been removed from its chats.", e.Plan.Name)
-	default: // another plan of theirs keeps them in the rest
-		var titles []string
-		for _, c := range e.Removed {
-			titles = append(titles, c.Title)
-		}
-		ended = fmt.Sprintf("Your access to %s has ended, and you have been removed from %s. Your other access keeps you in the rest of its chats.",
-			e.Plan.Name, strings.Join(titles, ", "))
+	if len(e.Removed) > 0 {
+		ended = fmt.Sprintf("Your access to %s has ended, and you have been removed from %s.", e.Plan.Name, removedFrom(e))
+	}
+	if stays(e) {
+		ended += " You keep its other chats through your other access."
 	}
 	return ended + "\n\n" + renewText(e.Plan)
+}
+
+// removedFrom names the chats e took the member out of: "its chats" when
+// they are all of the plan's.
+func removedFrom(e membership.Ending) string {
+	titles := make([]string, 0, len(e.Removed))
+	all := len(e.Removed) == len(e.Plan.ChatIDs)
+	for _, c := range e.Removed {
+		titles = append(titles, c.Title)
+		all = all && slices.Contains(e.Plan.ChatIDs, c.ID)
+	}
+	if all {
+		return "its chats"
+	}
+	if n := len(titles); n > 1 {
+		return strings.Join(titles[:n-1], ", ") + " and " + titles[n-1]
+	}
+	return titles[0]
+}
+
+// stays reports whether another plan of the member's keeps them in some
+// chat of e's plan: one it does not take them out of.
+func stays(e membership.Ending) bool {
+	for _, id := range e.Plan.ChatIDs {
+		if !slices.ContainsFunc(e.RemoveFrom, func(c membership.Chat) bool { return c.ID == id }) {
+			return true
+		}
+	}
+	return false
 }
 
 func renewText(p membership.Plan) string {

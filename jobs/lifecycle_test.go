@@ -245,9 +245,54 @@ func TestEndingNamesTheChatsLeftWhenAnotherPlanKeepsOne(t *testing.T) {
 	if !w.Fake.IsMember(group.TelegramChatID, u.ID) {
 		t.Fatal("the member was removed from the group her other plan opens")
 	}
-	want := "Your access to Both chats has ended, and you have been removed from Demo Channel. Your other access keeps you in the rest of its chats."
+	want := "Your access to Both chats has ended, and you have been removed from Demo Channel. You keep its other chats through your other access."
 	if text := lastText(w, t, u); !strings.HasPrefix(text, want) {
 		t.Errorf("the member was told %q, want %q", text, want)
+	}
+}
+
+// A chat taken out of a plan stays open to the members it let in until
+// their access ends, and they leave it then with the plan's other chats;
+// a Join link they had not used yet still lets them in meanwhile.
+func TestAChatTakenOutOfAPlanIsLeftAtTheEnd(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	channel, group := w.demo.Chats[0], w.demo.Chats[1]
+	plan := w.plan(t, "Week pass", 7, channel, group)
+	dora := w.activate(t, "Dora", plan) // in both chats
+	code := w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: plan.ID, Count: 1}).Codes[0].Code
+	eli := w.Fake.AddUser("Eli", "eli") // has his links, joins nothing yet
+	if status, err := w.Fake.Start(w.demo.Bot.TelegramID, eli.ID, code); err != nil || status != 200 {
+		t.Fatalf("activate: %d %v", status, err)
+	}
+	var groupLink string
+	for _, row := range w.Messages(t, w.demo.Bot.TelegramID, eli.ID, 1)[0].ReplyMarkup.InlineKeyboard {
+		if row[0].Text == "Join "+group.Title {
+			groupLink = row[0].URL
+		}
+	}
+	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error {
+		_, err := membership.UpdatePlan(context.Background(), tx, plan.ID, membership.NewPlan{
+			Name: plan.Name, PeriodDays: 7, Price: plan.Price, ChatIDs: []int64{channel.ID}})
+		return err
+	})
+	if joined, reason, _ := w.Fake.JoinByLink(eli.ID, groupLink); !joined {
+		t.Fatalf("Eli's own link to the group taken out of his plan: %s", reason)
+	}
+	w.Idle(t)
+	if !w.Fake.IsMember(group.TelegramChatID, eli.ID) {
+		t.Fatal("Eli was taken out of the group at once, while his access runs")
+	}
+	w.owner(t, "UPDATE memberships SET ends_at = now() - interval '1 second' WHERE plan_id = $1", plan.ID)
+	w.reconcile(t)
+	for _, u := range []telegramtest.User{dora, eli} {
+		w.Wait(t, u.FirstName+"'s removal from the group", func() bool { return !w.Fake.IsMember(group.TelegramChatID, u.ID) })
+		want := "Your access to Week pass has ended, and you have been removed from Demo Channel and Demo Group."
+		if u.ID == eli.ID {
+			want = "Your access to Week pass has ended, and you have been removed from Demo Group."
+		}
+		if text := lastText(w, t, u); !strings.HasPrefix(text, want) {
+			t.Errorf("%s was told %q, want %q", u.FirstName, text, want)
+		}
 	}
 }
 

@@ -118,11 +118,14 @@ func ObserveJoin(ctx context.Context, tx pgx.Tx, botID, telegramChatID, telegram
 		return j, setMemberChat(ctx, tx, botID, c.ID, telegramUserID, "joined")
 	}
 	var linkID, ownerTelegramID int64
-	var opens bool // an active membership of the link's member opens the chat
+	// opens: an active membership of the link's member opens the chat,
+	// through its plan or, for a chat taken out of the plan since, the
+	// link that membership was given (see leaveQuery).
+	var opens bool
 	err = tx.QueryRow(ctx, `SELECT l.id, m.telegram_user_id, EXISTS (
-			SELECT FROM memberships ms JOIN plan_chats pc ON pc.tenant_id = ms.tenant_id AND pc.plan_id = ms.plan_id
+			SELECT FROM memberships ms LEFT JOIN plan_chats pc ON pc.tenant_id = ms.tenant_id AND pc.plan_id = ms.plan_id AND pc.chat_id = l.chat_id
 			WHERE ms.tenant_id = l.tenant_id AND ms.member_id = l.member_id AND ms.status = 'active'
-			AND (ms.ends_at IS NULL OR ms.ends_at > now()) AND pc.chat_id = l.chat_id)
+			AND (ms.ends_at IS NULL OR ms.ends_at > now()) AND (pc.chat_id IS NOT NULL OR ms.id = l.membership_id))
 		FROM invite_links l JOIN members m ON m.tenant_id = l.tenant_id AND m.id = l.member_id
 		WHERE l.chat_id = $1 AND l.invite_link = $2`, c.ID, inviteLink).Scan(&linkID, &ownerTelegramID, &opens)
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -10,7 +10,9 @@ import (
 )
 
 // Ending is a membership that just ended, and the chats its member must
-// leave: those of its plan that no other active membership of theirs opens.
+// leave: those it opened (its plan's, and any it gave them a Join link to
+// before the chat was taken out of the plan) that no other active
+// membership of theirs opens.
 type Ending struct {
 	Membership     Membership
 	Plan           Plan
@@ -163,11 +165,23 @@ const leaveQuery = `
 WITH ended AS (
 	SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS e(membership_id, member_id, plan_id)
 ), leave AS (
-	SELECT DISTINCT ON (e.member_id, pc.chat_id) e.membership_id, e.member_id, pc.chat_id
-	FROM ended e JOIN plan_chats pc ON pc.tenant_id = gatekey_tenant() AND pc.plan_id = e.plan_id
+	-- A membership opens its plan's chats and every chat it made the
+	-- member a Join link to: a chat taken out of the plan since stays open
+	-- to them until their access ends, and is then left like the others
+	-- (ObserveJoin holds to the same rule).
+	SELECT DISTINCT ON (e.member_id, opened.chat_id) e.membership_id, e.member_id, opened.chat_id
+	FROM ended e CROSS JOIN LATERAL (
+		SELECT pc.chat_id FROM plan_chats pc WHERE pc.tenant_id = gatekey_tenant() AND pc.plan_id = e.plan_id
+		UNION
+		SELECT l.chat_id FROM invite_links l WHERE l.tenant_id = gatekey_tenant() AND l.membership_id = e.membership_id
+	) opened
 	WHERE NOT EXISTS (
 		SELECT FROM memberships o JOIN plan_chats opc ON opc.tenant_id = o.tenant_id AND opc.plan_id = o.plan_id
-		WHERE o.tenant_id = gatekey_tenant() AND o.member_id = e.member_id AND o.status = 'active' AND opc.chat_id = pc.chat_id)
+		WHERE o.tenant_id = gatekey_tenant() AND o.member_id = e.member_id AND o.status = 'active' AND opc.chat_id = opened.chat_id)
+	AND NOT EXISTS (
+		SELECT FROM memberships o JOIN invite_links ol ON ol.tenant_id = o.tenant_id AND ol.membership_id = o.id
+		WHERE o.tenant_id = gatekey_tenant() AND o.member_id = e.member_id AND o.status = 'active'
+		AND ol.chat_id = opened.chat_id)
 ), marked AS (
 	UPDATE member_chats mc SET status = 'removed', updated_at = now()
 	FROM leave, chats c WHERE mc.tenant_id = gatekey_tenant() AND mc.member_id = leave.member_id AND mc.chat_id = leave.chat_id
