@@ -110,6 +110,8 @@ func (t *turn) onPrivateMessage(m *telego.Message) error {
 		return err // an owner link, or an admin's command or flow (admin.go)
 	}
 	switch {
+	case command == "/start" && !membership.CodeShaped(payload):
+		return t.welcome(person(m.From)) // a link with a tag of the owner's, not a code
 	case command == "/start":
 		return t.activate(member, payload)
 	case command == "/cancel":
@@ -119,7 +121,7 @@ func (t *turn) onPrivateMessage(m *telego.Message) error {
 		t.send(m.From.ID, helpText)
 		return nil
 	}
-	if _, ok := membership.NormalizeCode(text); ok || conv.Flow == flowAwaitCode || looksLikeCode(text) {
+	if conv.Flow == flowAwaitCode || membership.CodeShaped(text) {
 		return t.activate(member, text)
 	}
 	if isAdminFlow(conv.Lapsed) {
@@ -141,27 +143,6 @@ func (t *turn) lateAnswer(userID int64) error {
 	t.send(userID, fmt.Sprintf("That came after the step it answers had closed: a step waits %d minutes for an answer. "+
 		"Nothing was changed. Send /newcode to make codes, or /menu for the admin menu.", int(conversationTTL.Minutes())))
 	return clearConversation(t.ctx, t.tx, t.bot.ID, userID)
-}
-
-// looksLikeCode tells a code mistyped (a character short or over) from
-// other text, so that it is answered as a code that is not valid, not
-// with the help: 12 to 20 letters and digits, with at least one digit,
-// once the spaces and dashes a code may be written with are left out.
-func looksLikeCode(text string) bool {
-	n, digits := 0, 0
-	for _, r := range membership.CodeText(text) {
-		switch {
-		case r == ' ' || r == '-' || r == '_':
-		case r >= '0' && r <= '9':
-			n++
-			digits++
-		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
-			n++
-		default:
-			return false
-		}
-	}
-	return n >= 12 && n <= 20 && digits > 0
 }
 
 const helpText = "Send /start to see what this bot offers. " +

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -540,13 +541,58 @@ func TestLifetimeCodeSaysForLife(t *testing.T) {
 	}
 }
 
+// Only text meant as a code is answered as one and counts toward the
+// brake on guessing: a question that happens to be sixteen letters of the
+// code alphabet, a /start tag that is not a code, or a word sent after
+// "I have a code" does not; a code inside a sentence is found.
+func TestOnlyCodeShapedTextCountsAsACode(t *testing.T) {
+	w := newWorld(t)
+	u := w.member(t, "Wendy")
+	failures := func() int {
+		return w.Count(t, "SELECT code_failures FROM members WHERE telegram_user_id = "+strconv.FormatInt(u.ID, 10))
+	}
+	for _, c := range []struct{ text, want string }{
+		{"where is my channel", "Send /start to see what this bot offers"},
+		{"what does this mean", "That is not an access code"}, // four words of four letters: looked up, not counted
+		{"/start hello", "Welcome! This is @"},
+	} {
+		if reply := w.say(t, u, c.text); !strings.HasPrefix(reply.Text, c.want) {
+			t.Errorf("%q: reply %q, want %q", c.text, reply.Text, c.want)
+		}
+	}
+	welcome := w.say(t, u, "/start")
+	w.press(t, u, welcome, "code", "Send me your access code")
+	if reply := w.say(t, u, "hello"); !strings.HasPrefix(reply.Text, "That is not an access code") {
+		t.Errorf("a word after I have a code: %q", reply.Text)
+	}
+	if n := failures(); n != 0 {
+		t.Errorf("%d wrong codes counted for text that was not meant as a code", n)
+	}
+	for _, text := range []string{"my code is %s 🙏", "%s please"} {
+		code := w.code(t, membership.CodeRequest{})
+		for !strings.ContainsAny(code, "0123456789") { // one in 400: not looked for in a sentence
+			code = w.code(t, membership.CodeRequest{})
+		}
+		sent := fmt.Sprintf(text, strings.ReplaceAll(membership.FormatCode(code), "-", " "))
+		if reply := w.say(t, u, sent); !strings.Contains(reply.Text, "Code accepted") {
+			t.Errorf("%q: reply %q, want the code read", sent, reply.Text)
+		}
+	}
+}
+
 func TestGuessingCodesIsSlowed(t *testing.T) {
 	w := newWorld(t)
 	good := w.code(t, membership.CodeRequest{})
 	u := w.member(t, "Guesser")
 	for i := range membership.MaxCodeFailures {
-		if reply := w.say(t, u, fmt.Sprintf("ZZZZ-ZZZZ-ZZZZ-ZZ%02d", i)); !strings.Contains(reply.Text, "not valid") {
+		reply := w.say(t, u, fmt.Sprintf("ZZZZ-ZZZZ-ZZZZ-ZZ%02d", i))
+		if !strings.Contains(reply.Text, "not valid") {
 			t.Fatalf("guess %d: %q", i, reply.Text)
+		}
+		// The one before last warns; the last says to wait, not to send again.
+		warned, wait := strings.Contains(reply.Text, "after one more wrong code"), strings.Contains(reply.Text, "please wait 10 minutes")
+		if warned != (i == membership.MaxCodeFailures-2) || wait != (i == membership.MaxCodeFailures-1) {
+			t.Errorf("guess %d: %q", i+1, reply.Text)
 		}
 	}
 	before := w.snapshot(t)

@@ -67,18 +67,21 @@ func Activate(ctx context.Context, tx pgx.Tx, member Member, typed string) (Acti
 			return a, err
 		}
 		return a, &Refusal{"too_many_attempts", fmt.Sprintf(
-			"Too many wrong codes. Please wait %s before trying again.", minutes(wait))}
+			"Too many wrong codes. Please wait %s before sending another code or opening an activation link.", minutes(wait))}
 	}
-	code, ok := NormalizeCode(typed)
+	code, sure, ok := FindCode(typed)
+	if !ok && !LooksLikeCode(typed) {
+		return a, notACode
+	}
 	var used bool
 	if ok {
 		a.Code, used, err = lockCode(ctx, tx, member.BotID, code, member.ID)
 	}
+	if ok && !sure && errors.Is(err, ErrNotFound) {
+		return a, notACode // words, most likely: not counted
+	}
 	if !ok || errors.Is(err, ErrNotFound) {
-		if err := countFailure(ctx, tx, member.ID); err != nil {
-			return a, err
-		}
-		return a, &Refusal{"unknown", "That code is not valid for this bot. Check it and send it again."}
+		return a, wrongCode(ctx, tx, member.ID)
 	}
 	if err != nil {
 		return a, err
@@ -190,15 +193,41 @@ func lockedOut(ctx context.Context, tx pgx.Tx, memberID int64) (failures int, wa
 
 // countFailure counts a wrong code in the member's current window, or
 // starts a new window.
-func countFailure(ctx context.Context, tx pgx.Tx, memberID int64) error {
-	_, err := tx.Exec(ctx, `UPDATE members SET
+func countFailure(ctx context.Context, tx pgx.Tx, memberID int64) (failures int, left time.Duration, err error) {
+	var seconds float64
+	err = tx.QueryRow(ctx, `UPDATE members SET
 		code_failures = CASE WHEN code_failures_since > now() - $2::interval THEN code_failures + 1 ELSE 1 END,
 		code_failures_since = CASE WHEN code_failures_since > now() - $2::interval THEN code_failures_since ELSE now() END
-		WHERE id = $1`, memberID, CodeFailureWindow)
+		WHERE id = $1
+		RETURNING code_failures, extract(epoch FROM code_failures_since + $2::interval - now())::float8`,
+		memberID, CodeFailureWindow).Scan(&failures, &seconds)
 	if err != nil {
-		return fmt.Errorf("membership: count wrong code: %w", err)
+		return 0, 0, fmt.Errorf("membership: count wrong code: %w", err)
 	}
-	return nil
+	return failures, time.Duration(seconds * float64(time.Second)), nil
+}
+
+// notACode answers text that was not meant as a code.
+var notACode = &Refusal{"not_a_code", "That is not an access code: a code is 16 letters and digits, such as 7K3M-Q9TX-2PWD-H4NB. " +
+	"Send it as it is written, or open the activation link that came with it."}
+
+// wrongCode counts a wrong code and refuses it, warning the member when
+// one more would make them wait, and saying how long when it does.
+func wrongCode(ctx context.Context, tx pgx.Tx, memberID int64) error {
+	failures, left, err := countFailure(ctx, tx, memberID)
+	if err != nil {
+		return err
+	}
+	const wrong = "That code is not valid for this bot."
+	switch {
+	case failures >= MaxCodeFailures:
+		return &Refusal{"unknown", fmt.Sprintf("%s That was %d wrong codes: please wait %s before sending another code or opening an activation link.",
+			wrong, failures, minutes(left))}
+	case failures == MaxCodeFailures-1:
+		return &Refusal{"unknown", fmt.Sprintf("%s Check it carefully before you send it again: after one more wrong code, you will have to wait %s.",
+			wrong, minutes(left))}
+	}
+	return &Refusal{"unknown", wrong + " Check it and send it again."}
 }
 
 func minutes(d time.Duration) string {

@@ -3,6 +3,7 @@ package membership
 import (
 	"crypto/rand"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -37,16 +38,23 @@ func NewCode() string {
 
 // NormalizeCode turns what a person typed or pasted into the stored form:
 // upper case, without spaces or dashes, with O read as 0 and I or L as 1.
-// ok is false when the result cannot be a code.
+// ok is false when the result cannot be a code. The spaces and dashes may
+// only fall between groups of four, as codes are written: so "where is
+// my channel", sixteen letters of the alphabet, is not taken for a code.
 func NormalizeCode(s string) (code string, ok bool) {
 	if len(s) > 64 {
 		return "", false
 	}
 	var b strings.Builder
-	for _, r := range strings.ToUpper(CodeText(s)) {
+	for _, r := range CodeText(s) {
 		switch {
 		case r == ' ' || r == '-' || r == '\t' || r == '\n' || r == '_':
+			if b.Len()%4 != 0 {
+				return "", false
+			}
 			continue
+		}
+		switch r = unicode.ToUpper(r); {
 		case r == 'O':
 			r = '0'
 		case r == 'I' || r == 'L':
@@ -60,6 +68,59 @@ func NormalizeCode(s string) (code string, ok bool) {
 		return "", false
 	}
 	return b.String(), true
+}
+
+// FindCode finds a code in a message: the whole of it (NormalizeCode), or
+// one to four words of it that hold a digit, as in "my code is
+// H79D-RFBJ-49AA-0B57 🙏" or "WY21 VYET GVX9 0WET please". sure is false
+// for words in lower case without a digit, such as "need help with this":
+// they may be a code (one in 400 has no digit) or a question, so a failed
+// lookup of them does not count as a wrong code.
+func FindCode(text string) (code string, sure, ok bool) {
+	if code, ok := NormalizeCode(text); ok {
+		return code, strings.ContainsAny(text, "0123456789") || !strings.ContainsFunc(text, unicode.IsLower), true
+	}
+	words := strings.Fields(text)
+	for i := range words {
+		for n := 1; n <= 4 && i+n <= len(words); n++ {
+			w := strings.Join(words[i:i+n], " ")
+			if strings.ContainsAny(w, "0123456789") {
+				if code, ok := NormalizeCode(w); ok {
+					return code, true, true
+				}
+			}
+		}
+	}
+	return "", false, false
+}
+
+// LooksLikeCode tells a code mistyped (a character short or over) from
+// other text, so that it is answered as a code that is not valid, not
+// with the help: 12 to 20 letters and digits, with at least one digit,
+// once the spaces and dashes a code may be written with are left out.
+func LooksLikeCode(text string) bool {
+	n, digits := 0, 0
+	for _, r := range CodeText(text) {
+		switch {
+		case r == ' ' || r == '-' || r == '_':
+		case r >= '0' && r <= '9':
+			n++
+			digits++
+		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+			n++
+		default:
+			return false
+		}
+	}
+	return n >= 12 && n <= 20 && digits > 0
+}
+
+// CodeShaped tells whether a message is meant as a code: one is in it
+// (FindCode), or it looks like one mistyped (LooksLikeCode). Only such
+// messages are answered as codes, and only they count as wrong codes.
+func CodeShaped(text string) bool {
+	_, _, ok := FindCode(text)
+	return ok || LooksLikeCode(text)
 }
 
 // CodeText is the part of a message that would be a code, as people paste

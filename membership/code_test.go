@@ -44,7 +44,7 @@ func TestNormalizeCode(t *testing.T) {
 			t.Errorf("NormalizeCode(%q) = %q, %v; want %q", in, got, ok, want)
 		}
 	}
-	for _, bad := range []string{"", "hello", "ABCD-EFGH-JKMN-PQR", "ABCD-EFGH-JKMN-PQRST", "ABCD-EFGH-JKMN-PQRU", "ABCD+EFGH+JKMN+PQRS", strings.Repeat("A", 100)} {
+	for _, bad := range []string{"", "hello", "where is my channel", "ABCDE-FGH-JKMN-PQRS", "ABCD-EFGH-JKMN-PQR", "ABCD-EFGH-JKMN-PQRST", "ABCD-EFGH-JKMN-PQRU", "ABCD+EFGH+JKMN+PQRS", strings.Repeat("A", 100)} {
 		if got, ok := membership.NormalizeCode(bad); ok {
 			t.Errorf("NormalizeCode(%q) = %q, accepted; want refused", bad, got)
 		}
@@ -77,4 +77,27 @@ func ExampleNormalizeCode() {
 	// Output:
 	// true ABCD-EFGH-JKMN-PQRS
 	// https://t.me/my_club_bot?start=ABCDEFGHJKMNPQRS
+}
+
+func TestFindCode(t *testing.T) {
+	for _, c := range []struct {
+		text     string
+		code     string
+		sure, ok bool
+	}{
+		{"H79D-RFBJ-49AA-0B57", "H79DRFBJ49AA0B57", true, true},
+		{"my code is H79D-RFBJ-49AA-0B57 🙏", "H79DRFBJ49AA0B57", true, true},
+		{"wy21 vyet gvx9 0wet please", "WY21VYET GVX90WET", true, true},
+		{"ABCD EFGH JKMN PQRS", "ABCDEFGHJKMNPQRS", true, true},
+		{"abcd efgh jkmn pqrs", "ABCDEFGHJKMNPQRS", false, true}, // words, or a code without a digit
+		{"need help with this", "NEEDHE1PW1THTH1S", false, true},
+		{"where is my channel", "", false, false},
+		{"my code is abcd efgh jkmn pqrs", "", false, false}, // in a sentence, only with a digit
+		{"hello", "", false, false},
+	} {
+		code, sure, ok := membership.FindCode(c.text)
+		if code != strings.ReplaceAll(c.code, " ", "") || sure != c.sure || ok != c.ok {
+			t.Errorf("FindCode(%q) = %q, %v, %v; want %q, %v, %v", c.text, code, sure, ok, c.code, c.sure, c.ok)
+		}
+	}
 }
