@@ -123,6 +123,9 @@ func (t *turn) onAdminMessage(member membership.Member, conv conversation, comma
 			return true, t.startNewCode(p)
 		case "/codes":
 			return true, t.codesList(p, 0)
+		case "/help":
+			t.send(userID, "You are an admin of this bot. "+adminHelp, []jobs.Button{{Text: "Open the admin menu", Data: adminPrefix + "m"}})
+			return true, nil
 		default:
 			return true, t.menu(p, "")
 		}
@@ -140,7 +143,11 @@ func (t *turn) onAdminMessage(member membership.Member, conv conversation, comma
 
 // isAdminCommand reports whether a command is one of the admin side's.
 func isAdminCommand(command string) bool {
-	return command == "/newcode" || command == "/members" || command == "/menu" || command == "/codes"
+	switch command {
+	case "/newcode", "/members", "/menu", "/admin", "/codes", "/help":
+		return true
+	}
+	return false
 }
 
 // linkOwner redeems an owner link for whoever opened it.
@@ -163,16 +170,19 @@ func (t *turn) linkOwner(member membership.Member, token string) error {
 		return err
 	}
 	t.queue(river.InsertManyParams{Args: jobs.SetCommandsArgs{TenantID: t.bot.TenantID, BotID: t.bot.ID, ChatID: userID, Commands: adminCommands}})
-	t.send(userID, fmt.Sprintf("You are now an admin of @%s.\n\n"+
-		"Only you and the other admins see these commands:\n"+
-		"/newcode — create an access code, or a batch of them\n"+
-		"/members — the admin menu: codes, members, settings\n"+
-		"/codes — your recent codes\n"+
-		"/cancel — stop what you are doing\n\n"+
-		"Everyone else still sees the bot as a member does, and so do you with /start.", t.bot.Username),
+	t.send(userID, fmt.Sprintf("You are now an admin of @%s.\n\n%s", t.bot.Username, adminHelp),
 		[]jobs.Button{{Text: "Open the admin menu", Data: adminPrefix + "m"}})
 	return clearConversation(t.ctx, t.tx, t.bot.ID, userID)
 }
+
+// adminHelp lists the admin side's commands: when someone becomes an
+// admin, and at an admin's /help.
+const adminHelp = "Only you and the other admins see these commands:\n" +
+	"/newcode — create an access code, or a batch of them\n" +
+	"/members — the admin menu: codes, members, settings\n" +
+	"/codes — your recent codes\n" +
+	"/cancel — stop what you are doing\n\n" +
+	"Everyone else sees the bot as a member does, and so do you with /start."
 
 // onAdminCallback handles a tap on an admin button. Every tap is answered,
 // so the admin's client stops its spinner; someone who is not an admin

@@ -101,6 +101,9 @@ func TestDeleteAndRollBackFromTheBotDoWhatTheConsoleDoes(t *testing.T) {
 
 	// The owner turns their activation notifications off; they still
 	// hear the result of a rollback they asked for.
+	// An admin's /help lists the admin commands; /admin opens the menu.
+	w.send(t, w.owner, "/help", "/newcode — create an access code")
+	w.send(t, w.owner, "/admin", "Admin menu")
 	menu := w.send(t, w.owner, "/members", "Admin menu")
 	w.tap(t, w.owner, menu, "Notifications: on", "Notifications off")
 	if n := w.Count(t, "SELECT count(*) FROM bot_admins WHERE NOT notify"); n != 1 {
@@ -170,6 +173,9 @@ func TestMembersFindAndRevoke(t *testing.T) {
 	alice, alina := w.joined(t, "Alice", c), w.joined(t, "Alina", c)
 	w.Idle(t)
 
+	// An admin's /help lists the admin commands; /admin opens the menu.
+	w.send(t, w.owner, "/help", "/newcode — create an access code")
+	w.send(t, w.owner, "/admin", "Admin menu")
 	menu := w.send(t, w.owner, "/members", "Admin menu")
 	if !strings.Contains(menu.Text, "Members with access: 2") {
 		t.Errorf("menu = %q", menu.Text)
@@ -195,7 +201,7 @@ func TestMembersFindAndRevoke(t *testing.T) {
 		t.Errorf("after revoking: %q %v", screen.Text, labels(screen))
 	}
 	w.Wait(t, "Alice removed", func() bool { return w.inChats(alice) == 0 })
-	w.expect(t, alice, 0, "Your access to Demo membership was ended by its owner")
+	w.expect(t, alice, 0, "Your access to Demo membership was ended by its owner. You have been removed from its chats.")
 	if w.inChats(alina) != 2 {
 		t.Error("Alina was removed too")
 	}
@@ -212,6 +218,9 @@ func TestMembersFindAndRevoke(t *testing.T) {
 
 func TestSettingsAndFairUseFromTheBot(t *testing.T) {
 	w := ownerWorld(t)
+	// An admin's /help lists the admin commands; /admin opens the menu.
+	w.send(t, w.owner, "/help", "/newcode — create an access code")
+	w.send(t, w.owner, "/admin", "Admin menu")
 	menu := w.send(t, w.owner, "/members", "Admin menu")
 	screen := w.tap(t, w.owner, menu, "Settings", "Auto-delete unused codes: off")
 	screen = w.tap(t, w.owner, screen, "Change auto-delete", "Delete codes nobody has used")

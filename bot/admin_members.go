@@ -198,7 +198,7 @@ func (t *turn) revokeMembership(p *press, membershipID int64) error {
 	if !ended {
 		return t.memberView(p, a.Membership.MemberID, "That membership has ended already.")
 	}
-	t.queue(jobs.RemoveMember(t.bot.TenantID, t.bot.ID, e, fmt.Sprintf("Your access to %s was ended by its owner.", e.Plan.Name)))
+	t.queue(jobs.RemoveMember(t.bot.TenantID, t.bot.ID, e, jobs.EndedByOwnerText(e)))
 	p.notice = "Access ended."
 	return t.memberView(p, a.Membership.MemberID, fmt.Sprintf("Done: their access to %s has ended, and they are being removed from its chats.", e.Plan.Name))
 }

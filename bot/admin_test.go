@@ -442,7 +442,7 @@ func TestNonAdminsAndForgedButtonsGetNothing(t *testing.T) {
 	// A member typing admin commands meets the member bot.
 	mallory := w.member(t, "Mallory")
 	before := w.adminState(t)
-	for _, cmd := range []string{"/newcode", "/members", "/codes", "/menu"} {
+	for _, cmd := range []string{"/newcode", "/members", "/codes", "/menu", "/admin", "/help"} {
 		reply := w.say(t, mallory, cmd)
 		if !strings.Contains(reply.Text, "Send /start to see what this bot offers") || reply.ReplyMarkup != nil {
 			t.Errorf("%s from a member: %q %v, want the member bot's help and no buttons", cmd, reply.Text, labels(reply))

@@ -321,7 +321,7 @@ func TestOwnerJourney(t *testing.T) {
 		return !env.Fake.IsMember(chats[0].ID, mia.ID) && !env.Fake.IsMember(chats[1].ID, mia.ID)
 	})
 	msgs := env.Messages(t, bot.ID, mia.ID, 2)
-	if !strings.Contains(msgs[len(msgs)-1].Text, "withdrawn") {
+	if !strings.Contains(msgs[len(msgs)-1].Text, "withdrawn") || !strings.Contains(msgs[len(msgs)-1].Text, "You have been removed from its chats.") {
 		t.Errorf("Mia was told %q", msgs[len(msgs)-1].Text)
 	}
 	b.open("/members")

@@ -142,7 +142,7 @@ func (con *Console) revoke(ctx context.Context, tenantID, memberID, membershipID
 					r.kept = append(r.kept, ch.Title)
 				}
 			}
-			text := fmt.Sprintf("Your access to %s was ended by its owner.", e.Plan.Name)
+			text := jobs.EndedByOwnerText(e)
 			if err := jobs.Insert(ctx, con.cfg.River, tx, []river.InsertManyParams{jobs.RemoveMember(tenantID, d.BotID, e, text)}); err != nil {
 				return err
 			}

@@ -118,6 +118,25 @@ func endedText(e membership.Ending) string {
 	return ended + "\n\n" + renewText(e.Plan)
 }
 
+// EndedByOwnerText tells a member that the owner ended their access
+// (from the console or the bot), and what that took them out of.
+func EndedByOwnerText(e membership.Ending) string {
+	return fmt.Sprintf("Your access to %s was ended by its owner.", e.Plan.Name) + removalNote(e)
+}
+
+// removalNote is what an ending the member did not expect adds: the chats
+// it took them out of, and those their other access keeps.
+func removalNote(e membership.Ending) string {
+	note := ""
+	if len(e.Removed) > 0 {
+		note = fmt.Sprintf(" You have been removed from %s.", removedFrom(e))
+	}
+	if stays(e) {
+		note += " You keep its other chats through your other access."
+	}
+	return note
+}
+
 // removedFrom names the chats e took the member out of: "its chats" when
 // they are all of the plan's.
 func removedFrom(e membership.Ending) string {

@@ -107,7 +107,7 @@ func shortenedText(sh membership.Shortening) string {
 }
 
 func withdrawnText(e membership.Ending) string {
-	return fmt.Sprintf("Your access to %s was withdrawn by its owner, because the code that granted it was cancelled.", e.Plan.Name)
+	return fmt.Sprintf("Your access to %s was withdrawn by its owner, because the code that granted it was cancelled.", e.Plan.Name) + removalNote(e)
 }
 
 // summary tells the owner what the rollback did, in the console and in
