@@ -299,9 +299,7 @@ func (t *turn) backFromCode(c membership.Code) []jobs.Button {
 
 func rollbackText(r membership.Rollback) string {
 	if r.Status == "done" && r.FinishedAt != nil {
-		return fmt.Sprintf("Rolled back on %s: %s undone, %s access, %s access granted otherwise.",
-			membership.FormatDate(*r.FinishedAt), membership.Plural(r.Undone, "activation", "activations"),
-			membership.Plural(r.Removed, "member lost", "members lost"), membership.Plural(r.Shortened, "member kept", "members kept"))
+		return fmt.Sprintf("Rolled back on %s: %s.", membership.FormatDate(*r.FinishedAt), r.Outcome("; "))
 	}
 	return fmt.Sprintf("Rollback in progress: %d of %s undone so far.", r.Undone, membership.Plural(r.Total, "activation", "activations"))
 }

@@ -137,7 +137,7 @@ func TestDeleteAndRollBackFromTheBotDoWhatTheConsoleDoes(t *testing.T) {
 	}
 	screen = w.tap(t, w.owner, screen, "Yes, roll it back", "Rolling back code")
 	summary := w.expect(t, w.owner, ownerBefore, "Rollback of code "+membership.FormatCode(rbBot)+" finished")
-	if !strings.Contains(summary.Text, "2 activations undone") || !strings.Contains(summary.Text, "1 member lost access; 1 member kept access") {
+	if !strings.Contains(summary.Text, "2 activations undone") || !strings.Contains(summary.Text, "1 member lost access; 1 member kept the access they had otherwise, less the code's time") {
 		t.Errorf("summary = %q", summary.Text)
 	}
 	w.rollBack(t, rbConsole)
@@ -158,7 +158,7 @@ func TestDeleteAndRollBackFromTheBotDoWhatTheConsoleDoes(t *testing.T) {
 	// The code's screen now shows the finished rollback.
 	screen = w.tap(t, w.owner, screen, "« Access codes", "Access codes, newest first")
 	screen = w.tap(t, w.owner, screen, membership.FormatCode(rbBot), "Rolled back on")
-	if !strings.Contains(screen.Text, "2 activations undone, 1 member lost access, 1 member kept access") {
+	if !strings.Contains(screen.Text, "2 activations undone; 1 member lost access; 1 member kept the access they had otherwise") {
 		t.Errorf("the rolled-back code's screen says %q", screen.Text)
 	}
 	if hasButton(screen, "Roll back") || hasButton(screen, "Delete") {

@@ -229,11 +229,15 @@ func (con *Console) createCodes(c *fiber.Ctx) error {
 	f.PlanID, _ = strconv.ParseInt(c.FormValue("plan_id"), 10, 64)
 	req, err := codeRequest(f.PlanID, f.Count, f.MaxActivations, f.Expiry, f.ExpiryDate, f.Pricing, time.Now())
 	var b membership.Batch
+	var bot tenant.Bot
 	if err == nil {
 		req.CreatedBy = "console: " + s.Email
 		req.RequestKey = f.requestKey()
 		err = con.tx(ctx, s.TenantID, func(tx pgx.Tx) (err error) {
-			b, err = billing.CreateCodes(ctx, tx, req)
+			if b, err = billing.CreateCodes(ctx, tx, req); err != nil {
+				return err
+			}
+			bot, err = tenant.GetBot(ctx, tx, b.Plan.BotID)
 			return err
 		})
 	}
@@ -244,7 +248,11 @@ func (con *Console) createCodes(c *fiber.Ctx) error {
 	if err != nil {
 		return con.fail(c, err)
 	}
-	con.flash(c, "ok", createdText(b))
+	if bot.Status == "connected" {
+		con.flash(c, "ok", createdText(b))
+	} else {
+		con.flash(c, "warn", createdText(b)+disconnectedText(bot, len(b.Codes)))
+	}
 	if len(b.Codes) == 1 { // shown on its page, with its activation link: no file to download
 		return redirect(c, fmt.Sprintf("/codes/%d", b.Codes[0].ID))
 	}
@@ -260,6 +268,16 @@ func createdText(b membership.Batch) string {
 		return fmt.Sprintf("Code %s created for %s.", membership.FormatCode(b.Codes[0].Code), b.Plan.Name)
 	}
 	return fmt.Sprintf("%s created for %s. The CSV file is downloading.", membership.Plural(len(b.Codes), "code", "codes"), b.Plan.Name)
+}
+
+// disconnectedText warns that codes were made for a bot that answers
+// nobody: they work again once it is reconnected.
+func disconnectedText(bot tenant.Bot, codes int) string {
+	them := "them"
+	if codes == 1 {
+		them = "it"
+	}
+	return fmt.Sprintf(" But @%s is disconnected: nobody can activate %s until you reconnect it on the Bots page.", bot.Username, them)
 }
 
 // requestKey names what the form asked for: the same form sent twice

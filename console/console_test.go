@@ -495,9 +495,16 @@ func TestDisconnectAndReplaceToken(t *testing.T) {
 	if !strings.Contains(body, "Disconnected") || !strings.Contains(body, "Reconnect") {
 		t.Error("the bots page does not show the bot disconnected")
 	}
+	// Codes can still be made (to hand out once it is back), with a warning.
+	status, _ := o.postForm("/codes", url.Values{"plan_id": {fmt.Sprint(d.Plan.ID)}, "count": {"1"}, "max_activations": {"1"},
+		"expiry": {"none"}, "pricing": {"default"}}, "/codes/new")
+	if _, page := o.get(o.header.Get("Location")); status != http.StatusSeeOther ||
+		!strings.Contains(flashText(page), "But @gatekey_demo_bot is disconnected: nobody can activate it until you reconnect it") {
+		t.Errorf("a code for a disconnected bot: %d, flash %q", status, flashText(page))
+	}
 	// Another bot's token is refused; the bot's own new token reconnects it.
 	other, _ := env.Fake.AddBot("someone_elses_bot")
-	status, body := o.postForm(fmt.Sprintf("/bots/%d/token", d.Bot.ID), url.Values{"token": {other}}, "/bots")
+	status, body = o.postForm(fmt.Sprintf("/bots/%d/token", d.Bot.ID), url.Values{"token": {other}}, "/bots")
 	if status != 422 || !strings.Contains(body, "This token belongs to a different bot: use the token of the bot you are replacing, or connect it as a new bot.") {
 		t.Errorf("another bot's token: %d, or not said as a sentence", status)
 	}
@@ -723,7 +730,7 @@ func TestRollBackAWholeBatch(t *testing.T) {
 	for _, m := range env.Fake.Messages(bot, admin.ID)[adminBefore:] {
 		told = append(told, m.Text)
 	}
-	want := fmt.Sprintf("Rollback of batch #%d (3 codes) finished: 2 activations undone; 2 members lost access;", batch.ID)
+	want := fmt.Sprintf("Rollback of batch #%d (3 codes) finished: 2 activations undone; 2 members lost access.", batch.ID)
 	if len(told) != 1 || !strings.HasPrefix(told[0], want) {
 		t.Errorf("the admin was told %q, want one summary starting %q", told, want)
 	}
@@ -999,7 +1006,7 @@ func TestBatchRollbackSummaryCountsMembers(t *testing.T) {
 		t.Error("the batch's page does not offer its rollback")
 	}
 	rollBackBatch(t, env, o, batch.ID, 4)
-	want := fmt.Sprintf("Rollback of batch #%d (4 codes) finished: 4 activations undone; 1 member lost access; 0 members kept", batch.ID)
+	want := fmt.Sprintf("Rollback of batch #%d (4 codes) finished: 4 activations undone; 1 member lost access.", batch.ID)
 	var told []string
 	for _, m := range env.Fake.Messages(bot, admin.ID)[adminBefore:] {
 		told = append(told, m.Text)

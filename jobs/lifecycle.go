@@ -170,7 +170,7 @@ func renewText(p membership.Plan) string {
 	if p.Archived {
 		return "This plan is no longer offered: send /start to see what is."
 	}
-	return "To renew, send a new access code here (ask whoever gave you this one), or send /start to see the plans."
+	return "To renew, send a new access code here, or send /start to see the plans."
 }
 
 // insertTx queues follow-up jobs from inside a worker, in tx.

@@ -128,10 +128,7 @@ func (w *RollbackCodeWorker) summary(ctx context.Context, tx pgx.Tx, a RollbackC
 		}
 		what = "code " + membership.FormatCode(code.Code)
 	}
-	text := fmt.Sprintf("Rollback of %s finished: %s undone; %s access; %s access granted otherwise, with that time taken off.",
-		what, membership.Plural(r.Undone, "activation", "activations"),
-		membership.Plural(r.Removed, "member lost", "members lost"),
-		membership.Plural(r.Shortened, "member kept", "members kept"))
+	text := fmt.Sprintf("Rollback of %s finished: %s.", what, r.Outcome("; "))
 	admins, err := tenant.Notify(ctx, tx, a.BotID, "code_rolled_back", text)
 	if err != nil {
 		return nil, err

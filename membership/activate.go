@@ -169,7 +169,7 @@ func refuse(c Code, used bool) *Refusal {
 	case c.Status(time.Now()) == StatusExpired:
 		return &Refusal{"expired", fmt.Sprintf("That code expired on %s. Ask whoever gave it to you for a new one.", FormatDate(*c.ExpiresAt))}
 	case c.Status(time.Now()) == StatusUsedUp:
-		return &Refusal{"used_up", "That code has already been used as many times as it allows."}
+		return &Refusal{"used_up", "That code has already been used as many times as it allows: ask whoever gave it to you for a new one."}
 	}
 	return nil
 }

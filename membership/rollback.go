@@ -1,6 +1,7 @@
 package membership
 
 import (
+	"strings"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,20 @@ type Rollback struct {
 	RequestedBy string
 	StartedAt   time.Time
 	FinishedAt  *time.Time
+}
+
+// Outcome says what a rollback did, its parts joined by sep: "2
+// activations undone; 1 member lost access; 1 member kept the access they
+// had otherwise, less the code's time", without the parts that are none.
+func (r Rollback) Outcome(sep string) string {
+	parts := []string{Plural(r.Undone, "activation", "activations") + " undone"}
+	if r.Removed > 0 {
+		parts = append(parts, Plural(r.Removed, "member", "members")+" lost access")
+	}
+	if r.Shortened > 0 {
+		parts = append(parts, Plural(r.Shortened, "member", "members")+" kept the access they had otherwise, less the code's time")
+	}
+	return strings.Join(parts, sep)
 }
 
 // ErrRollbackStarted is returned when a code's rollback already exists.
