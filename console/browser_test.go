@@ -13,9 +13,11 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/gatekey/gatekey/internal/apptest"
 	"github.com/gatekey/gatekey/internal/browsertest"
+	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/telegram/telegramtest"
 )
 
@@ -388,4 +390,32 @@ func containsAll(have []string, want ...string) bool {
 		}
 	}
 	return true
+}
+
+// A plan name of the form's full 100 characters, without a space, wraps
+// in the plans table instead of pushing the page wider than the window.
+func TestALongPlanNameWrapsInThePlansTable(t *testing.T) {
+	env := apptest.New(t)
+	d := env.Demo(t)
+	name := strings.Repeat("Longname", 12) + "Plan"
+	env.Tx(t, d.TenantID, func(tx pgx.Tx) error {
+		_, err := membership.CreatePlan(context.Background(), tx, membership.NewPlan{BotID: d.Bot.ID, Name: name, PeriodDays: 30,
+			Price: membership.Money{Currency: "USD"}, ChatIDs: []int64{d.Chats[0].ID}})
+		return err
+	})
+	b := newTab(t, env.URL)
+	b.open("/login")
+	b.fill(map[string]string{"email": "owner@example.com", "password": "correct horse battery"})
+	b.submit(`button[type=submit]`)
+	b.waitPath("/")
+	b.open("/plans")
+	b.see(name)
+	wide, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wide > 0 {
+		b.screenshot("plans-long-name")
+		t.Errorf("the plans page is %d px wider than the window", wide)
+	}
 }
