@@ -599,3 +599,28 @@ func TestAPIRevokeOneMembership(t *testing.T) {
 		t.Errorf("%d chats recorded for members who never joined one", n)
 	}
 }
+
+// The times POST /codes answers are the times GET reads back, to the
+// character: UTC, in the database's microseconds, whatever offset and
+// precision the request had (a client may compare them as strings).
+func TestAPICodeTimesReadBackAsCreated(t *testing.T) {
+	w := newAPIWorld(t)
+	for _, body := range []map[string]any{
+		{"plan_id": w.a.Plan.ID, "zero_priced": false, "expires_at": "2027-01-01T00:00:00.1234567+14:00"},
+		{"plan_id": w.a.Plan.ID, "zero_priced": false, "expires_in_days": 5},
+	} {
+		var created struct{ Codes []map[string]any }
+		if st := w.apiA.call("POST", "/codes", body, &created); st != 201 || len(created.Codes) != 1 {
+			t.Fatalf("create %v: %d", body, st)
+		}
+		var read map[string]any
+		if st := w.apiA.call("GET", fmt.Sprintf("/codes/%v", created.Codes[0]["id"]), nil, &read); st != 200 {
+			t.Fatalf("read: %d", st)
+		}
+		for _, field := range []string{"expires_at", "created_at"} {
+			if got, want := created.Codes[0][field], read[field]; got != want {
+				t.Errorf("%v: %s answered %v, read back %v", body, field, got, want)
+			}
+		}
+	}
+}

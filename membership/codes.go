@@ -93,6 +93,10 @@ func CreateCodes(ctx context.Context, tx pgx.Tx, req CodeRequest) (Batch, error)
 	if err := req.Validate(time.Now()); err != nil {
 		return Batch{}, err
 	}
+	if req.ExpiresAt != nil { // as the database keeps it, so that what is returned reads back the same
+		at := req.ExpiresAt.UTC().Truncate(time.Microsecond)
+		req.ExpiresAt = &at
+	}
 	plan, err := GetPlan(ctx, tx, req.PlanID)
 	if errors.Is(err, ErrNotFound) {
 		return Batch{}, invalid("there is no such plan")
