@@ -618,7 +618,9 @@ func (con *Console) apiUpdateSettings(c *fiber.Ctx) error {
 				switch {
 				case v == nil:
 					s.CodeAutoDeleteDays = 0
-				case !ok || n != float64(int(n)) || n < 1 || n > tenant.MaxCodeAutoDeleteDays:
+				case !ok: // a wrong JSON type is bad JSON, as in the calls with typed bodies
+					return refuse(400, errBadJSON, "code_autodelete_days must be a whole number or null, not "+jsonType(v)+".")
+				case n != float64(int(n)) || n < 1 || n > tenant.MaxCodeAutoDeleteDays:
 					return refuse(422, errInvalid, "code_autodelete_days must be null (off) or a whole number of days from 1 to 3650.")
 				default:
 					s.CodeAutoDeleteDays = int(n)
@@ -626,7 +628,7 @@ func (con *Console) apiUpdateSettings(c *fiber.Ctx) error {
 			case "zero_price_default":
 				b, ok := v.(bool)
 				if !ok {
-					return refuse(422, errInvalid, "zero_price_default must be true or false.")
+					return refuse(400, errBadJSON, "zero_price_default must be true or false, not "+jsonType(v)+".")
 				}
 				s.ZeroPriceDefault = b
 			default:
@@ -640,4 +642,21 @@ func (con *Console) apiUpdateSettings(c *fiber.Ctx) error {
 		return con.apiErr(c, err)
 	}
 	return c.JSON(settingsOut(out))
+}
+
+// jsonType names the JSON type of a value decoded into any.
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "string"
+	case float64:
+		return "number"
+	case bool:
+		return "true or false"
+	case []any:
+		return "array"
+	}
+	return "object"
 }

@@ -177,8 +177,8 @@ func TestAPIBotsPlansSettings(t *testing.T) {
 		{`{"code_autodelete_days": 0}`, 422, "invalid_request"},
 		{`{"code_autodelete_days": 4000}`, 422, "invalid_request"},
 		{`{"code_autodelete_days": 2.5}`, 422, "invalid_request"},
-		{`{"code_autodelete_days": "7"}`, 422, "invalid_request"},
-		{`{"zero_price_default": "yes"}`, 422, "invalid_request"},
+		{`{"code_autodelete_days": "7"}`, 400, "bad_json"}, // a wrong type, as everywhere in the API
+		{`{"zero_price_default": "yes"}`, 400, "bad_json"},
 		{`{"colour": "blue"}`, 400, "bad_json"},
 		{`{"code_autodelete_days": 7`, 400, "bad_json"},
 	} {
