@@ -481,6 +481,41 @@ func TestPlanEditArchiveAndSettings(t *testing.T) {
 	wantError(t, "revoked in the console", a.call("GET", "/bots", nil, &e), 401, e, "api_key_revoked")
 }
 
+// A plan priced in three letters that are no currency is refused, created
+// or edited, and nothing is saved.
+func TestPlanCurrencyMustBeOnePeoplePayIn(t *testing.T) {
+	env := apptest.New(t)
+	d := env.Demo(t)
+	o := signIn(t, env, "owner@example.com", "correct horse battery")
+	form := func(currency string) url.Values {
+		return url.Values{"bot_id": {fmt.Sprint(d.Bot.ID)}, "name": {"Gold"}, "period_kind": {"months"}, "period_value": {"1"},
+			"price": {"5"}, "currency": {currency}, "chat": {fmt.Sprint(d.Chats[0].ID)}}
+	}
+	const refusal = "XYZ is not a currency code Gatekey knows: use an ISO 4217 code such as USD or EUR."
+	plans := env.Count(t, "SELECT count(*) FROM plans")
+	if status, body := o.postForm("/plans", form("XYZ"), "/plans/new"); status != 422 || !strings.Contains(body, refusal) {
+		t.Errorf("create in XYZ: %d %q", status, body)
+	}
+	if n := env.Count(t, "SELECT count(*) FROM plans"); n != plans {
+		t.Errorf("%d plans after a refused one, want %d", n, plans)
+	}
+	edit := fmt.Sprintf("/plans/%d", d.Plan.ID)
+	if status, body := o.postForm(edit, form("xyz"), edit+"/edit"); status != 422 || !strings.Contains(body, refusal) {
+		t.Errorf("edit to xyz: %d %q", status, body)
+	}
+	if n := env.Count(t, "SELECT count(*) FROM plans WHERE currency <> 'USD' OR name = 'Gold'"); n != 0 {
+		t.Errorf("%d plans changed by a refused edit", n)
+	}
+	for _, currency := range []string{"USD", "usd"} {
+		if status, body := o.postForm("/plans", form(currency), "/plans/new"); status != http.StatusSeeOther {
+			t.Errorf("create in %s: %d %q", currency, status, body)
+		}
+	}
+	if n := env.Count(t, "SELECT count(*) FROM plans WHERE name = 'Gold' AND currency = 'USD'"); n != 2 {
+		t.Errorf("%d plans in USD, want 2", n)
+	}
+}
+
 func TestDisconnectAndReplaceToken(t *testing.T) {
 	env := apptest.New(t)
 	d := env.Demo(t)
