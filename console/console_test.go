@@ -569,6 +569,27 @@ func TestDisconnectAndReplaceToken(t *testing.T) {
 	}
 }
 
+// The rollback's confirmation does not promise to delete a code that is
+// deleted already.
+func TestRollbackOfADeletedCodeDoesNotOfferToDeleteIt(t *testing.T) {
+	env := apptest.New(t)
+	d := env.Demo(t)
+	o := signIn(t, env, "owner@example.com", "correct horse battery")
+	codes := env.Codes(t, d.TenantID, membership.CodeRequest{PlanID: d.Plan.ID, Count: 2}).Codes
+	deleted, live := fmt.Sprintf("/codes/%d", codes[0].ID), fmt.Sprintf("/codes/%d", codes[1].ID)
+	if status, _ := o.postForm(deleted+"/delete", url.Values{}, deleted); status != http.StatusSeeOther {
+		t.Fatalf("delete: %d", status)
+	}
+	const willDelete = "delete the code now"
+	if status, body := o.get(deleted + "/rollback"); status != 200 || strings.Contains(body, willDelete) ||
+		!strings.Contains(body, "The code is deleted already, so nobody can activate it again.") {
+		t.Errorf("a deleted code's rollback page: %d %q", status, body)
+	}
+	if status, body := o.get(live + "/rollback"); status != 200 || !strings.Contains(body, willDelete) || strings.Contains(body, "deleted already") {
+		t.Errorf("a live code's rollback page: %d %q", status, body)
+	}
+}
+
 func TestDeletingARolledBackCodeSaysWhatHappened(t *testing.T) {
 	env := apptest.New(t)
 	d := env.Demo(t)
