@@ -397,8 +397,15 @@ func TestPlanEditArchiveAndSettings(t *testing.T) {
 	}
 
 	// Settings: auto-delete and the pricing default; the page states the retroactive effect.
-	if status, body := o.postForm("/settings", url.Values{"autodelete_days": {"0.5"}}); status != 422 || !strings.Contains(body, "from 1 to 3650") {
-		t.Errorf("bad auto-delete: %d", status)
+	// The console's rule is the API's: empty is off, else 1 to 3650 days; 0 is refused.
+	for _, bad := range []string{"0.5", "0", "3651", "-1"} {
+		status, body := o.postForm("/settings", url.Values{"autodelete_days": {bad}})
+		if status != 422 || !strings.Contains(body, "Auto-delete must be empty (off) or a whole number of days from 1 to 3650.") {
+			t.Errorf("auto-delete %q: %d", bad, status)
+		}
+	}
+	if n := env.Count(t, "SELECT count(*) FROM tenants WHERE code_autodelete_days IS NOT NULL"); n != 0 {
+		t.Errorf("refused auto-delete values turned it on for %d tenants", n)
 	}
 	if status, _ := o.postForm("/settings", url.Values{"autodelete_days": {"45"}}); status != http.StatusSeeOther {
 		t.Fatalf("save settings: %d", status)
@@ -414,6 +421,12 @@ func TestPlanEditArchiveAndSettings(t *testing.T) {
 	})
 	if got.Settings != (tenant.Settings{CodeAutoDeleteDays: 45, ZeroPriceDefault: false}) {
 		t.Errorf("settings = %+v", got.Settings)
+	}
+	if status, _ := o.postForm("/settings", url.Values{"autodelete_days": {" "}}); status != http.StatusSeeOther {
+		t.Fatalf("turn auto-delete off: %d", status)
+	}
+	if n := env.Count(t, "SELECT count(*) FROM tenants WHERE code_autodelete_days IS NOT NULL"); n != 0 {
+		t.Errorf("an empty auto-delete left it on for %d tenants", n)
 	}
 
 	// Notifications in Telegram, per admin.

@@ -145,12 +145,15 @@ func (con *Console) saveSettings(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	s := session(c)
 	set := tenant.Settings{ZeroPriceDefault: c.FormValue("zero_price_default") == "on"}
+	// One rule with the API's code_autodelete_days: empty is off, else 1 to
+	// 3650 days. 0 is refused, not taken as off: it could as well mean
+	// "delete at once", and the field's min="1" never lets a browser send it.
 	raw := strings.TrimSpace(c.FormValue("autodelete_days"))
 	var err error
-	if raw != "" && raw != "0" {
+	if raw != "" {
 		set.CodeAutoDeleteDays, err = strconv.Atoi(raw)
 		if err != nil || set.CodeAutoDeleteDays < 1 || set.CodeAutoDeleteDays > tenant.MaxCodeAutoDeleteDays {
-			return con.settingsWithError(c, "Auto-delete must be empty or 0 (off), or a number of days from 1 to 3650.")
+			return con.settingsWithError(c, "Auto-delete must be empty (off) or a whole number of days from 1 to 3650.")
 		}
 	}
 	err = con.tx(ctx, s.TenantID, func(tx pgx.Tx) error { return tenant.UpdateSettings(ctx, tx, set) })
