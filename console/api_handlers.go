@@ -88,6 +88,7 @@ type membershipJSON struct {
 	Status   string     `json:"status"`
 	StartsAt time.Time  `json:"starts_at"`
 	EndsAt   *time.Time `json:"ends_at"`
+	EndedAt  *time.Time `json:"ended_at"` // when access ended; null while active
 	Source   string     `json:"source"`
 	Code     string     `json:"code"`
 }
@@ -129,7 +130,7 @@ func personOut(m membership.Member) personJSON {
 
 func membershipOut(r membership.MemberRow) membershipJSON {
 	return membershipJSON{ID: r.ID, Member: personOut(r.Member), PlanID: r.PlanID, PlanName: r.PlanName,
-		Status: r.Status, StartsAt: r.StartsAt, EndsAt: r.EndsAt, Source: r.Source, Code: r.Code}
+		Status: r.Status, StartsAt: r.StartsAt, EndsAt: r.EndsAt, EndedAt: r.AccessEnded(), Source: r.Source, Code: r.Code}
 }
 
 func botMap(bots []tenant.Bot) map[int64]tenant.Bot {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/gatekey/gatekey/membership"
 )
 
 // Owner API limits: per address before the key is even checked (so keys
@@ -33,11 +35,16 @@ func (con *Console) apiLimit(c *fiber.Ctx, key string, limit int) error {
 		return con.apiErr(c, err)
 	}
 	if !ok {
-		secs := retryAfter(c, wait)
-		return apiFail(c, fiber.StatusTooManyRequests, errRateLimited,
-			fmt.Sprintf("Too many requests: the owner API takes %d a minute. Try again in %d seconds.", con.limitOr(limit), secs))
+		return apiFail(c, fiber.StatusTooManyRequests, errRateLimited, tooManyRequests(con.limitOr(limit), retryAfter(c, wait)))
 	}
 	return c.Next()
+}
+
+// tooManyRequests is the 429's message: "Try again in 1 second." at the
+// end of a minute, not "1 seconds".
+func tooManyRequests(limit, secs int) string {
+	return fmt.Sprintf("Too many requests: the owner API takes %s a minute. Try again in %s.",
+		membership.Thousands(limit), membership.Plural(secs, "second", "seconds"))
 }
 
 // limitOr is limit, or the configured override (tests use small limits).

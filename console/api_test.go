@@ -624,3 +624,86 @@ func TestAPICodeTimesReadBackAsCreated(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIAndMemberPageSayWhenAccessEnded: ended_at is when access ended,
+// for a membership revoked, rolled back or expired, and null while it is
+// active; ends_at keeps its meaning. The member page does not give a
+// rolled-back membership's moved end as the end it "was to" have.
+func TestAPIAndMemberPageSayWhenAccessEnded(t *testing.T) {
+	w := newAPIWorld(t)
+	codes := w.Codes(t, w.a.TenantID, membership.CodeRequest{PlanID: w.a.Plan.ID, Count: 3}).Codes
+	start := time.Now().Add(-time.Second)
+	for i, name := range []string{"Bob", "Carol", "Dan"} {
+		w.activate(t, name, codes[i].Code)
+	}
+	type row struct {
+		ID       int64
+		Member   struct{ ID int64 }
+		Status   string
+		StartsAt time.Time  `json:"starts_at"`
+		EndsAt   *time.Time `json:"ends_at"`
+		EndedAt  *time.Time `json:"ended_at"`
+	}
+	rows := func() map[string]row { // by code
+		var page struct{ Data []row }
+		if st := w.apiA.call("GET", "/members", nil, &page); st != 200 || len(page.Data) != 3 {
+			t.Fatalf("members: %d %+v", st, page)
+		}
+		out := map[string]row{}
+		for i, r := range page.Data {
+			out[codes[len(page.Data)-1-i].Code] = r // newest first
+		}
+		return out
+	}
+	bob, carol, dan := rows()[codes[0].Code], rows()[codes[1].Code], rows()[codes[2].Code]
+	if bob.Status != "active" || bob.EndedAt != nil || bob.EndsAt == nil {
+		t.Fatalf("an active membership: %+v, want no ended_at", bob)
+	}
+	end := *bob.EndsAt
+
+	if st := w.apiA.call("POST", fmt.Sprintf("/members/%d/revoke", bob.Member.ID), nil, nil); st != 200 {
+		t.Fatalf("revoke: %d", st)
+	}
+	var r struct{ Status string }
+	if st := w.apiA.call("POST", fmt.Sprintf("/codes/%d/rollback", codes[1].ID), nil, &r); st != 202 {
+		t.Fatalf("rollback: %d", st)
+	}
+	w.Wait(t, "the rollback", func() bool {
+		w.apiA.call("GET", fmt.Sprintf("/codes/%d/rollback", codes[1].ID), nil, &r)
+		return r.Status == "done"
+	})
+	w.Idle(t)
+	if _, err := w.Owner(t).Exec(context.Background(), `UPDATE memberships SET status = 'expired', ended_at = now(),
+		ends_at = now() - interval '1 minute' WHERE id = $1`, dan.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	got := rows()
+	bob, carol, dan = got[codes[0].Code], got[codes[1].Code], got[codes[2].Code]
+	now := time.Now()
+	if bob.Status != "revoked" || bob.EndsAt == nil || !bob.EndsAt.Equal(end) || bob.EndedAt == nil || bob.EndedAt.Before(start) || bob.EndedAt.After(now) {
+		t.Errorf("revoked: %+v; want ends_at %s kept and ended_at the revocation", bob, end)
+	}
+	if carol.Status != "revoked" || carol.EndsAt == nil || carol.EndsAt.After(carol.StartsAt) || carol.EndedAt == nil ||
+		carol.EndedAt.Before(start) || carol.EndedAt.After(now) {
+		t.Errorf("rolled back: %+v; want ends_at moved back to starts_at and ended_at the rollback", carol)
+	}
+	if dan.Status != "expired" || dan.EndsAt == nil || dan.EndedAt == nil || !dan.EndedAt.Equal(*dan.EndsAt) {
+		t.Errorf("expired: %+v; want ended_at = ends_at", dan)
+	}
+
+	o := signIn(t, w.Env, "owner@example.com", "correct horse battery")
+	if _, body := o.get(fmt.Sprintf("/members/%d", carol.Member.ID)); strings.Contains(body, "it was to end") || !strings.Contains(body, ", rolled back") {
+		t.Errorf("a rolled-back membership on the member page: %q", memberLine(body))
+	}
+	if _, body := o.get(fmt.Sprintf("/members/%d", bob.Member.ID)); !strings.Contains(body, "revoked (it was to end") {
+		t.Errorf("a revoked membership on the member page: %q", memberLine(body))
+	}
+}
+
+// memberLine is the member page's first membership line, for messages.
+func memberLine(body string) string {
+	_, after, _ := strings.Cut(body, `class="membership"`)
+	line, _, _ := strings.Cut(after, "</p>")
+	return line
+}

@@ -3,9 +3,6 @@ package console
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -144,7 +141,7 @@ type codesForm struct {
 }
 
 func (con *Console) newCodesPage(c *fiber.Ctx) error {
-	f := codesForm{Count: "1", MaxActivations: "1", Expiry: "none", Pricing: "default", FormKey: rand.Text()}
+	f := codesForm{Count: "1", MaxActivations: "1", Expiry: "none", Pricing: "default", FormKey: newFormKey()}
 	f.PlanID, _ = strconv.ParseInt(c.Query("plan"), 10, 64)
 	return con.showCodesForm(c, 200, f)
 }
@@ -280,15 +277,9 @@ func disconnectedText(bot tenant.Bot, codes int) string {
 	return fmt.Sprintf(" But @%s is disconnected: nobody can activate %s until you reconnect it on the Bots page.", bot.Username, them)
 }
 
-// requestKey names what the form asked for: the same form sent twice
-// with the same values is one request; changed values make another.
+// requestKey names what the form asked for (see requestKey).
 func (f codesForm) requestKey() string {
-	if f.FormKey == "" || len(f.FormKey) > 64 {
-		return ""
-	}
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%s\x00%s\x00%s\x00%s\x00%s",
-		f.FormKey, f.PlanID, f.Count, f.MaxActivations, f.Expiry, f.ExpiryDate, f.Pricing))
-	return "console:" + hex.EncodeToString(sum[:16])
+	return requestKey(f.FormKey, f.PlanID, f.Count, f.MaxActivations, f.Expiry, f.ExpiryDate, f.Pricing)
 }
 
 type batchData struct {

@@ -397,8 +397,15 @@ func TestPlanEditArchiveAndSettings(t *testing.T) {
 	}
 
 	// Settings: auto-delete and the pricing default; the page states the retroactive effect.
-	if status, body := o.postForm("/settings", url.Values{"autodelete_days": {"0.5"}}); status != 422 || !strings.Contains(body, "from 1 to 3650") {
-		t.Errorf("bad auto-delete: %d", status)
+	// The console's rule is the API's: empty is off, else 1 to 3650 days; 0 is refused.
+	for _, bad := range []string{"0.5", "0", "3651", "-1"} {
+		status, body := o.postForm("/settings", url.Values{"autodelete_days": {bad}})
+		if status != 422 || !strings.Contains(body, "Auto-delete must be empty (off) or a whole number of days from 1 to 3650.") {
+			t.Errorf("auto-delete %q: %d", bad, status)
+		}
+	}
+	if n := env.Count(t, "SELECT count(*) FROM tenants WHERE code_autodelete_days IS NOT NULL"); n != 0 {
+		t.Errorf("refused auto-delete values turned it on for %d tenants", n)
 	}
 	if status, _ := o.postForm("/settings", url.Values{"autodelete_days": {"45"}}); status != http.StatusSeeOther {
 		t.Fatalf("save settings: %d", status)
@@ -414,6 +421,12 @@ func TestPlanEditArchiveAndSettings(t *testing.T) {
 	})
 	if got.Settings != (tenant.Settings{CodeAutoDeleteDays: 45, ZeroPriceDefault: false}) {
 		t.Errorf("settings = %+v", got.Settings)
+	}
+	if status, _ := o.postForm("/settings", url.Values{"autodelete_days": {" "}}); status != http.StatusSeeOther {
+		t.Fatalf("turn auto-delete off: %d", status)
+	}
+	if n := env.Count(t, "SELECT count(*) FROM tenants WHERE code_autodelete_days IS NOT NULL"); n != 0 {
+		t.Errorf("an empty auto-delete left it on for %d tenants", n)
 	}
 
 	// Notifications in Telegram, per admin.
@@ -481,6 +494,41 @@ func TestPlanEditArchiveAndSettings(t *testing.T) {
 	wantError(t, "revoked in the console", a.call("GET", "/bots", nil, &e), 401, e, "api_key_revoked")
 }
 
+// A plan priced in three letters that are no currency is refused, created
+// or edited, and nothing is saved.
+func TestPlanCurrencyMustBeOnePeoplePayIn(t *testing.T) {
+	env := apptest.New(t)
+	d := env.Demo(t)
+	o := signIn(t, env, "owner@example.com", "correct horse battery")
+	form := func(currency string) url.Values {
+		return url.Values{"bot_id": {fmt.Sprint(d.Bot.ID)}, "name": {"Gold"}, "period_kind": {"months"}, "period_value": {"1"},
+			"price": {"5"}, "currency": {currency}, "chat": {fmt.Sprint(d.Chats[0].ID)}}
+	}
+	const refusal = "XYZ is not a currency code Gatekey knows: use an ISO 4217 code such as USD or EUR."
+	plans := env.Count(t, "SELECT count(*) FROM plans")
+	if status, body := o.postForm("/plans", form("XYZ"), "/plans/new"); status != 422 || !strings.Contains(body, refusal) {
+		t.Errorf("create in XYZ: %d %q", status, body)
+	}
+	if n := env.Count(t, "SELECT count(*) FROM plans"); n != plans {
+		t.Errorf("%d plans after a refused one, want %d", n, plans)
+	}
+	edit := fmt.Sprintf("/plans/%d", d.Plan.ID)
+	if status, body := o.postForm(edit, form("xyz"), edit+"/edit"); status != 422 || !strings.Contains(body, refusal) {
+		t.Errorf("edit to xyz: %d %q", status, body)
+	}
+	if n := env.Count(t, "SELECT count(*) FROM plans WHERE currency <> 'USD' OR name = 'Gold'"); n != 0 {
+		t.Errorf("%d plans changed by a refused edit", n)
+	}
+	for _, currency := range []string{"USD", "usd"} {
+		if status, body := o.postForm("/plans", form(currency), "/plans/new"); status != http.StatusSeeOther {
+			t.Errorf("create in %s: %d %q", currency, status, body)
+		}
+	}
+	if n := env.Count(t, "SELECT count(*) FROM plans WHERE name = 'Gold' AND currency = 'USD'"); n != 2 {
+		t.Errorf("%d plans in USD, want 2", n)
+	}
+}
+
 func TestDisconnectAndReplaceToken(t *testing.T) {
 	env := apptest.New(t)
 	d := env.Demo(t)
@@ -538,6 +586,27 @@ func TestDisconnectAndReplaceToken(t *testing.T) {
 	stranger := signUp(t, env, "other@example.com")
 	if status, body := stranger.postForm("/bots", url.Values{"token": {token2}}); status != 422 || !strings.Contains(body, "already connected to a Gatekey account") {
 		t.Errorf("connecting another account's bot: %d", status)
+	}
+}
+
+// The rollback's confirmation does not promise to delete a code that is
+// deleted already.
+func TestRollbackOfADeletedCodeDoesNotOfferToDeleteIt(t *testing.T) {
+	env := apptest.New(t)
+	d := env.Demo(t)
+	o := signIn(t, env, "owner@example.com", "correct horse battery")
+	codes := env.Codes(t, d.TenantID, membership.CodeRequest{PlanID: d.Plan.ID, Count: 2}).Codes
+	deleted, live := fmt.Sprintf("/codes/%d", codes[0].ID), fmt.Sprintf("/codes/%d", codes[1].ID)
+	if status, _ := o.postForm(deleted+"/delete", url.Values{}, deleted); status != http.StatusSeeOther {
+		t.Fatalf("delete: %d", status)
+	}
+	const willDelete = "delete the code now"
+	if status, body := o.get(deleted + "/rollback"); status != 200 || strings.Contains(body, willDelete) ||
+		!strings.Contains(body, "The code is deleted already, so nobody can activate it again.") {
+		t.Errorf("a deleted code's rollback page: %d %q", status, body)
+	}
+	if status, body := o.get(live + "/rollback"); status != 200 || !strings.Contains(body, willDelete) || strings.Contains(body, "deleted already") {
+		t.Errorf("a live code's rollback page: %d %q", status, body)
 	}
 }
 

@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/gatekey/gatekey/internal/apptest"
 )
 
 // TestAPIIdempotencyKey: a code request sent again with the same
@@ -115,5 +118,57 @@ func TestCodesFormSentTwiceMakesOneBatch(t *testing.T) {
 	}
 	if n := w.Count(t, "SELECT count(*) FROM access_codes"); n != 5 {
 		t.Errorf("%d codes after a changed form, want 5", n)
+	}
+}
+
+var formKeyField = regexp.MustCompile(`name="form_key" value="([^"]+)"`)
+
+// TestSettingsFormsSentTwiceMakeOneKeyAndOneLink: a reload of the page that
+// showed a new API key, or a new admin link, sends its form again; that
+// makes no second live key or link, and says what the first one made.
+func TestSettingsFormsSentTwiceMakeOneKeyAndOneLink(t *testing.T) {
+	env := apptest.New(t)
+	d := env.Demo(t)
+	o := signIn(t, env, "owner@example.com", "correct horse battery")
+	_, page := o.get("/settings")
+	m := formKeyField.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("the settings page's forms have no key")
+	}
+
+	key := url.Values{"name": {"shop"}, "form_key": {m[1]}}
+	status, body := o.postForm("/settings/keys", key, "/settings")
+	shown := keyShown.FindStringSubmatch(body)
+	if status != 201 || shown == nil {
+		t.Fatalf("create key: %d", status)
+	}
+	if status, _ := o.postForm("/settings/keys", key, "/settings"); status != http.StatusSeeOther {
+		t.Errorf("the same key form again: %d, want 303", status)
+	}
+	_, body = o.get("/settings")
+	if !strings.Contains(body, "This form was sent twice; it made one API key, shop (gk_") || strings.Contains(body, shown[1]) {
+		t.Errorf("the second send says %q", flashText(body))
+	}
+	if n := env.Count(t, "SELECT count(*) FROM api_keys"); n != 1 {
+		t.Errorf("%d API keys after sending the form twice, want 1", n)
+	}
+	// The page that showed the key has a new form: another key is another.
+	if next := formKeyField.FindStringSubmatch(body); next == nil || next[1] == m[1] {
+		t.Fatal("the page after a key is made keeps the form's key")
+	}
+
+	link := url.Values{"bot_id": {fmt.Sprint(d.Bot.ID)}, "form_key": {m[1]}}
+	status, body = o.postForm("/settings/owner-link", link, "/settings")
+	if status != 201 || !strings.Contains(body, `id="owner-link">https://t.me/gatekey_demo_bot?start=owner-`) {
+		t.Fatalf("admin link: %d", status)
+	}
+	if status, _ := o.postForm("/settings/owner-link", link, "/settings"); status != http.StatusSeeOther {
+		t.Errorf("the same admin-link form again: %d, want 303", status)
+	}
+	if _, body := o.get("/settings"); !strings.Contains(body, "This form was sent twice; it made one admin link for @gatekey_demo_bot, which works once, until ") {
+		t.Errorf("the second send says %q", flashText(body))
+	}
+	if n := env.Count(t, "SELECT count(*) FROM owner_link_tokens"); n != 1 {
+		t.Errorf("%d admin links after sending the form twice, want 1", n)
 	}
 }

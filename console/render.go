@@ -174,14 +174,17 @@ func idParam(c *fiber.Ctx, name string) (int64, bool) {
 	return id, err == nil && id > 0
 }
 
+// dateLayout is how the console writes a moment, in UTC: "7 Dec 2026 19:47".
+const dateLayout = "2 Jan 2006 15:04"
+
 var funcs = template.FuncMap{
-	"date": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04") },
+	"date": func(t time.Time) string { return t.UTC().Format(dateLayout) },
 	"day":  func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
 	"datep": func(t *time.Time, none string) string {
 		if t == nil {
 			return none
 		}
-		return t.UTC().Format("2 Jan 2006 15:04")
+		return t.UTC().Format(dateLayout)
 	},
 	"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"who":    who,

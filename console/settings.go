@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ type settingsData struct {
 	Bots        []botAdmins
 	Keys        []tenant.APIKey
 	NewKey      string // shown once, right after it is made
+	FormKey     string // the key and admin-link forms' (see requestKey)
 	Error       string
 }
 
@@ -37,7 +39,7 @@ type adminView struct {
 }
 
 func (con *Console) loadSettings(ctx context.Context, tenantID int64) (settingsData, error) {
-	var d settingsData
+	d := settingsData{FormKey: newFormKey()}
 	err := con.tx(ctx, tenantID, func(tx pgx.Tx) error {
 		t, err := tenant.Get(ctx, tx)
 		if err != nil {
@@ -93,24 +95,31 @@ func loadBotAdmins(ctx context.Context, tx pgx.Tx, b tenant.Bot) (botAdmins, err
 
 // ownerLink makes a one-time link that, opened in Telegram, makes whoever
 // opens it an admin of the bot who gets its notifications (the bot
-// redeems it), and shows it on the settings page.
+// redeems it), and shows it on the settings page. The same form sent again
+// makes no second link, and says so.
 func (con *Console) ownerLink(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	s := session(c)
 	botID, _ := strconv.ParseInt(c.FormValue("bot_id"), 10, 64)
 	var token, username string
 	var until time.Time
+	var repeated bool
 	err := con.tx(ctx, s.TenantID, func(tx pgx.Tx) error {
 		b, err := tenant.GetBot(ctx, tx, botID)
 		if err != nil {
 			return err
 		}
 		username = b.Username
-		token, until, err = tenant.NewOwnerLinkToken(ctx, tx, botID)
+		token, until, repeated, err = tenant.NewOwnerLinkTokenOnce(ctx, tx, botID, requestKey(c.FormValue("form_key"), botID))
 		return err
 	})
 	if err != nil {
 		return con.fail(c, err)
+	}
+	if repeated {
+		con.flash(c, "warn", fmt.Sprintf("This form was sent twice; it made one admin link for @%s, which works once, until %s UTC. "+
+			"The link was shown only when it was made: if you did not copy it, get another.", username, until.UTC().Format(dateLayout)))
+		return redirect(c, "/settings")
 	}
 	d, err := con.loadSettings(ctx, s.TenantID)
 	if err != nil {
@@ -136,12 +145,15 @@ func (con *Console) saveSettings(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	s := session(c)
 	set := tenant.Settings{ZeroPriceDefault: c.FormValue("zero_price_default") == "on"}
+	// One rule with the API's code_autodelete_days: empty is off, else 1 to
+	// 3650 days. 0 is refused, not taken as off: it could as well mean
+	// "delete at once", and the field's min="1" never lets a browser send it.
 	raw := strings.TrimSpace(c.FormValue("autodelete_days"))
 	var err error
-	if raw != "" && raw != "0" {
+	if raw != "" {
 		set.CodeAutoDeleteDays, err = strconv.Atoi(raw)
 		if err != nil || set.CodeAutoDeleteDays < 1 || set.CodeAutoDeleteDays > tenant.MaxCodeAutoDeleteDays {
-			return con.settingsWithError(c, "Auto-delete must be empty or 0 (off), or a number of days from 1 to 3650.")
+			return con.settingsWithError(c, "Auto-delete must be empty (off) or a whole number of days from 1 to 3650.")
 		}
 	}
 	err = con.tx(ctx, s.TenantID, func(tx pgx.Tx) error { return tenant.UpdateSettings(ctx, tx, set) })
@@ -194,6 +206,8 @@ func (con *Console) removeAdmin(c *fiber.Ctx) error {
 	return redirect(c, "/settings")
 }
 
+// createKey makes an API key and shows it, once. The same form sent again
+// makes no second key, and says so.
 func (con *Console) createKey(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	s := session(c)
@@ -201,13 +215,20 @@ func (con *Console) createKey(c *fiber.Ctx) error {
 	if len(name) > 100 {
 		return con.settingsWithError(c, "The key's name can be at most 100 characters.")
 	}
+	var k tenant.APIKey
 	var full string
+	var repeated bool
 	err := con.tx(ctx, s.TenantID, func(tx pgx.Tx) (err error) {
-		_, full, err = tenant.CreateAPIKey(ctx, tx, name, "console: "+s.Email)
+		k, full, repeated, err = tenant.CreateAPIKeyOnce(ctx, tx, name, "console: "+s.Email, requestKey(c.FormValue("form_key"), name))
 		return err
 	})
 	if err != nil {
 		return con.fail(c, err)
+	}
+	if repeated {
+		con.flash(c, "warn", fmt.Sprintf("This form was sent twice; it made one API key, %s (gk_%s_…). "+
+			"The key was shown only when it was made: if you did not copy it, revoke it and create another.", k.Name, k.Prefix))
+		return redirect(c, "/settings")
 	}
 	d, err := con.loadSettings(ctx, s.TenantID)
 	if err != nil {

@@ -109,3 +109,19 @@ func TestParseMoney(t *testing.T) {
 		}
 	}
 }
+
+// Three letters are not enough: a price is in a currency people pay in.
+func TestParseMoneyRefusesCodesThatAreNotCurrencies(t *testing.T) {
+	for _, code := range []string{"XYZ", "xyz", "XXX", "XTS", "XAU", "XDR", "USN", "HRK", "DEM"} {
+		_, err := membership.ParseMoney("5", code)
+		want := strings.ToUpper(code) + " is not a currency code Gatekey knows: use an ISO 4217 code such as USD or EUR"
+		if err == nil || err.Error() != want {
+			t.Errorf("ParseMoney(5, %q): %v, want %q", code, err, want)
+		}
+	}
+	for _, code := range []string{"USD", "usd", " eur ", "JPY", "GBP", "VES", "SLE", "ZWG", "XCG", "XOF"} {
+		if _, err := membership.ParseMoney("5", code); err != nil {
+			t.Errorf("ParseMoney(5, %q): %v", code, err)
+		}
+	}
+}

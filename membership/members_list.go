@@ -39,13 +39,31 @@ type MemberRow struct {
 	CodeUndone  bool   // that code's activation was rolled back since
 	Unreachable bool   // the member blocked the bot
 	EndedAt     *time.Time
+	// TakenBack is "rolled back" or "refunded" for a membership revoked
+	// because a code's rollback or a payment's refund took its time back:
+	// its EndsAt then no longer says the end it had (no column keeps
+	// that), but when the time left ran out, often StartsAt. "" otherwise.
+	TakenBack string
+}
+
+// AccessEnded is when the member's access ended: when the membership was
+// revoked (or rolled back), or its end for an expired one; nil while it
+// is active.
+func (r MemberRow) AccessEnded() *time.Time {
+	switch r.Status {
+	case "expired":
+		return r.EndsAt
+	case "revoked":
+		return r.EndedAt
+	}
+	return nil
 }
 
 // memberRowQuery pages first and looks up each row's source after, so
 // that the lookups cost one page's rows, never the whole table's.
 const memberRowQuery = `SELECT x.ms_id, x.member_id, x.plan_id, x.status, x.starts_at, x.ends_at, x.ended_at,
 	x.member_id, x.bot_id, x.telegram_user_id, x.username, x.first_name, x.last_name, x.unreachable, p.name,
-	coalesce(first.source, ''), coalesce(first.code, ''), coalesce(first.undone, false)
+	coalesce(first.source, ''), coalesce(first.code, ''), coalesce(first.undone, false), coalesce(taken.how, '')
 	FROM (
 		SELECT ms.tenant_id, ms.id AS ms_id, ms.member_id, ms.plan_id, ms.status, ms.starts_at, ms.ends_at, ms.ended_at,
 			m.bot_id, m.telegram_user_id, m.username, m.first_name, m.last_name, m.unreachable_at IS NOT NULL AS unreachable
@@ -61,6 +79,14 @@ const memberRowQuery = `SELECT x.ms_id, x.member_id, x.plan_id, x.status, x.star
 			WHERE ca.tenant_id = o.tenant_id AND ca.order_id = o.id) act ON true
 		WHERE o.tenant_id = x.tenant_id AND o.membership_id = x.ms_id ORDER BY o.id LIMIT 1
 	) first ON true
+	-- A takeback that leaves a membership no time moves its end back to when
+	-- its time ran out, then revokes it: such an end is not after ended_at.
+	LEFT JOIN LATERAL (
+		SELECT CASE WHEN bool_or(ca.rolled_back_at IS NOT NULL) THEN 'rolled back'
+			WHEN bool_or(o.status = 'refunded') THEN 'refunded' END AS how
+		FROM orders o LEFT JOIN code_activations ca ON ca.tenant_id = o.tenant_id AND ca.order_id = o.id
+		WHERE x.status = 'revoked' AND x.ends_at <= x.ended_at AND o.tenant_id = x.tenant_id AND o.membership_id = x.ms_id
+	) taken ON true
 	ORDER BY x.ms_id DESC`
 
 func scanMemberRow(r pgx.Row) (MemberRow, error) {
@@ -68,7 +94,7 @@ func scanMemberRow(r pgx.Row) (MemberRow, error) {
 	var source string
 	err := r.Scan(&x.ID, &x.MemberID, &x.PlanID, &x.Status, &x.StartsAt, &x.EndsAt, &x.EndedAt,
 		&x.Member.ID, &x.Member.BotID, &x.Member.TelegramUserID, &x.Member.Username, &x.Member.FirstName, &x.Member.LastName,
-		&x.Unreachable, &x.PlanName, &source, &x.Code, &x.CodeUndone)
+		&x.Unreachable, &x.PlanName, &source, &x.Code, &x.CodeUndone, &x.TakenBack)
 	switch source {
 	case "access_code":
 		x.Source = SourceCode

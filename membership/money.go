@@ -23,6 +23,9 @@ func (m Money) validate() error {
 	if !currencyCode.MatchString(m.Currency) {
 		return invalid("the currency must be a three-letter ISO code such as USD or EUR")
 	}
+	if !currencies[m.Currency] {
+		return invalid("%s is not a currency code Gatekey knows: use an ISO 4217 code such as USD or EUR", m.Currency)
+	}
 	if m.Minor > MaxPriceMinor {
 		return invalid("the price can be at most %s %s", Money{Minor: MaxPriceMinor, Currency: m.Currency}.Decimal(), m.Currency)
 	}

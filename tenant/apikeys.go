@@ -46,24 +46,42 @@ func scanAPIKey(row pgx.Row) (APIKey, error) {
 // CreateAPIKey makes a key for the tenant and returns it with the full key,
 // which the caller shows once.
 func CreateAPIKey(ctx context.Context, tx pgx.Tx, name, createdBy string) (APIKey, string, error) {
+	k, full, _, err := CreateAPIKeyOnce(ctx, tx, name, createdBy, "")
+	return k, full, err
+}
+
+// CreateAPIKeyOnce is CreateAPIKey for a request with a key (the console
+// form's; "" for none). Sent again with the same key, it makes no second
+// key: it returns the one the first made, with repeated set and no full
+// key, since only the key's hash is kept.
+func CreateAPIKeyOnce(ctx context.Context, tx pgx.Tx, name, createdBy, requestKey string) (k APIKey, full string, repeated bool, err error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		name = "API key"
 	}
 	if len(name) > 100 {
-		return APIKey{}, "", errors.New("the key's name must be at most 100 characters")
+		return k, "", false, errors.New("the key's name must be at most 100 characters")
 	}
 	prefix := strings.ToLower(strings.NewReplacer("-", "x", "_", "y").Replace(randomToken(6)))
-	full := "gk_" + prefix + "_" + randomToken(24)
-	k, err := scanAPIKey(tx.QueryRow(ctx, `INSERT INTO api_keys (tenant_id, name, prefix, key_hash, created_by)
-		VALUES (gatekey_tenant(), $1, $2, $3, $4) RETURNING `+apiKeyColumns, name, prefix, hashToken(full), createdBy))
+	full = "gk_" + prefix + "_" + randomToken(24)
+	k, err = scanAPIKey(tx.QueryRow(ctx, `INSERT INTO api_keys (tenant_id, name, prefix, key_hash, created_by, request_key)
+		VALUES (gatekey_tenant(), $1, $2, $3, $4, nullif($5, ''))
+		ON CONFLICT (tenant_id, request_key) WHERE request_key IS NOT NULL DO NOTHING RETURNING `+apiKeyColumns,
+		name, prefix, hashToken(full), createdBy, requestKey))
+	if errors.Is(err, pgx.ErrNoRows) {
+		k, err = scanAPIKey(tx.QueryRow(ctx, "SELECT "+apiKeyColumns+" FROM api_keys WHERE request_key = $1", requestKey))
+		if err != nil {
+			return k, "", false, fmt.Errorf("tenant: create API key: the one made already: %w", err)
+		}
+		return k, "", true, nil
+	}
 	if err != nil {
-		return k, "", fmt.Errorf("tenant: create API key: %w", err)
+		return k, "", false, fmt.Errorf("tenant: create API key: %w", err)
 	}
 	if _, err := tx.Exec(ctx, "INSERT INTO tenant_directory (kind, key, tenant_id) VALUES ('api_key', $1, gatekey_tenant())", prefix); err != nil {
-		return k, "", fmt.Errorf("tenant: create API key: %w", err)
+		return k, "", false, fmt.Errorf("tenant: create API key: %w", err)
 	}
-	return k, full, nil
+	return k, full, false, nil
 }
 
 // ListAPIKeys lists the tenant's keys, newest first, revoked ones too.

@@ -36,25 +36,42 @@ var ErrOwnerLinkInvalid = errors.New("this admin link has expired or has already
 // bot with it as an admin, and says until when it works. Build the link
 // with OwnerLink.
 func NewOwnerLinkToken(ctx context.Context, tx pgx.Tx, botID int64) (token string, expires time.Time, err error) {
+	token, expires, _, err = NewOwnerLinkTokenOnce(ctx, tx, botID, "")
+	return token, expires, err
+}
+
+// NewOwnerLinkTokenOnce is NewOwnerLinkToken for a request with a key (the
+// console form's; "" for none). Sent again with the same key, it makes no
+// second link: it returns the first one's end, with repeated set and no
+// token, since only the token's hash is kept.
+func NewOwnerLinkTokenOnce(ctx context.Context, tx pgx.Tx, botID int64, requestKey string) (token string, expires time.Time, repeated bool, err error) {
 	if _, err := GetBot(ctx, tx, botID); err != nil {
-		return "", time.Time{}, err
+		return "", expires, false, err
 	}
 	raw := make([]byte, 24)
 	if _, err := rand.Read(raw); err != nil {
-		return "", time.Time{}, fmt.Errorf("tenant: owner link token: %w", err)
+		return "", expires, false, fmt.Errorf("tenant: owner link token: %w", err)
 	}
 	token = base64.RawURLEncoding.EncodeToString(raw) // 32 characters of [A-Za-z0-9_-], as /start payloads allow
 	// Expired tokens of the bot are swept as new ones are made.
 	if _, err := tx.Exec(ctx, "DELETE FROM owner_link_tokens WHERE bot_id = $1 AND expires_at < now() - interval '1 day'", botID); err != nil {
-		return "", time.Time{}, fmt.Errorf("tenant: owner link token: %w", err)
+		return "", expires, false, fmt.Errorf("tenant: owner link token: %w", err)
 	}
-	err = tx.QueryRow(ctx, `INSERT INTO owner_link_tokens (tenant_id, bot_id, token_hash, expires_at)
-		VALUES (gatekey_tenant(), $1, $2, now() + $3::interval) RETURNING expires_at`,
-		botID, hashOwnerToken(token), OwnerLinkTTL).Scan(&expires)
+	err = tx.QueryRow(ctx, `INSERT INTO owner_link_tokens (tenant_id, bot_id, token_hash, expires_at, request_key)
+		VALUES (gatekey_tenant(), $1, $2, now() + $3::interval, nullif($4, ''))
+		ON CONFLICT (tenant_id, request_key) WHERE request_key IS NOT NULL DO NOTHING RETURNING expires_at`,
+		botID, hashOwnerToken(token), OwnerLinkTTL, requestKey).Scan(&expires)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = tx.QueryRow(ctx, "SELECT expires_at FROM owner_link_tokens WHERE request_key = $1", requestKey).Scan(&expires)
+		if err != nil {
+			return "", expires, false, fmt.Errorf("tenant: owner link token: the one made already: %w", err)
+		}
+		return "", expires, true, nil
+	}
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("tenant: owner link token: %w", err)
+		return "", expires, false, fmt.Errorf("tenant: owner link token: %w", err)
 	}
-	return token, expires, nil
+	return token, expires, false, nil
 }
 
 // OwnerLink is the link that opens the bot with an owner token.
