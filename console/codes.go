@@ -312,9 +312,9 @@ func (con *Console) batchPage(c *fiber.Ctx) error {
 			return err
 		}
 		d.Codes = rowsOf(codes, map[int64]tenant.Bot{d.Bot.ID: d.Bot}, time.Now())
-		left, activations, err := membership.BatchRollbackPreview(ctx, tx, id)
+		left, err := membership.BatchRollbackPreview(ctx, tx, id)
 		live := slices.ContainsFunc(codes, func(c membership.Code) bool { return c.DeletedAt == nil })
-		d.CanRollBack, d.RolledBack = left > 0 && (activations > 0 || live), left == 0
+		d.CanRollBack, d.RolledBack = left.Codes > 0 && (left.Activations > 0 || live), left.Codes == 0
 		return err
 	})
 	if err != nil {
@@ -535,8 +535,8 @@ func (con *Console) rollbackPage(c *fiber.Ctx) error {
 
 // batchRollbackData is the confirmation of a batch's rollback.
 type batchRollbackData struct {
-	Batch              membership.BatchInfo
-	Codes, Activations int // not rolled back yet
+	Batch membership.BatchInfo
+	membership.RollbackPreview
 }
 
 func (con *Console) batchRollbackPage(c *fiber.Ctx) error {
@@ -550,7 +550,7 @@ func (con *Console) batchRollbackPage(c *fiber.Ctx) error {
 		if d.Batch, err = membership.GetBatch(ctx, tx, id); err != nil {
 			return err
 		}
-		d.Codes, d.Activations, err = membership.BatchRollbackPreview(ctx, tx, id)
+		d.RollbackPreview, err = membership.BatchRollbackPreview(ctx, tx, id)
 		return err
 	})
 	if err != nil {

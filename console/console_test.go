@@ -608,6 +608,17 @@ func TestRollbackOfADeletedCodeDoesNotOfferToDeleteIt(t *testing.T) {
 	if status, body := o.get(live + "/rollback"); status != 200 || !strings.Contains(body, willDelete) || strings.Contains(body, "deleted already") {
 		t.Errorf("a live code's rollback page: %d %q", status, body)
 	}
+	// The batch's rollback page deletes only the codes not deleted yet.
+	batch := fmt.Sprintf("/codes/batches/%d/rollback", codes[0].BatchID)
+	if _, body := o.get(batch); !strings.Contains(body, "delete the 1 code not deleted yet") || strings.Contains(body, "delete the codes now") {
+		t.Errorf("a batch with one code deleted: %q", body)
+	}
+	if status, _ := o.postForm(live+"/delete", url.Values{}, live); status != http.StatusSeeOther {
+		t.Fatalf("delete: %d", status)
+	}
+	if _, body := o.get(batch); strings.Contains(body, "not deleted yet") || strings.Contains(body, "delete the codes now") {
+		t.Errorf("a batch with every code deleted: %q", body)
+	}
 }
 
 func TestDeletingARolledBackCodeSaysWhatHappened(t *testing.T) {

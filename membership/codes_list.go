@@ -151,8 +151,12 @@ func csvRow(c Code, botUsername string, now time.Time) []string {
 	if c.ExpiresAt != nil {
 		expires = c.ExpiresAt.UTC().Format(time.RFC3339)
 	}
+	link := ActivationLink(botUsername, c.Code)
+	if c.DeletedAt != nil {
+		link = "" // as the console shows it: a deleted code's link only opens the bot to be refused
+	}
 	row := []string{
-		FormatCode(c.Code), ActivationLink(botUsername, c.Code), c.PlanName,
+		FormatCode(c.Code), link, c.PlanName,
 		fmt.Sprint(c.MaxActivations), fmt.Sprint(c.Activations), expires,
 		c.CreatedAt.UTC().Format(time.RFC3339), c.Status(now),
 	}

@@ -155,6 +155,20 @@ func TestBatchOf500ExportsToCSVAndEscapesFormulas(t *testing.T) {
 	if len(want) != 0 {
 		t.Errorf("%d codes of the batch are missing from the CSV", len(want))
 	}
+	// A deleted code's row has no activation link: a link mailed from it
+	// would open the bot only to be refused.
+	if err := f.db.Tx(context.Background(), f.tenant, func(tx pgx.Tx) error {
+		_, err := membership.DeleteCode(context.Background(), tx, b.Codes[0].ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	records, _ = csv.NewReader(bytes.NewReader(f.csv(t, membership.CodeFilter{BatchID: b.ID}))).ReadAll()
+	for _, r := range records[1:] {
+		if code, _ := membership.NormalizeCode(r[0]); code == b.Codes[0].Code && (r[1] != "" || r[7] != "deleted") {
+			t.Errorf("deleted code's row %v, want no link and status deleted", r)
+		}
+	}
 }
 
 func TestCodeStatusesFilter(t *testing.T) {

@@ -101,15 +101,22 @@ func BatchRollbackSummary(ctx context.Context, tx pgx.Tx, batchID int64, r Rollb
 	return sum, codes, true, nil
 }
 
-// BatchRollbackPreview counts what rolling a batch back would take back:
-// its codes not rolled back yet, and their activations.
-func BatchRollbackPreview(ctx context.Context, tx pgx.Tx, batchID int64) (codes, activations int, err error) {
-	err = tx.QueryRow(ctx, `SELECT count(*), coalesce(sum((SELECT count(*) FROM code_activations a
+// RollbackPreview is what rolling a batch back would take back.
+type RollbackPreview struct {
+	Codes       int // its codes not rolled back yet
+	Live        int // of those, the ones not deleted: the rollback deletes them
+	Activations int // their activations not undone yet
+}
+
+// BatchRollbackPreview counts what rolling a batch back would take back.
+func BatchRollbackPreview(ctx context.Context, tx pgx.Tx, batchID int64) (RollbackPreview, error) {
+	var p RollbackPreview
+	err := tx.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE c.deleted_at IS NULL), coalesce(sum((SELECT count(*) FROM code_activations a
 			WHERE a.code_id = c.id AND a.rolled_back_at IS NULL)), 0)
 		FROM access_codes c WHERE c.batch_id = $1
-		AND NOT EXISTS (SELECT FROM code_rollbacks r WHERE r.tenant_id = c.tenant_id AND r.code_id = c.id)`, batchID).Scan(&codes, &activations)
+		AND NOT EXISTS (SELECT FROM code_rollbacks r WHERE r.tenant_id = c.tenant_id AND r.code_id = c.id)`, batchID).Scan(&p.Codes, &p.Live, &p.Activations)
 	if err != nil {
-		return 0, 0, fmt.Errorf("membership: batch rollback preview: %w", err)
+		return p, fmt.Errorf("membership: batch rollback preview: %w", err)
 	}
-	return codes, activations, nil
+	return p, nil
 }
