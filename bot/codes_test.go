@@ -541,6 +541,44 @@ func TestLifetimeCodeSaysForLife(t *testing.T) {
 	}
 }
 
+// A code for a plan whose chats a lifetime membership opens already is
+// refused and left unused: it would spend an activation on nothing. A plan
+// with a chat more is granted.
+func TestACodeThatWouldAddNothingIsLeftUnused(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if _, err := w.Owner(t).Exec(ctx, "UPDATE plans SET period_days = NULL WHERE id = $1", w.demo.Plan.ID); err != nil {
+		t.Fatal(err)
+	}
+	var week, more membership.Plan
+	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) (err error) {
+		channel := []int64{w.demo.Chats[0].ID}
+		if week, err = membership.CreatePlan(ctx, tx, membership.NewPlan{BotID: w.demo.Bot.ID, Name: "Channel week", PeriodDays: 7,
+			Price: membership.Money{Currency: "USD"}, ChatIDs: channel}); err != nil {
+			return err
+		}
+		if _, err = tx.Exec(ctx, "DELETE FROM plan_chats WHERE plan_id = $1 AND chat_id <> $2", w.demo.Plan.ID, channel[0]); err != nil {
+			return err
+		}
+		more, err = membership.CreatePlan(ctx, tx, membership.NewPlan{BotID: w.demo.Bot.ID, Name: "Both chats", PeriodDays: 7,
+			Price: membership.Money{Currency: "USD"}, ChatIDs: []int64{w.demo.Chats[0].ID, w.demo.Chats[1].ID}})
+		return err
+	})
+	alice := w.member(t, "Alice")
+	w.say(t, alice, w.code(t, membership.CodeRequest{})) // the demo plan, for life, over the channel
+	before := w.snapshot(t)
+	reply := w.say(t, alice, w.code(t, membership.CodeRequest{PlanID: week.ID}))
+	if want := "Your lifetime access to " + w.demo.Plan.Name + " already opens every chat of Channel week"; !strings.HasPrefix(reply.Text, want) {
+		t.Errorf("a code that adds nothing: %q, want %q", reply.Text, want)
+	}
+	if after := w.snapshot(t); after != before {
+		t.Errorf("a code that adds nothing was used: %s -> %s", before, after)
+	}
+	if reply := w.say(t, alice, w.code(t, membership.CodeRequest{PlanID: more.ID})); !strings.Contains(reply.Text, "Code accepted") {
+		t.Errorf("a code for a plan with another chat: %q", reply.Text)
+	}
+}
+
 // Only text meant as a code is answered as one and counts toward the
 // brake on guessing: a question that happens to be sixteen letters of the
 // code alphabet, a /start tag that is not a code, or a word sent after

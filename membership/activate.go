@@ -99,6 +99,13 @@ func redeem(ctx context.Context, tx pgx.Tx, a *Activation, resetFailures bool) e
 	if a.Plan, err = GetPlan(ctx, tx, a.Code.PlanID); err != nil {
 		return err
 	}
+	if by, err := lifetimeCover(ctx, tx, a.Member.ID, a.Plan.ID); err != nil || by != "" {
+		if err != nil {
+			return err
+		}
+		return &Refusal{"covered", fmt.Sprintf("Your lifetime access to %s already opens every chat of %s, so this code would add nothing. "+
+			"It is left unused: keep it, or give it to someone else.", by, a.Plan.Name)}
+	}
 	g, err := Grant(ctx, tx, a.Member.ID, a.Plan)
 	if errors.Is(err, errAlreadyLifetime) {
 		return &Refusal{"lifetime", fmt.Sprintf("You already have lifetime access to %s, so there is nothing to add.", a.Plan.Name)}
@@ -205,6 +212,26 @@ func countFailure(ctx context.Context, tx pgx.Tx, memberID int64) (failures int,
 		return 0, 0, fmt.Errorf("membership: count wrong code: %w", err)
 	}
 	return failures, time.Duration(seconds * float64(time.Second)), nil
+}
+
+// lifetimeCover names another plan the member holds for life that opens
+// every chat of planID, or returns "": a code for planID would then spend
+// an activation on nothing.
+func lifetimeCover(ctx context.Context, tx pgx.Tx, memberID, planID int64) (string, error) {
+	var name string
+	err := tx.QueryRow(ctx, `SELECT p.name FROM memberships m JOIN plans p ON p.tenant_id = m.tenant_id AND p.id = m.plan_id
+		WHERE m.member_id = $1 AND m.status = 'active' AND m.ends_at IS NULL AND m.plan_id <> $2
+		AND EXISTS (SELECT FROM plan_chats WHERE plan_id = $2)
+		AND NOT EXISTS (SELECT FROM plan_chats pc WHERE pc.plan_id = $2 AND NOT EXISTS (
+			SELECT FROM plan_chats opc WHERE opc.plan_id = m.plan_id AND opc.chat_id = pc.chat_id))
+		ORDER BY m.id LIMIT 1`, memberID, planID).Scan(&name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("membership: lifetime cover: %w", err)
+	}
+	return name, nil
 }
 
 // notACode answers text that was not meant as a code.
