@@ -78,7 +78,8 @@ func NormalizeCode(s string) (code string, ok bool) {
 // lookup of them does not count as a wrong code.
 func FindCode(text string) (code string, sure, ok bool) {
 	if code, ok := NormalizeCode(text); ok {
-		return code, strings.ContainsAny(text, "0123456789") || !strings.ContainsFunc(text, unicode.IsLower), true
+		typed := CodeText(text) // the code as written, without a label such as "Code:"
+		return code, strings.ContainsAny(typed, "0123456789") || !strings.ContainsFunc(typed, unicode.IsLower), true
 	}
 	words := strings.Fields(text)
 	for i := range words {

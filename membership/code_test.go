@@ -91,6 +91,8 @@ func TestFindCode(t *testing.T) {
 		{"ABCD EFGH JKMN PQRS", "ABCDEFGHJKMNPQRS", true, true},
 		{"abcd efgh jkmn pqrs", "ABCDEFGHJKMNPQRS", false, true}, // words, or a code without a digit
 		{"need help with this", "NEEDHE1PW1THTH1S", false, true},
+		{"Code: ABCD-EFGH-JKMN-PQRS", "ABCDEFGHJKMNPQRS", true, true}, // a label in lower case does not make it words
+		{"code: abcd efgh jkmn pqrs", "ABCDEFGHJKMNPQRS", false, true},
 		{"where is my channel", "", false, false},
 		{"my code is abcd efgh jkmn pqrs", "", false, false}, // in a sentence, only with a digit
 		{"hello", "", false, false},
