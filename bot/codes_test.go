@@ -603,8 +603,22 @@ func TestOnlyCodeShapedTextCountsAsACode(t *testing.T) {
 	if reply := w.say(t, u, "hello"); !strings.HasPrefix(reply.Text, "That is not an access code") {
 		t.Errorf("a word after I have a code: %q", reply.Text)
 	}
+	for _, text := range []string{"I paid 25 dollars", "My order number is 4471"} {
+		if reply := w.say(t, u, text); !strings.HasPrefix(reply.Text, "Send /start to see what this bot offers") {
+			t.Errorf("%q: reply %q, want the help", text, reply.Text)
+		}
+	}
 	if n := failures(); n != 0 {
 		t.Errorf("%d wrong codes counted for text that was not meant as a code", n)
+	}
+	// A four-letter word before a code written in groups reads as a code
+	// too; the real one after it is still found.
+	code := w.code(t, membership.CodeRequest{})
+	for !strings.ContainsAny(code, "0123456789") { // one in 400: not looked for in a sentence
+		code = w.code(t, membership.CodeRequest{})
+	}
+	if reply := w.say(t, u, "code "+strings.ReplaceAll(membership.FormatCode(code), "-", " ")); !strings.Contains(reply.Text, "Code accepted") {
+		t.Errorf("a code after the word code: %q", reply.Text)
 	}
 	for _, text := range []string{"my code is %s 🙏", "%s please"} {
 		code := w.code(t, membership.CodeRequest{})

@@ -119,13 +119,14 @@ func ObserveJoin(ctx context.Context, tx pgx.Tx, botID, telegramChatID, telegram
 	}
 	var linkID, ownerTelegramID int64
 	// opens: an active membership of the link's member opens the chat,
-	// through its plan or, for a chat taken out of the plan since, the
-	// link that membership was given (see leaveQuery).
+	// through its plan or, for a chat taken out of the plan since, a Join
+	// link it made the member to it (the rule leaveQuery ends by).
 	var opens bool
 	err = tx.QueryRow(ctx, `SELECT l.id, m.telegram_user_id, EXISTS (
-			SELECT FROM memberships ms LEFT JOIN plan_chats pc ON pc.tenant_id = ms.tenant_id AND pc.plan_id = ms.plan_id AND pc.chat_id = l.chat_id
-			WHERE ms.tenant_id = l.tenant_id AND ms.member_id = l.member_id AND ms.status = 'active'
-			AND (ms.ends_at IS NULL OR ms.ends_at > now()) AND (pc.chat_id IS NOT NULL OR ms.id = l.membership_id))
+			SELECT FROM memberships ms WHERE ms.tenant_id = l.tenant_id AND ms.member_id = l.member_id AND ms.status = 'active'
+			AND (ms.ends_at IS NULL OR ms.ends_at > now())
+			AND (EXISTS (SELECT FROM plan_chats pc WHERE pc.tenant_id = ms.tenant_id AND pc.plan_id = ms.plan_id AND pc.chat_id = l.chat_id)
+				OR EXISTS (SELECT FROM invite_links ol WHERE ol.tenant_id = ms.tenant_id AND ol.membership_id = ms.id AND ol.chat_id = l.chat_id)))
 		FROM invite_links l JOIN members m ON m.tenant_id = l.tenant_id AND m.id = l.member_id
 		WHERE l.chat_id = $1 AND l.invite_link = $2`, c.ID, inviteLink).Scan(&linkID, &ownerTelegramID, &opens)
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -69,21 +69,25 @@ func Activate(ctx context.Context, tx pgx.Tx, member Member, typed string) (Acti
 		return a, &Refusal{"too_many_attempts", fmt.Sprintf(
 			"Too many wrong codes. Please wait %s before sending another code or opening an activation link.", minutes(wait))}
 	}
-	code, sure, ok := FindCode(typed)
-	if !ok && !LooksLikeCode(typed) {
+	candidates := FindCodes(typed)
+	if len(candidates) == 0 && !LooksLikeCode(typed) {
 		return a, notACode
 	}
 	var used bool
-	if ok {
-		a.Code, used, err = lockCode(ctx, tx, member.BotID, code, member.ID)
+	err = ErrNotFound
+	sure := len(candidates) == 0 // a code mistyped
+	for _, c := range candidates {
+		if a.Code, used, err = lockCode(ctx, tx, member.BotID, c.Code, member.ID); !errors.Is(err, ErrNotFound) {
+			break
+		}
+		sure = sure || c.Sure
 	}
-	if ok && !sure && errors.Is(err, ErrNotFound) {
+	switch {
+	case errors.Is(err, ErrNotFound) && !sure:
 		return a, notACode // words, most likely: not counted
-	}
-	if !ok || errors.Is(err, ErrNotFound) {
+	case errors.Is(err, ErrNotFound):
 		return a, wrongCode(ctx, tx, member.ID)
-	}
-	if err != nil {
+	case err != nil:
 		return a, err
 	}
 	if r := refuse(a.Code, used); r != nil {

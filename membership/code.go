@@ -2,6 +2,7 @@ package membership
 
 import (
 	"crypto/rand"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -38,18 +39,22 @@ func NewCode() string {
 
 // NormalizeCode turns what a person typed or pasted into the stored form:
 // upper case, without spaces or dashes, with O read as 0 and I or L as 1.
-// ok is false when the result cannot be a code. The spaces and dashes may
-// only fall between groups of four, as codes are written: so "where is
-// my channel", sixteen letters of the alphabet, is not taken for a code.
+// ok is false when the result cannot be a code. Text in lower case without
+// a digit may be words as well as a code, so in it spaces and dashes may
+// only fall between groups of four, as codes are written: "where is my
+// channel", sixteen letters of the alphabet, is not taken for a code,
+// while "7K3-MQ9TX-2PWD-H4NB", a dash out of place, still is.
 func NormalizeCode(s string) (code string, ok bool) {
 	if len(s) > 64 {
 		return "", false
 	}
+	typed := CodeText(s)
+	strict := !sureCode(typed)
 	var b strings.Builder
-	for _, r := range CodeText(s) {
+	for _, r := range typed {
 		switch {
 		case r == ' ' || r == '-' || r == '\t' || r == '\n' || r == '_':
-			if b.Len()%4 != 0 {
+			if strict && b.Len()%4 != 0 {
 				return "", false
 			}
 			continue
@@ -70,58 +75,82 @@ func NormalizeCode(s string) (code string, ok bool) {
 	return b.String(), true
 }
 
-// FindCode finds a code in a message: the whole of it (NormalizeCode), or
-// one to four words of it that hold a digit, as in "my code is
-// H79D-RFBJ-49AA-0B57 🙏" or "WY21 VYET GVX9 0WET please". sure is false
-// for words in lower case without a digit, such as "need help with this":
-// they may be a code (one in 400 has no digit) or a question, so a failed
-// lookup of them does not count as a wrong code.
-func FindCode(text string) (code string, sure, ok bool) {
+// sureCode tells whether text written as a code is surely meant as one:
+// it has a digit, or no lower case. "need help with this" is sixteen
+// letters of the alphabet in four groups of four, as a code without a
+// digit (one in 400) may be.
+func sureCode(typed string) bool {
+	return strings.ContainsAny(typed, "0123456789") || !strings.ContainsFunc(typed, unicode.IsLower)
+}
+
+// Candidate is a code found in a message (FindCodes). Sure is false for
+// the whole message read as a code when it may be words: a failed lookup
+// of it is not counted as a wrong code.
+type Candidate struct {
+	Code string
+	Sure bool
+}
+
+// maxCandidates bounds the lookups one message may cost.
+const maxCandidates = 4
+
+// FindCodes finds what may be a code in a message: the whole of it
+// (NormalizeCode), and then one to four words of it that hold a digit, as
+// in "my code is H79D-RFBJ-49AA-0B57 🙏" or "WY21 VYET GVX9 0WET please".
+// Every candidate is looked up, since a group of words may read as a code
+// ("code 7K3M Q9TX 2PWD" before the real one's last group).
+func FindCodes(text string) []Candidate {
+	var found []Candidate
 	if code, ok := NormalizeCode(text); ok {
-		typed := CodeText(text) // the code as written, without a label such as "Code:"
-		return code, strings.ContainsAny(typed, "0123456789") || !strings.ContainsFunc(typed, unicode.IsLower), true
+		found = append(found, Candidate{code, sureCode(CodeText(text))})
 	}
 	words := strings.Fields(text)
 	for i := range words {
-		for n := 1; n <= 4 && i+n <= len(words); n++ {
+		for n := 1; n <= 4 && i+n <= len(words) && len(found) < maxCandidates; n++ {
 			w := strings.Join(words[i:i+n], " ")
-			if strings.ContainsAny(w, "0123456789") {
-				if code, ok := NormalizeCode(w); ok {
-					return code, true, true
-				}
+			if !strings.ContainsAny(w, "0123456789") {
+				continue
+			}
+			if code, ok := NormalizeCode(w); ok && !slices.ContainsFunc(found, func(c Candidate) bool { return c.Code == code }) {
+				found = append(found, Candidate{code, true})
 			}
 		}
 	}
-	return "", false, false
+	return found
 }
 
 // LooksLikeCode tells a code mistyped (a character short or over) from
 // other text, so that it is answered as a code that is not valid, not
-// with the help: 12 to 20 letters and digits, with at least one digit,
-// once the spaces and dashes a code may be written with are left out.
+// with the help: 12 to 20 letters and digits, with at least one digit, in
+// one run or in groups of three to five, as codes are written ("ABCD-EFGH-
+// JKMN-PQ5"), not in words ("I paid 25 dollars").
 func LooksLikeCode(text string) bool {
 	n, digits := 0, 0
-	for _, r := range CodeText(text) {
-		switch {
-		case r == ' ' || r == '-' || r == '_':
-		case r >= '0' && r <= '9':
-			n++
-			digits++
-		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
-			n++
-		default:
+	groups := strings.FieldsFunc(CodeText(text), func(r rune) bool { return r == ' ' || r == '-' || r == '_' })
+	for _, g := range groups {
+		if len(groups) > 1 && (len(g) < 3 || len(g) > 5) {
 			return false
 		}
+		for _, r := range g {
+			switch {
+			case r >= '0' && r <= '9':
+				n++
+				digits++
+			case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+				n++
+			default:
+				return false
+			}
+		}
 	}
-	return n >= 12 && n <= 20 && digits > 0
+	return n >= 12 && n <= 20 && digits > 0 && len(groups) <= 5
 }
 
-// CodeShaped tells whether a message is meant as a code: one is in it
-// (FindCode), or it looks like one mistyped (LooksLikeCode). Only such
-// messages are answered as codes, and only they count as wrong codes.
+// CodeShaped tells whether a message is meant as a code: one may be in it
+// (FindCodes), or it looks like one mistyped (LooksLikeCode). Only such
+// messages are answered as codes.
 func CodeShaped(text string) bool {
-	_, _, ok := FindCode(text)
-	return ok || LooksLikeCode(text)
+	return len(FindCodes(text)) > 0 || LooksLikeCode(text)
 }
 
 // CodeText is the part of a message that would be a code, as people paste

@@ -2,6 +2,7 @@ package membership_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -44,7 +45,7 @@ func TestNormalizeCode(t *testing.T) {
 			t.Errorf("NormalizeCode(%q) = %q, %v; want %q", in, got, ok, want)
 		}
 	}
-	for _, bad := range []string{"", "hello", "where is my channel", "ABCDE-FGH-JKMN-PQRS", "ABCD-EFGH-JKMN-PQR", "ABCD-EFGH-JKMN-PQRST", "ABCD-EFGH-JKMN-PQRU", "ABCD+EFGH+JKMN+PQRS", strings.Repeat("A", 100)} {
+	for _, bad := range []string{"", "hello", "where is my channel", "abcde-fgh-jkmn-pqrs", "ABCD-EFGH-JKMN-PQR", "ABCD-EFGH-JKMN-PQRST", "ABCD-EFGH-JKMN-PQRU", "ABCD+EFGH+JKMN+PQRS", strings.Repeat("A", 100)} {
 		if got, ok := membership.NormalizeCode(bad); ok {
 			t.Errorf("NormalizeCode(%q) = %q, accepted; want refused", bad, got)
 		}
@@ -79,27 +80,43 @@ func ExampleNormalizeCode() {
 	// https://t.me/my_club_bot?start=ABCDEFGHJKMNPQRS
 }
 
-func TestFindCode(t *testing.T) {
+func TestFindCodes(t *testing.T) {
 	for _, c := range []struct {
-		text     string
-		code     string
-		sure, ok bool
+		text string
+		want []membership.Candidate // in the order they are looked up
 	}{
-		{"H79D-RFBJ-49AA-0B57", "H79DRFBJ49AA0B57", true, true},
-		{"my code is H79D-RFBJ-49AA-0B57 🙏", "H79DRFBJ49AA0B57", true, true},
-		{"wy21 vyet gvx9 0wet please", "WY21VYET GVX90WET", true, true},
-		{"ABCD EFGH JKMN PQRS", "ABCDEFGHJKMNPQRS", true, true},
-		{"abcd efgh jkmn pqrs", "ABCDEFGHJKMNPQRS", false, true}, // words, or a code without a digit
-		{"need help with this", "NEEDHE1PW1THTH1S", false, true},
-		{"Code: ABCD-EFGH-JKMN-PQRS", "ABCDEFGHJKMNPQRS", true, true}, // a label in lower case does not make it words
-		{"code: abcd efgh jkmn pqrs", "ABCDEFGHJKMNPQRS", false, true},
-		{"where is my channel", "", false, false},
-		{"my code is abcd efgh jkmn pqrs", "", false, false}, // in a sentence, only with a digit
-		{"hello", "", false, false},
+		{"H79D-RFBJ-49AA-0B57", []membership.Candidate{{"H79DRFBJ49AA0B57", true}}},
+		{"my code is H79D-RFBJ-49AA-0B57 🙏", []membership.Candidate{{"H79DRFBJ49AA0B57", true}}},
+		{"wy21 vyet gvx9 0wet please", []membership.Candidate{{"WY21VYETGVX90WET", true}}},
+		{"7K3-MQ9TX-2PWD-H4NB", []membership.Candidate{{"7K3MQ9TX2PWDH4NB", true}}}, // a dash out of place
+		{"ABCD EFGH JKMN PQRS", []membership.Candidate{{"ABCDEFGHJKMNPQRS", true}}},
+		{"abcd efgh jkmn pqrs", []membership.Candidate{{"ABCDEFGHJKMNPQRS", false}}}, // words, or a code without a digit
+		{"need help with this", []membership.Candidate{{"NEEDHE1PW1THTH1S", false}}},
+		{"Code: ABCD-EFGH-JKMN-PQRS", []membership.Candidate{{"ABCDEFGHJKMNPQRS", true}}}, // a label in lower case does not make it words
+		{"code: abcd efgh jkmn pqrs", []membership.Candidate{{"ABCDEFGHJKMNPQRS", false}}},
+		// A word before the code reads as a code too: both are looked up.
+		{"code 7K3M Q9TX 2PWD H4NB", []membership.Candidate{{"C0DE7K3MQ9TX2PWD", true}, {"7K3MQ9TX2PWDH4NB", true}}},
+		{"where is my channel", nil},
+		{"my code is abcd efgh jkmn pqrs", nil}, // in a sentence, only with a digit
+		{"hello", nil},
 	} {
-		code, sure, ok := membership.FindCode(c.text)
-		if code != strings.ReplaceAll(c.code, " ", "") || sure != c.sure || ok != c.ok {
-			t.Errorf("FindCode(%q) = %q, %v, %v; want %q, %v, %v", c.text, code, sure, ok, c.code, c.sure, c.ok)
+		if got := membership.FindCodes(c.text); !slices.Equal(got, c.want) {
+			t.Errorf("FindCodes(%q) = %v, want %v", c.text, got, c.want)
+		}
+	}
+}
+
+func TestLooksLikeCode(t *testing.T) {
+	for text, want := range map[string]bool{
+		"ABCD-EFGH-JKMN-PQ5":      true, // a character short
+		"ABCDEFGHJKMNPQRS7X":      true, // two over, in one run
+		"I paid 25 dollars":       false,
+		"My order number is 4471": false,
+		"I paid 5 USD yesterday":  false,
+		"hello there":             false,
+	} {
+		if got := membership.LooksLikeCode(text); got != want {
+			t.Errorf("LooksLikeCode(%q) = %v, want %v", text, got, want)
 		}
 	}
 }
