@@ -196,7 +196,7 @@ func TestMembersFindAndRevoke(t *testing.T) {
 	screen = w.tap(t, w.owner, screen, "Find a member", "@username or Telegram user id")
 	screen = w.send(t, w.owner, fmt.Sprint(alice.ID), "Telegram user id: "+fmt.Sprint(alice.ID))
 	screen = w.tap(t, w.owner, screen, "End access to Demo membership", "End Demo membership for Alice (@alice) now?")
-	screen = w.tap(t, w.owner, screen, "Yes, end access", "their access to Demo membership has ended")
+	screen = w.tap(t, w.owner, screen, "Yes, end access", "their access to Demo membership has ended, and they are being removed from its chats.")
 	if hasButton(screen, "End access") || !strings.Contains(screen.Text, "Demo membership: revoked on") {
 		t.Errorf("after revoking: %q %v", screen.Text, labels(screen))
 	}
@@ -204,6 +204,17 @@ func TestMembersFindAndRevoke(t *testing.T) {
 	w.expect(t, alice, 0, "Your access to Demo membership was ended by its owner. You have been removed from its chats.")
 	if w.inChats(alina) != 2 {
 		t.Error("Alina was removed too")
+	}
+	// A member who never joined a chat is not said to be removed from any.
+	bea := w.member(t, "Bea")
+	w.say(t, bea, w.code(t, membership.CodeRequest{}))
+	screen = w.tap(t, w.owner, screen, "« Members", "With access now")
+	screen = w.tap(t, w.owner, screen, "Find a member", "@username or Telegram user id")
+	screen = w.send(t, w.owner, fmt.Sprint(bea.ID), "Telegram user id: "+fmt.Sprint(bea.ID))
+	screen = w.tap(t, w.owner, screen, "End access to Demo membership", "End Demo membership for Bea (@bea) now?")
+	screen = w.tap(t, w.owner, screen, "Yes, end access", "their access to Demo membership has ended")
+	if strings.Contains(screen.Text, "removed") {
+		t.Errorf("ending Bea's access, who joined no chat: %q", screen.Text)
 	}
 	// /cancel leaves the search.
 	screen = w.send(t, w.owner, "/members", "Admin menu")

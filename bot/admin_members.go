@@ -200,5 +200,9 @@ func (t *turn) revokeMembership(p *press, membershipID int64) error {
 	}
 	t.queue(jobs.RemoveMember(t.bot.TenantID, t.bot.ID, e, jobs.EndedByOwnerText(e)))
 	p.notice = "Access ended."
-	return t.memberView(p, a.Membership.MemberID, fmt.Sprintf("Done: their access to %s has ended, and they are being removed from its chats.", e.Plan.Name))
+	done := fmt.Sprintf("Done: their access to %s has ended.", e.Plan.Name)
+	if len(e.Removed) > 0 { // not when they never joined, or another plan keeps them in
+		done = fmt.Sprintf("Done: their access to %s has ended, and they are being removed from %s.", e.Plan.Name, jobs.RemovedFrom(e))
+	}
+	return t.memberView(p, a.Membership.MemberID, done)
 }

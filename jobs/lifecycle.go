@@ -110,7 +110,7 @@ func reminderMessage(tenantID int64, r membership.Reminder) river.InsertManyPara
 func endedText(e membership.Ending) string {
 	ended := fmt.Sprintf("Your access to %s has ended.", e.Plan.Name)
 	if len(e.Removed) > 0 {
-		ended = fmt.Sprintf("Your access to %s has ended, and you have been removed from %s.", e.Plan.Name, removedFrom(e))
+		ended = fmt.Sprintf("Your access to %s has ended, and you have been removed from %s.", e.Plan.Name, RemovedFrom(e))
 	}
 	if stays(e) {
 		ended += " You keep its other chats through your other access."
@@ -129,7 +129,7 @@ func EndedByOwnerText(e membership.Ending) string {
 func removalNote(e membership.Ending) string {
 	note := ""
 	if len(e.Removed) > 0 {
-		note = fmt.Sprintf(" You have been removed from %s.", removedFrom(e))
+		note = fmt.Sprintf(" You have been removed from %s.", RemovedFrom(e))
 	}
 	if stays(e) {
 		note += " You keep its other chats through your other access."
@@ -137,9 +137,9 @@ func removalNote(e membership.Ending) string {
 	return note
 }
 
-// removedFrom names the chats e took the member out of: "its chats" when
+// RemovedFrom names the chats e took the member out of: "its chats" when
 // they are all of the plan's.
-func removedFrom(e membership.Ending) string {
+func RemovedFrom(e membership.Ending) string {
 	titles := make([]string, 0, len(e.Removed))
 	all := len(e.Removed) == len(e.Plan.ChatIDs)
 	for _, c := range e.Removed {
