@@ -279,6 +279,9 @@ func (t *turn) codeView(p *press, codeID int64, note string) error {
 	if !hasRollback && c.Activations > 0 { // as the console: a code nobody activated has nothing to roll back
 		row = append(row, jobs.Button{Text: "Roll back", Data: fmt.Sprintf("%scr:%d", adminPrefix, c.ID)})
 	}
+	if hasRollback && rb.Status != "done" { // the screen cannot change by itself; this shows how far it got
+		row = append(row, jobs.Button{Text: "Refresh", Data: fmt.Sprintf("%sc:%d", adminPrefix, c.ID)})
+	}
 	s := screen{text: b.String()}
 	if len(row) > 0 {
 		s.buttons = append(s.buttons, row)

@@ -140,6 +140,12 @@ func TestDeleteAndRollBackFromTheBotDoWhatTheConsoleDoes(t *testing.T) {
 	if !strings.Contains(summary.Text, "2 activations undone") || !strings.Contains(summary.Text, "1 member lost access; 1 member kept the access they had otherwise, less the code's time") {
 		t.Errorf("summary = %q", summary.Text)
 	}
+	// The screen said "in progress"; Refresh shows it done, and offers no
+	// Refresh once there is nothing more to see.
+	screen = w.tap(t, w.owner, screen, "Refresh", "Rolled back on")
+	if hasButton(screen, "Refresh") {
+		t.Errorf("a finished rollback's screen offers %v", labels(screen))
+	}
 	w.rollBack(t, rbConsole)
 	w.Wait(t, "the console's rollback", func() bool {
 		return w.Count(t, "SELECT count(*) FROM code_rollbacks WHERE status = 'done'") == 2
@@ -223,6 +229,10 @@ func TestMembersFindAndRevoke(t *testing.T) {
 	w.send(t, w.owner, "/cancel", "Cancelled.")
 	if n := w.Count(t, "SELECT count(*) FROM conversations"); n != 0 {
 		t.Errorf("%d conversations open after /cancel", n)
+	}
+	// A second /cancel does not pretend to undo anything.
+	if m := w.send(t, w.owner, "/cancel", "nothing to cancel"); strings.Contains(m.Text, "Cancelled") {
+		t.Errorf("/cancel with nothing open says %q", m.Text)
 	}
 	w.answeredAll(t)
 }

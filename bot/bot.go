@@ -115,8 +115,7 @@ func (t *turn) onPrivateMessage(m *telego.Message) error {
 	case command == "/start":
 		return t.activate(member, payload)
 	case command == "/cancel":
-		t.send(m.From.ID, "Cancelled.")
-		return clearConversation(t.ctx, t.tx, t.bot.ID, m.From.ID)
+		return t.cancel(m.From.ID)
 	case command != "":
 		t.send(m.From.ID, helpText)
 		return nil
@@ -128,6 +127,21 @@ func (t *turn) onPrivateMessage(m *telego.Message) error {
 		return t.lateAnswer(m.From.ID)
 	}
 	t.send(m.From.ID, helpText)
+	return nil
+}
+
+// cancel answers /cancel: it closes whatever step was open, or says
+// there was none, so that nobody thinks something was undone.
+func (t *turn) cancel(userID int64) error {
+	open, err := cancelConversation(t.ctx, t.tx, t.bot.ID, userID)
+	switch {
+	case err != nil:
+		return err
+	case open:
+		t.send(userID, "Cancelled.")
+	default:
+		t.send(userID, "There was nothing to cancel. "+helpText)
+	}
 	return nil
 }
 
@@ -195,11 +209,23 @@ func (t *turn) welcome(from membership.Person) error {
 		}
 	}
 	yourAccess(offer.Access, &b)
+	if !offer.Payable && hasPrice(offer.Plans) { // sold outside the bot, for a code
+		b.WriteString("\nPayments are not taken here: for a plan with a price, ask whoever runs this bot for an access code.\n")
+	}
 	b.WriteString("\nHave an access code? Send it here, or open the activation link you were given.")
 	pay := payButtons(offer) // pay.go
 	t.send(from.TelegramUserID, b.String(), append(pay, []jobs.Button{{Text: "I have a code", Data: cbHaveCode}})...)
 	t.joinButtons(from.TelegramUserID, offer.Access)
 	return nil
+}
+
+func hasPrice(plans []membership.Plan) bool {
+	for _, p := range plans {
+		if p.Price.Minor > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // yourAccess adds the member's current memberships to the welcome.

@@ -114,8 +114,13 @@ func TestPayButtonOnlyWhenStripeIsConnected(t *testing.T) {
 	alice := w.member(t, "Alice")
 	pay := "pay:" + strconv.FormatInt(w.demo.Plan.ID, 10)
 
-	if b := callbackButtons(w.welcome(t, alice)); len(b) != 1 || b["I have a code"] == "" {
+	const noPayments = "Payments are not taken here"
+	welcome := w.welcome(t, alice)
+	if b := callbackButtons(welcome); len(b) != 1 || b["I have a code"] == "" {
 		t.Errorf("not connected: buttons %v, want only I have a code", b)
+	}
+	if !strings.Contains(welcome.Text, noPayments) { // a price with no way to pay says how to get the plan
+		t.Errorf("not connected: the welcome does not say how to get a priced plan: %q", welcome.Text)
 	}
 	w.connect(t, false)
 	if b := callbackButtons(w.welcome(t, alice)); len(b) != 1 {
@@ -125,6 +130,9 @@ func TestPayButtonOnlyWhenStripeIsConnected(t *testing.T) {
 	b := callbackButtons(w.welcome(t, alice))
 	if len(b) != 2 || b["Pay 9.99 USD: Demo membership"] != pay || b["I have a code"] == "" {
 		t.Errorf("connected: buttons %v", b)
+	}
+	if text := w.welcome(t, alice).Text; strings.Contains(text, noPayments) {
+		t.Errorf("connected: the welcome says %q", text)
 	}
 }
 

@@ -71,6 +71,18 @@ func clearConversation(ctx context.Context, tx pgx.Tx, botID, userID int64) erro
 	return nil
 }
 
+// cancelConversation forgets where the person was, and says whether a
+// flow was open (one timed out does not count).
+func cancelConversation(ctx context.Context, tx pgx.Tx, botID, userID int64) (open bool, err error) {
+	err = tx.QueryRow(ctx, `WITH gone AS (
+			DELETE FROM conversations WHERE bot_id = $1 AND telegram_user_id = $2 RETURNING expires_at > now() AS live
+		) SELECT coalesce(bool_or(live), false) FROM gone`, botID, userID).Scan(&open)
+	if err != nil {
+		return false, fmt.Errorf("bot: cancel conversation: %w", err)
+	}
+	return open, nil
+}
+
 // get reads a flow's data into v, a struct of the flow's own: the data
 // goes through JSON, so the flow keeps its types rather than map values.
 func (c conversation) get(v any) error {

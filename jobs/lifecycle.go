@@ -112,7 +112,7 @@ func endedText(e membership.Ending) string {
 	if len(e.Removed) > 0 {
 		ended = fmt.Sprintf("Your access to %s has ended, and you have been removed from %s.", e.Plan.Name, RemovedFrom(e))
 	}
-	if stays(e) {
+	if e.Stays {
 		ended += " You keep its other chats through your other access."
 	}
 	return ended + "\n\n" + renewText(e.Plan)
@@ -131,7 +131,7 @@ func removalNote(e membership.Ending) string {
 	if len(e.Removed) > 0 {
 		note = fmt.Sprintf(" You have been removed from %s.", RemovedFrom(e))
 	}
-	if stays(e) {
+	if e.Stays {
 		note += " You keep its other chats through your other access."
 	}
 	return note
@@ -153,17 +153,6 @@ func RemovedFrom(e membership.Ending) string {
 		return strings.Join(titles[:n-1], ", ") + " and " + titles[n-1]
 	}
 	return titles[0]
-}
-
-// stays reports whether another plan of the member's keeps them in some
-// chat of e's plan: one it does not take them out of.
-func stays(e membership.Ending) bool {
-	for _, id := range e.Plan.ChatIDs {
-		if !slices.ContainsFunc(e.RemoveFrom, func(c membership.Chat) bool { return c.ID == id }) {
-			return true
-		}
-	}
-	return false
 }
 
 func renewText(p membership.Plan) string {

@@ -360,6 +360,31 @@ func TestSharedChatStaysWhileAnotherPlanGrantsIt(t *testing.T) {
 	}
 }
 
+// Two plans sharing a chat end in one sweep: the shared chat is left once,
+// and neither message says other access keeps it.
+func TestSharedChatOfTwoEndingsKeepsNothing(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	channel, group := w.demo.Chats[0], w.demo.Chats[1]
+	both := w.plan(t, "Both", 30, channel, group)
+	groupOnly := w.plan(t, "Group only", 90, group)
+	u := w.activate(t, "Sam", both)
+	code := w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: groupOnly.ID, Count: 1}).Codes[0].Code
+	w.activateAs(t, u, code, 0)
+	w.Idle(t)
+	before := len(w.Fake.Messages(w.demo.Bot.TelegramID, u.ID))
+	w.owner(t, "UPDATE memberships SET ends_at = now() - interval '1 second'")
+	w.reconcile(t)
+	msgs := w.Messages(t, w.demo.Bot.TelegramID, u.ID, before+2)[before:]
+	for _, m := range msgs {
+		if strings.Contains(m.Text, "You keep") {
+			t.Errorf("both plans ended, yet the member is told %q", m.Text)
+		}
+	}
+	if w.Fake.IsMember(channel.TelegramChatID, u.ID) || w.Fake.IsMember(group.TelegramChatID, u.ID) {
+		t.Error("still in a chat after both plans ended")
+	}
+}
+
 // TestRemovalGoesOnWhereItStopped ends a membership whose removal meets
 // trouble at every step: the bot may not remove anyone from the first chat
 // (for good), the second chat fails once (a 5xx), and the message meets

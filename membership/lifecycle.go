@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,6 +32,10 @@ type Ending struct {
 	// Telegram too, so that they admit nobody (ObserveJoin would take out
 	// whoever came in through one anyway, but only after they got in).
 	UnusedLinks []UnusedLink
+	// Stays is true when the member's other access keeps some chat of the
+	// plan open to them. A chat two endings of one member share is left
+	// by one of them only (in its RemoveFrom), and keeps neither open.
+	Stays bool
 }
 
 // UnusedLink is a Join link an ended membership leaves behind. Removal
@@ -153,7 +158,25 @@ func fillEndings(ctx context.Context, tx pgx.Tx, endings []Ending) error {
 	if err != nil {
 		return fmt.Errorf("membership: chats to leave: %w", err)
 	}
+	markStays(endings)
 	return nil
+}
+
+// markStays sets each ending's Stays: whether a chat of its plan is left
+// by none of its member's endings.
+func markStays(endings []Ending) {
+	type memberChat struct{ member, chat int64 }
+	left := map[memberChat]bool{}
+	for _, e := range endings {
+		for _, c := range e.RemoveFrom {
+			left[memberChat{e.Membership.MemberID, c.ID}] = true
+		}
+	}
+	for i, e := range endings {
+		endings[i].Stays = slices.ContainsFunc(e.Plan.ChatIDs, func(id int64) bool {
+			return !left[memberChat{e.Membership.MemberID, id}]
+		})
+	}
 }
 
 // leaveQuery finds, for ended memberships ($1, of members $2, plans $3),
