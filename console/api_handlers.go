@@ -279,10 +279,12 @@ func (con *Console) apiCreateCodes(c *fiber.Ctx) error {
 	}
 	req.RequestKey = key
 	var out struct {
-		BatchID int64      `json:"batch_id"`
-		CSVURL  string     `json:"csv_url"`
-		Codes   []codeJSON `json:"codes"`
+		BatchID  int64      `json:"batch_id"`
+		CSVURL   string     `json:"csv_url"`
+		Codes    []codeJSON `json:"codes"`
+		Warnings []string   `json:"warnings"`
 	}
+	out.Warnings = []string{}
 	status := fiber.StatusCreated
 	err = con.tx(ctx, apiKey(c).TenantID, func(tx pgx.Tx) error {
 		b, err := billing.CreateCodes(ctx, tx, req)
@@ -296,6 +298,9 @@ func (con *Console) apiCreateCodes(c *fiber.Ctx) error {
 		bot, err := tenant.GetBot(ctx, tx, b.Plan.BotID)
 		if err != nil {
 			return err
+		}
+		if bot.Status != "connected" {
+			out.Warnings = append(out.Warnings, disconnectedText(bot, len(b.Codes)))
 		}
 		out.BatchID = b.ID
 		out.CSVURL = fmt.Sprintf("/api/v1/codes.csv?batch_id=%d", b.ID)

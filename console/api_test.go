@@ -217,6 +217,28 @@ type codePage struct {
 	NextBefore *int64 `json:"next_before"`
 }
 
+// Codes made for a disconnected bot come with a warning, as in the
+// console: nobody can activate them until it is reconnected.
+func TestAPICodesForADisconnectedBotWarn(t *testing.T) {
+	w := newAPIWorld(t)
+	var created struct {
+		Codes    []codeOut
+		Warnings []string
+	}
+	if st := w.apiA.call("POST", "/codes", map[string]any{"plan_id": w.a.Plan.ID}, &created); st != 201 || created.Warnings == nil || len(created.Warnings) != 0 {
+		t.Fatalf("connected: %d, warnings %#v; want an empty list", st, created.Warnings)
+	}
+	if _, err := w.Owner(t).Exec(context.Background(), "UPDATE bots SET status = 'disconnected' WHERE id = $1", w.a.Bot.ID); err != nil {
+		t.Fatal(err)
+	}
+	created.Warnings = nil
+	st := w.apiA.call("POST", "/codes", map[string]any{"plan_id": w.a.Plan.ID, "count": 2}, &created)
+	want := "@gatekey_demo_bot is disconnected: nobody can activate them until you reconnect it"
+	if st != 201 || len(created.Codes) != 2 || len(created.Warnings) != 1 || !strings.Contains(created.Warnings[0], want) {
+		t.Errorf("disconnected: %d, %d codes, warnings %q; want the codes and %q", st, len(created.Codes), created.Warnings, want)
+	}
+}
+
 func TestAPICodes(t *testing.T) {
 	w := newAPIWorld(t)
 	plan := w.a.Plan.ID

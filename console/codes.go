@@ -248,7 +248,7 @@ func (con *Console) createCodes(c *fiber.Ctx) error {
 	if bot.Status == "connected" {
 		con.flash(c, "ok", createdText(b))
 	} else {
-		con.flash(c, "warn", createdText(b)+disconnectedText(bot, len(b.Codes)))
+		con.flash(c, "warn", createdText(b)+" But "+disconnectedText(bot, len(b.Codes)))
 	}
 	if len(b.Codes) == 1 { // shown on its page, with its activation link: no file to download
 		return redirect(c, fmt.Sprintf("/codes/%d", b.Codes[0].ID))
@@ -274,7 +274,7 @@ func disconnectedText(bot tenant.Bot, codes int) string {
 	if codes == 1 {
 		them = "it"
 	}
-	return fmt.Sprintf(" But @%s is disconnected: nobody can activate %s until you reconnect it on the Bots page.", bot.Username, them)
+	return fmt.Sprintf("@%s is disconnected: nobody can activate %s until you reconnect it on the console's Bots page.", bot.Username, them)
 }
 
 // requestKey names what the form asked for (see requestKey).
