@@ -49,12 +49,9 @@ func newJobView(j *rivertype.JobRow, traces bool) jobView {
 	v := jobView{ID: j.ID, Kind: j.Kind, Queue: j.Queue, State: string(j.State), Attempt: j.Attempt,
 		MaxAttempts: j.MaxAttempts, Priority: j.Priority, Tags: j.Tags, CreatedAt: j.CreatedAt,
 		ScheduledAt: j.ScheduledAt, AttemptedAt: j.AttemptedAt, FinalizedAt: j.FinalizedAt,
-		Args: json.RawMessage(j.EncodedArgs), Errors: []jobError{}}
+		Args: redactArgs(j.EncodedArgs), Errors: []jobError{}}
 	if v.Tags == nil {
 		v.Tags = []string{}
-	}
-	if len(v.Args) == 0 {
-		v.Args = json.RawMessage("{}")
 	}
 	for _, e := range j.Errors {
 		je := jobError{At: e.At, Attempt: e.Attempt, Error: e.Error}
