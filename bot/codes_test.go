@@ -630,6 +630,11 @@ func TestOnlyCodeShapedTextCountsAsACode(t *testing.T) {
 			t.Errorf("%q: reply %q, want the code read", sent, reply.Text)
 		}
 	}
+	// An activation link pasted instead of opened, as the CSV gives it.
+	link := membership.ActivationLink(w.demo.Bot.Username, w.code(t, membership.CodeRequest{}))
+	if reply := w.say(t, u, link); !strings.Contains(reply.Text, "Code accepted") {
+		t.Errorf("a pasted activation link %q: reply %q, want the code read", link, reply.Text)
+	}
 }
 
 func TestGuessingCodesIsSlowed(t *testing.T) {

@@ -101,7 +101,10 @@ const maxCandidates = 4
 // ("code 7K3M Q9TX 2PWD" before the real one's last group).
 func FindCodes(text string) []Candidate {
 	var found []Candidate
-	if code, ok := NormalizeCode(text); ok {
+	if code, ok := linkCode(text); ok {
+		found = append(found, Candidate{code, true})
+	}
+	if code, ok := NormalizeCode(text); ok && len(found) == 0 {
 		found = append(found, Candidate{code, sureCode(CodeText(text))})
 	}
 	words := strings.Fields(text)
@@ -117,6 +120,28 @@ func FindCodes(text string) []Candidate {
 		}
 	}
 	return found
+}
+
+// linkCode is the code of an activation link pasted as text
+// ("https://t.me/bot?start=CODE", or "start=CODE"): members given the link
+// in a list often paste it into the chat instead of opening it.
+func linkCode(text string) (string, bool) {
+	const param = "start="
+	for i := 0; i+len(param) <= len(text); i++ {
+		if !strings.EqualFold(text[i:i+len(param)], param) {
+			continue
+		}
+		rest := text[i+len(param):]
+		if end := strings.IndexFunc(rest, func(r rune) bool { return !isCodeRune(r) && r != '-' }); end >= 0 {
+			rest = rest[:end]
+		}
+		return NormalizeCode(rest)
+	}
+	return "", false
+}
+
+func isCodeRune(r rune) bool {
+	return r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
 }
 
 // LooksLikeCode tells a code mistyped (a character short or over) from

@@ -96,6 +96,11 @@ func TestFindCodes(t *testing.T) {
 		{"code: abcd efgh jkmn pqrs", []membership.Candidate{{"ABCDEFGHJKMNPQRS", false}}},
 		// A word before the code reads as a code too: both are looked up.
 		{"code 7K3M Q9TX 2PWD H4NB", []membership.Candidate{{"C0DE7K3MQ9TX2PWD", true}, {"7K3MQ9TX2PWDH4NB", true}}},
+		// An activation link pasted as text.
+		{"https://t.me/gatekey_demo_bot?start=J9X4641EX2WR6CP2", []membership.Candidate{{"J9X4641EX2WR6CP2", true}}},
+		{"t.me/gatekey_demo_bot?start=j9x4641ex2wr6cp2 thanks!", []membership.Candidate{{"J9X4641EX2WR6CP2", true}}},
+		{"Start=J9X4641EX2WR6CP2", []membership.Candidate{{"J9X4641EX2WR6CP2", true}}},
+		{"https://t.me/gatekey_demo_bot?start=hello", nil}, // a link with a tag of the owner's, not a code
 		{"where is my channel", nil},
 		{"my code is abcd efgh jkmn pqrs", nil}, // in a sentence, only with a digit
 		{"hello", nil},
