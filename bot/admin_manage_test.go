@@ -284,6 +284,16 @@ func TestSettingsAndFairUseFromTheBot(t *testing.T) {
 	if n := w.Count(t, "SELECT count(*) FROM access_codes WHERE NOT zero_priced"); n != 10 {
 		t.Errorf("%d priced codes, want 10", n)
 	}
+	// With no free activations left, /newcode says so at its first step.
+	if s := w.send(t, w.owner, "/newcode", askPlan); strings.Contains(s.Text, "allowance is used up") {
+		t.Errorf("with free codes left, /newcode begins %q", s.Text)
+	}
+	if _, err := w.Owner(t).Exec(context.Background(), "UPDATE tenants SET fairuse_floor = 0"); err != nil {
+		t.Fatal(err)
+	}
+	if s := w.send(t, w.owner, "/newcode", askPlan); !strings.HasPrefix(s.Text, "Your free-code allowance is used up for now") {
+		t.Errorf("with no free codes left, /newcode begins %q", s.Text)
+	}
 	w.answeredAll(t)
 }
 

@@ -82,8 +82,19 @@ func (t *turn) startNewCode(p *press) error {
 			"so create a plan in your Gatekey console first.", buttons: [][]jobs.Button{backToMenu()}})
 		return clearConversation(t.ctx, t.tx, t.bot.ID, p.userID)
 	}
+	// Said first, so that an admin out of free codes does not learn it
+	// only from the refusal at the last step.
+	fair, err := billing.GetFairUse(t.ctx, t.tx)
+	if err != nil {
+		return err
+	}
+	note := ""
+	if fair.Limited && fair.Remaining() == 0 {
+		note = "Your free-code allowance is used up for now: new free codes (zero-priced, or of a plan priced 0) would be refused. " +
+			"Priced codes are not limited; Fair use in the menu says more."
+	}
 	d := codeDraft{Nonce: newNonce()}
-	return t.saveDraft(p, d, stepPlan, "")
+	return t.saveDraft(p, d, stepPlan, note)
 }
 
 // saveDraft keeps the draft at step and shows that step's screen, with

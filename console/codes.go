@@ -138,6 +138,9 @@ type codesForm struct {
 	Plans          []membership.Plan
 	ZeroDefault    bool
 	MaxBatch       int
+	// FairUse is said on the form, so that an owner out of free codes
+	// learns it before filling it in, not from the refusal.
+	FairUse billing.FairUse
 }
 
 func (con *Console) newCodesPage(c *fiber.Ctx) error {
@@ -154,7 +157,11 @@ func (con *Console) showCodesForm(c *fiber.Ctx, status int, f codesForm) error {
 			return err
 		}
 		t, err := tenant.Get(ctx, tx)
+		if err != nil {
+			return err
+		}
 		f.ZeroDefault = t.Settings.ZeroPriceDefault
+		f.FairUse, err = billing.GetFairUse(ctx, tx)
 		return err
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -1119,4 +1120,21 @@ func startUser(t *testing.T, env *apptest.Env, bot int64, name string) telegramt
 	}
 	env.Messages(t, bot, u.ID, 1)
 	return u
+}
+
+// The new codes form says how many free activations are left before the
+// owner fills it in, and when none are.
+func TestNewCodesFormSaysWhatFreeCodesAreLeft(t *testing.T) {
+	env := apptest.New(t)
+	env.Demo(t)
+	o := signIn(t, env, "owner@example.com", "correct horse battery")
+	if _, body := o.get("/codes/new"); !regexp.MustCompile(`may give out [0-9,]+ more activations under the fair-use allowance`).MatchString(body) {
+		t.Errorf("the form does not say what free codes may still give out:\n%s", body)
+	}
+	if _, err := env.Owner(t).Exec(context.Background(), "UPDATE tenants SET fairuse_floor = 0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := o.get("/codes/new"); !strings.Contains(body, "Your free-code allowance is used up for now") {
+		t.Errorf("with no free codes left, the form does not say so:\n%s", body)
+	}
 }
