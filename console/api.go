@@ -215,6 +215,7 @@ func (con *Console) registerAPI(r fiber.Router) {
 	api.Get("/members", con.apiAuth, con.apiLimitKey, con.apiMembers)
 	api.Get("/members/:id", con.apiAuth, con.apiLimitKey, con.apiMember)
 	api.Post("/members/:id/revoke", con.apiAuth, con.apiLimitKey, con.writable, con.apiRevoke)
+	api.Get("/fair-use", con.apiAuth, con.apiLimitKey, con.apiFairUse)
 	api.Get("/settings", con.apiAuth, con.apiLimitKey, con.apiSettings)
 	api.Patch("/settings", con.apiAuth, con.apiLimitKey, con.writable, con.apiUpdateSettings)
 	api.Use(func(c *fiber.Ctx) error {

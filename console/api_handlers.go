@@ -581,6 +581,34 @@ type settingsJSON struct {
 	ZeroPriceDefault   bool `json:"zero_price_default"`
 }
 
+// fairUseJSON is the tenant's standing against the fair-use limit on free
+// codes, so that a script can check before it asks for free codes.
+type fairUseJSON struct {
+	Limited    bool `json:"limited"`
+	WindowDays int  `json:"window_days"`
+	Used       int  `json:"used"`
+	Open       int  `json:"open"`
+	Allowance  int  `json:"allowance"`
+	Remaining  int  `json:"remaining"`
+	Floor      int  `json:"floor"`
+	RatioPct   int  `json:"ratio_pct"`
+	PaidOrders int  `json:"paid_orders"`
+}
+
+func (con *Console) apiFairUse(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	var f billing.FairUse
+	err := con.tx(ctx, apiKey(c).TenantID, func(tx pgx.Tx) (err error) {
+		f, err = billing.GetFairUse(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return con.apiErr(c, err)
+	}
+	return c.JSON(fairUseJSON{Limited: f.Limited, WindowDays: 30, Used: f.Used, Open: f.Open, Allowance: f.Allowance,
+		Remaining: f.Remaining(), Floor: f.Floor, RatioPct: f.RatioPct, PaidOrders: f.Paid})
+}
+
 func (con *Console) apiSettings(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	var t tenant.Tenant

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -236,6 +237,32 @@ func TestAPICodesForADisconnectedBotWarn(t *testing.T) {
 	want := "@gatekey_demo_bot is disconnected: nobody can activate them until you reconnect it"
 	if st != 201 || len(created.Codes) != 2 || len(created.Warnings) != 1 || !strings.Contains(created.Warnings[0], want) {
 		t.Errorf("disconnected: %d, %d codes, warnings %q; want the codes and %q", st, len(created.Codes), created.Warnings, want)
+	}
+}
+
+// GET /fair-use tells a script what free codes it may still ask for, and
+// agrees with the refusal it would otherwise meet.
+func TestAPIFairUse(t *testing.T) {
+	w := newAPIWorld(t)
+	if _, err := w.Owner(t).Exec(context.Background(), "UPDATE tenants SET fairuse_floor = 5, fairuse_ratio_pct = 100"); err != nil {
+		t.Fatal(err)
+	}
+	var created struct{ Codes []codeOut }
+	if st := w.apiA.call("POST", "/codes", map[string]any{"plan_id": w.a.Plan.ID, "count": 2, "zero_priced": true}, &created); st != 201 {
+		t.Fatalf("two free codes: %d", st)
+	}
+	var f map[string]any
+	st := w.apiA.call("GET", "/fair-use", nil, &f)
+	want := map[string]any{"limited": true, "window_days": 30.0, "used": 0.0, "open": 2.0, "allowance": 5.0, "remaining": 3.0,
+		"floor": 5.0, "ratio_pct": 100.0, "paid_orders": 0.0}
+	if st != 200 || !maps.Equal(f, want) {
+		t.Errorf("fair use: %d %v, want %v", st, f, want)
+	}
+	var e apiErr
+	wantError(t, "one more than remaining", w.apiA.call("POST", "/codes", map[string]any{"plan_id": w.a.Plan.ID, "count": 4, "zero_priced": true}, &e), 422, e, "fair_use_exceeded")
+	// Another tenant's standing is its own.
+	if st := w.apiB.call("GET", "/fair-use", nil, &f); st != 200 || f["open"] != 0.0 {
+		t.Errorf("tenant B's fair use: %d %v", st, f)
 	}
 }
 
