@@ -609,6 +609,14 @@ func TestRollbackOfADeletedCodeDoesNotOfferToDeleteIt(t *testing.T) {
 	if status, body := o.get(live + "/rollback"); status != 200 || !strings.Contains(body, willDelete) || strings.Contains(body, "deleted already") {
 		t.Errorf("a live code's rollback page: %d %q", status, body)
 	}
+	// Both pages say what becomes of Gatekey's fee on the refunded orders.
+	const fee = "a fee already invoiced stays on its invoice"
+	if _, body := o.get(live + "/rollback"); !strings.Contains(body, fee) {
+		t.Errorf("the code's rollback page does not say what becomes of the fee: %q", body)
+	}
+	if _, body := o.get(fmt.Sprintf("/codes/batches/%d/rollback", codes[0].BatchID)); !strings.Contains(body, fee) {
+		t.Errorf("the batch's rollback page does not say what becomes of the fee: %q", body)
+	}
 	// The batch's rollback page deletes only the codes not deleted yet.
 	batch := fmt.Sprintf("/codes/batches/%d/rollback", codes[0].BatchID)
 	if _, body := o.get(batch); !strings.Contains(body, "delete the 1 code not deleted yet") || strings.Contains(body, "delete the codes now") {
