@@ -3,6 +3,7 @@ package ops_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sync"
 	"testing"
@@ -103,5 +104,54 @@ func TestAuditLogSearch(t *testing.T) {
 	wg.Wait()
 	if resp, _ := w.admin.do("HEAD", "/audit?limit=1", nil); resp.StatusCode != 200 {
 		t.Errorf("HEAD /audit?limit=1: %d, want 200", resp.StatusCode)
+	}
+}
+
+// TestOpsPathsAreExact: a call is served only at its route's own
+// spelling, so that the audited path is the one a search by path finds.
+// (Fiber matches case-insensitively app-wide; the owner API keeps that.)
+func TestOpsPathsAreExact(t *testing.T) {
+	w := newWorld(t)
+	id, err := w.App.DB.SignUp(context.Background(), "owner@example.com", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := "/tenants/" + itoa(id)
+	w.admin.refused("POST", "/Tenants/"+itoa(id)+"/SUSPEND", map[string]string{"reason": "case"}, 404, "not_found")
+	w.admin.refused("GET", "/TENANTS", nil, 404, "not_found")
+	w.admin.refused("GET", tp+"/History", nil, 404, "not_found")
+	w.admin.refused("DELETE", "/Tenants/1", nil, 404, "not_found") // not 405: there is no such path
+	w.reader.refused("GET", "/OpenAPI.json", nil, 404, "not_found")
+	req, err := http.NewRequest("GET", w.URL+"/OPS/V1/tenants", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+w.admin.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("GET /OPS/V1/tenants: %d, want 404", resp.StatusCode)
+	}
+	if n := w.Count(t, "SELECT count(*) FROM tenants WHERE id = $1 AND status = 'active'", id); n != 1 {
+		t.Fatal("a call at a path in another case suspended the tenant")
+	}
+
+	// A trailing slash is taken, as in the owner API; the audited path
+	// still starts with the route's.
+	if status := w.admin.call("POST", tp+"/suspend/", map[string]string{"reason": "slash"}, nil); status != 200 {
+		t.Errorf("POST %s/suspend/: %d", tp, status)
+	}
+	var p auditPage
+	w.admin.call("GET", "/audit?method=POST&status=200&path="+url.QueryEscape("/ops/v1"+tp), nil, &p)
+	if len(p.Data) != 1 || p.Data[0].Path != "/ops/v1"+tp+"/suspend/" {
+		t.Errorf("the suspension, searched by path: %+v", p.Data)
+	}
+	// The refusals are audited as sent, like any unknown call.
+	w.admin.call("GET", "/audit?status=404&method=POST", nil, &p)
+	if len(p.Data) != 1 || p.Data[0].Path != "/ops/v1/Tenants/"+itoa(id)+"/SUSPEND" || p.Data[0].TokenName != w.admin.name {
+		t.Errorf("the refused call in the log: %+v", p.Data)
 	}
 }

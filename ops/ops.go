@@ -85,8 +85,12 @@ func (s *Server) Register(r fiber.Router) {
 			c.Set(fiber.HeaderAllow, allow.Header(methods))
 			return fail(fiber.StatusMethodNotAllowed, codeMethod, c.Method()+" is not a call of "+c.Path()+": it takes "+allow.Header(methods)+".")
 		}
-		return fail(fiber.StatusNotFound, codeNotFound, "There is no such ops call. See /ops/v1/openapi.json.")
+		return errNoSuchCall()
 	})
+}
+
+func errNoSuchCall() error {
+	return fail(fiber.StatusNotFound, codeNotFound, "There is no such ops call. See /ops/v1/openapi.json.")
 }
 
 func (s *Server) openAPI(c *fiber.Ctx) error {
