@@ -175,7 +175,7 @@ func (s *Server) searchAudit(c *fiber.Ctx) error {
 		  AND ($7::timestamptz IS NULL OR at < $7)
 		  AND ($8::bigint = 0 OR id < $8)
 		ORDER BY id DESC LIMIT $9`,
-		c.Query("token"), f.tenant, c.Query("method"), f.status, c.Query("path"), f.since, f.until, f.before, f.limit)
+		c.Query("token"), f.tenant, c.Query("method"), f.status, c.Query("path"), f.since, f.until, f.before, f.limit+1) // one more: is there a next page?
 	if err != nil {
 		return fmt.Errorf("ops: search audit log: %w", err)
 	}
@@ -188,8 +188,9 @@ func (s *Server) searchAudit(c *fiber.Ctx) error {
 		return fmt.Errorf("ops: search audit log: %w", err)
 	}
 	var next *int64
-	if len(entries) == f.limit {
-		next = &entries[len(entries)-1].ID
+	if len(entries) > f.limit {
+		entries = entries[:f.limit]
+		next = &entries[f.limit-1].ID
 	}
 	return c.JSON(fiber.Map{"data": entries, "next_before": next})
 }

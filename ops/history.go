@@ -45,7 +45,7 @@ func (s *Server) history(c *fiber.Ctx) error {
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT id, at, actor, action, subject, details FROM audit_log
-			WHERE $1::bigint = 0 OR id < $1 ORDER BY id DESC LIMIT $2`, before, limit)
+			WHERE $1::bigint = 0 OR id < $1 ORDER BY id DESC LIMIT $2`, before, limit+1) // one more: is there a next page?
 		if err != nil {
 			return fmt.Errorf("ops: tenant history: %w", err)
 		}
@@ -59,8 +59,9 @@ func (s *Server) history(c *fiber.Ctx) error {
 		return err
 	}
 	var next *int64
-	if len(entries) == limit {
-		next = &entries[len(entries)-1].ID
+	if len(entries) > limit {
+		entries = entries[:limit]
+		next = &entries[limit-1].ID
 	}
 	if entries == nil {
 		entries = []historyEntry{}

@@ -140,6 +140,17 @@ func (s *Server) listJobs(c *fiber.Ctx) error {
 	for _, j := range res.Jobs {
 		list = append(list, newJobView(j, false))
 	}
+	if len(res.Jobs) == limit && res.LastCursor != nil {
+		// River's cursors come only from a page's last job: rather than a
+		// job more, ask whether one follows this page.
+		more, err := s.cfg.River.JobList(c.UserContext(), params.After(res.LastCursor).First(1))
+		if err != nil {
+			return fmt.Errorf("ops: list jobs: %w", err)
+		}
+		if len(more.Jobs) == 0 {
+			res.LastCursor = nil // the last page
+		}
+	}
 	var next *string
 	if len(res.Jobs) == limit && res.LastCursor != nil {
 		text, err := res.LastCursor.MarshalText()
