@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // entry is one line of the ops audit log.
@@ -29,10 +30,18 @@ type entry struct {
 
 func (s *Server) record(ctx context.Context, e entry) error {
 	// A cancelled request still gets its entry.
-	ctx = context.WithoutCancel(ctx)
+	return insertEntry(context.WithoutCancel(ctx), s.cfg.DB.Pool(), e)
+}
+
+// methodCLI is the method of the entries `gatekey ops token` writes.
+const methodCLI = "CLI"
+
+func insertEntry(ctx context.Context, db interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, e entry) error {
 	// The request's own text may not be storable as it came.
 	e.TokenName, e.IP, e.Method, e.Path = storable(e.TokenName), storable(e.IP), storable(e.Method), storable(e.Path)
-	_, err := s.cfg.DB.Pool().Exec(ctx, `INSERT INTO ops_audit (token_id, token_name, ip, method, path, status, tenant_id, summary)
+	_, err := db.Exec(ctx, `INSERT INTO ops_audit (token_id, token_name, ip, method, path, status, tenant_id, summary)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		e.TokenID, e.TokenName, e.IP, e.Method, e.Path, e.Status, e.TenantID, e.Summary)
 	if err != nil {

@@ -8,11 +8,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatekey/gatekey/ops"
 )
 
 type auditPage struct {
 	Data []struct {
 		ID        int64          `json:"id"`
+		TokenID   *int64         `json:"token_id"`
 		TokenName string         `json:"token_name"`
 		Method    string         `json:"method"`
 		Path      string         `json:"path"`
@@ -56,7 +59,7 @@ func TestAuditLogSearch(t *testing.T) {
 	for _, c := range []struct {
 		query, want string
 	}{
-		{"token=rob@gatekey.dev", fmt.Sprintf("[POST %s/suspend 403 GET %s 200 GET /ops/v1/tenants 200]", "/ops/v1"+tp, "/ops/v1"+tp)},
+		{"token=rob@gatekey.dev", fmt.Sprintf("[POST %s/suspend 403 GET %s 200 GET /ops/v1/tenants 200 CLI gatekey ops token create 200]", "/ops/v1"+tp, "/ops/v1"+tp)},
 		{"token=alice@gatekey.dev&method=post", fmt.Sprintf("[POST %s/resume 200 POST %s/suspend 200]", "/ops/v1"+tp, "/ops/v1"+tp)},
 		{"status=403", fmt.Sprintf("[POST %s/suspend 403]", "/ops/v1"+tp)},
 		{"status=401", "[GET /ops/v1/audit 401]"},
@@ -71,8 +74,8 @@ func TestAuditLogSearch(t *testing.T) {
 	}
 
 	// Paging, newest first: 6 entries so far, and each search adds one.
-	p1 := search("limit=4&token=rob@gatekey.dev")
-	if len(p1.Data) != 3 || p1.NextBefore != nil {
+	p1 := search("limit=5&token=rob@gatekey.dev")
+	if len(p1.Data) != 4 || p1.NextBefore != nil {
 		t.Errorf("one short page: %d entries, next %v", len(p1.Data), p1.NextBefore)
 	}
 	p2 := search("limit=2")
@@ -153,5 +156,48 @@ func TestOpsPathsAreExact(t *testing.T) {
 	w.admin.call("GET", "/audit?status=404&method=POST", nil, &p)
 	if len(p.Data) != 1 || p.Data[0].Path != "/ops/v1/Tenants/"+itoa(id)+"/SUSPEND" || p.Data[0].TokenName != w.admin.name {
 		t.Errorf("the refused call in the log: %+v", p.Data)
+	}
+}
+
+// TestTokenCommandsAreAudited: making and revoking a staff token are in
+// the ops audit log, under the token's name, with who ran the command as
+// far as its machine tells, and found by the audit search.
+func TestTokenCommandsAreAudited(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	carol := ops.Operator{User: "root", Host: "ops-box", SudoUser: "carol"}
+	tok, _, err := ops.CreateToken(ctx, w.App.DB, "deploy-bot", ops.RoleAdmin, carol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ops.RevokeToken(ctx, w.App.DB, "deploy-bot", ops.Operator{User: "dave", Host: "laptop"}); err != nil {
+		t.Fatal(err)
+	}
+	// Refused commands change nothing, and log nothing.
+	if _, _, err := ops.CreateToken(ctx, w.App.DB, w.admin.name, ops.RoleRead, carol); err != ops.ErrTokenExists {
+		t.Errorf("a second live token of a name: %v", err)
+	}
+	if _, err := ops.RevokeToken(ctx, w.App.DB, "deploy-bot", carol); err != ops.ErrNoSuchToken {
+		t.Errorf("revoking twice: %v", err)
+	}
+
+	var p auditPage
+	if status := w.admin.call("GET", "/audit?token=deploy-bot", nil, &p); status != 200 || len(p.Data) != 2 {
+		t.Fatalf("GET /audit?token=deploy-bot: %d %+v", status, p.Data)
+	}
+	revoke, create := p.Data[0], p.Data[1]
+	if create.Method != "CLI" || create.Path != "gatekey ops token create" || create.Status != 200 || create.TokenID == nil ||
+		*create.TokenID != tok.ID || fmt.Sprint(create.Summary) != "map[host:ops-box os_user:root role:admin sudo_user:carol]" {
+		t.Errorf("the creation: %+v", create)
+	}
+	if revoke.Method != "CLI" || revoke.Path != "gatekey ops token revoke" || revoke.Status != 200 || revoke.TokenID == nil ||
+		*revoke.TokenID != tok.ID || fmt.Sprint(revoke.Summary) != "map[host:laptop os_user:dave role:admin]" {
+		t.Errorf("the revocation: %+v", revoke)
+	}
+	// Every command, by method or by path (the world's two tokens too).
+	for q, want := range map[string]int{"method=cli": 4, "path=" + url.QueryEscape("gatekey ops token create"): 3} {
+		if w.admin.call("GET", "/audit?"+q, nil, &p); len(p.Data) != want {
+			t.Errorf("GET /audit?%s: %d entries, want %d", q, len(p.Data), want)
+		}
 	}
 }

@@ -6,9 +6,10 @@
 // Staff authenticate with tokens made by `gatekey ops token create`: a
 // read token may only look (GET), an admin token may also change. Every
 // call, refused ones included, is written to ops_audit with the token's
-// name. Reads that span tenants go through tenant.DB.CrossTenant; reads
-// and changes of one tenant go through tenant.DB.Tx for that tenant, so
-// row-level security holds staff to the tenant they asked for.
+// name, and so is the making and revoking of tokens. Reads that span
+// tenants go through tenant.DB.CrossTenant; reads and changes of one
+// tenant go through tenant.DB.Tx for that tenant, so row-level security
+// holds staff to the tenant they asked for.
 package ops
 
 import (

@@ -62,13 +62,13 @@ func TestLastPageHasNoNext(t *testing.T) {
 	}
 
 	// The audit log: the reader has made 6 calls so far (the audit
-	// searches below are the admin's).
+	// searches below are the admin's), all GETs.
 	var a1, a2 auditPage
-	w.admin.call("GET", "/audit?limit=6&token="+url.QueryEscape(w.reader.name), nil, &a1)
+	w.admin.call("GET", "/audit?method=GET&limit=6&token="+url.QueryEscape(w.reader.name), nil, &a1)
 	if len(a1.Data) != 6 || a1.NextBefore != nil {
 		t.Errorf("audit, all on one page: %d entries, next_before %v", len(a1.Data), a1.NextBefore)
 	}
-	w.admin.call("GET", fmt.Sprintf("/audit?limit=5&token=%s&before=%d", url.QueryEscape(w.reader.name), a1.Data[0].ID), nil, &a2)
+	w.admin.call("GET", fmt.Sprintf("/audit?method=GET&limit=5&token=%s&before=%d", url.QueryEscape(w.reader.name), a1.Data[0].ID), nil, &a2)
 	if len(a2.Data) != 5 || a2.NextBefore != nil {
 		t.Errorf("audit, the rest on one page: %d entries, next_before %v", len(a2.Data), a2.NextBefore)
 	}
