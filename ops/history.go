@@ -66,5 +66,24 @@ func (s *Server) history(c *fiber.Ctx) error {
 	if entries == nil {
 		entries = []historyEntry{}
 	}
+	for _, e := range entries {
+		reasonOfOldBillingChange(e)
+	}
 	return c.JSON(fiber.Map{"data": entries, "next_before": next})
+}
+
+// reasonOfOldBillingChange puts a billing change's reason at
+// details.reason, where a suspension's is, for entries written before
+// billing changes put it there too (they had it only at
+// details.change.reason).
+func reasonOfOldBillingChange(e historyEntry) {
+	if e.Action != "billing.changed" || e.Details == nil {
+		return
+	}
+	if _, ok := e.Details["reason"]; ok {
+		return
+	}
+	change, _ := e.Details["change"].(map[string]any)
+	reason, _ := change["reason"].(string)
+	e.Details["reason"] = reason
 }

@@ -220,6 +220,10 @@ var retryable = []rivertype.JobState{rivertype.JobStateRetryable, rivertype.JobS
 // now, with one more attempt if it had used them all. Only failed jobs:
 // running a completed job again would send its message twice.
 func (s *Server) retryJob(c *fiber.Ctx) error {
+	// It takes no fields: a misspelt one is refused, as in every call.
+	if err := decode(c, &struct{}{}); err != nil {
+		return err
+	}
 	j, err := s.job(c)
 	if err != nil {
 		return err
