@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // entry is one line of the ops audit log.
@@ -29,10 +30,18 @@ type entry struct {
 
 func (s *Server) record(ctx context.Context, e entry) error {
 	// A cancelled request still gets its entry.
-	ctx = context.WithoutCancel(ctx)
+	return insertEntry(context.WithoutCancel(ctx), s.cfg.DB.Pool(), e)
+}
+
+// methodCLI is the method of the entries `gatekey ops token` writes.
+const methodCLI = "CLI"
+
+func insertEntry(ctx context.Context, db interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, e entry) error {
 	// The request's own text may not be storable as it came.
 	e.TokenName, e.IP, e.Method, e.Path = storable(e.TokenName), storable(e.IP), storable(e.Method), storable(e.Path)
-	_, err := s.cfg.DB.Pool().Exec(ctx, `INSERT INTO ops_audit (token_id, token_name, ip, method, path, status, tenant_id, summary)
+	_, err := db.Exec(ctx, `INSERT INTO ops_audit (token_id, token_name, ip, method, path, status, tenant_id, summary)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		e.TokenID, e.TokenName, e.IP, e.Method, e.Path, e.Status, e.TenantID, e.Summary)
 	if err != nil {
@@ -175,7 +184,7 @@ func (s *Server) searchAudit(c *fiber.Ctx) error {
 		  AND ($7::timestamptz IS NULL OR at < $7)
 		  AND ($8::bigint = 0 OR id < $8)
 		ORDER BY id DESC LIMIT $9`,
-		c.Query("token"), f.tenant, c.Query("method"), f.status, c.Query("path"), f.since, f.until, f.before, f.limit)
+		c.Query("token"), f.tenant, c.Query("method"), f.status, c.Query("path"), f.since, f.until, f.before, f.limit+1) // one more: is there a next page?
 	if err != nil {
 		return fmt.Errorf("ops: search audit log: %w", err)
 	}
@@ -188,8 +197,9 @@ func (s *Server) searchAudit(c *fiber.Ctx) error {
 		return fmt.Errorf("ops: search audit log: %w", err)
 	}
 	var next *int64
-	if len(entries) == f.limit {
-		next = &entries[len(entries)-1].ID
+	if len(entries) > f.limit {
+		entries = entries[:f.limit]
+		next = &entries[f.limit-1].ID
 	}
 	return c.JSON(fiber.Map{"data": entries, "next_before": next})
 }

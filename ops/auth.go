@@ -7,6 +7,7 @@ import (
 	"math"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -78,6 +79,9 @@ func (s *Server) guard(c *fiber.Ctx) error {
 		err = refuseText(c)
 	}
 	if err == nil {
+		err = exactPath(c)
+	}
+	if err == nil {
 		err = next(c)
 	}
 	if err != nil {
@@ -112,6 +116,21 @@ func next(c *fiber.Ctx) (err error) {
 func refuseText(c *fiber.Ctx) error {
 	if msg := nulcheck.Refusal(c, true); msg != "" {
 		return fail(fiber.StatusBadRequest, codeInvalidText, msg)
+	}
+	return nil
+}
+
+// exactPath answers a path in any case but its own (/ops/v1/Tenants) as
+// the unknown call it is. Fiber matches routes case-insensitively
+// app-wide, which the console and the owner API keep; but the audit log
+// is searched by path, and a call made as /ops/v1/TENANTS/2/suspend would
+// hide from a search for /ops/v1/tenants/2. Every ops route is lower
+// case, and so are the ids in them, so any upper-case letter means a
+// path that is not the route's. A trailing slash is let through, as in
+// the owner API: the audited path still starts with the route's.
+func exactPath(c *fiber.Ctx) error {
+	if p := c.Path(); strings.ToLower(p) != p {
+		return errNoSuchCall()
 	}
 	return nil
 }

@@ -2,8 +2,11 @@ package ops_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 )
 
 type billingResult struct {
@@ -128,4 +131,55 @@ func TestSetBillingPlanFeeRateAndFairUse(t *testing.T) {
 		t.Error("the reason given with a change is not in the audit log")
 	}
 	w.admin.refused("PATCH", path, map[string]any{"plan": "flat", "reason": strings.Repeat("x", 501)}, 422, "invalid_request")
+}
+
+// TestHistoryHasEveryReasonAtDetailsReason: a billing change's reason is
+// where a suspension's is, in new entries and in those written before
+// (which had it only at details.change.reason, where it stays).
+func TestHistoryHasEveryReasonAtDetailsReason(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	id, err := w.App.DB.SignUp(ctx, "owner@example.com", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := "/tenants/" + itoa(id)
+	w.Tx(t, id, func(tx pgx.Tx) error { // as billing changes were written before
+		_, err := tx.Exec(ctx, `INSERT INTO audit_log (tenant_id, actor, action, details) VALUES (gatekey_tenant(), 'staff:old', 'billing.changed',
+			'{"change": {"fee_basis_points": 400, "reason": "old terms"}, "before": {}, "after": {}}')`)
+		return err
+	})
+	w.admin.call("PATCH", tp+"/billing", map[string]any{"fee_basis_points": 250, "reason": "agreed by email"}, nil)
+	w.admin.call("PATCH", tp+"/billing", map[string]any{"fee_basis_points": 300}, nil)
+	w.admin.call("POST", tp+"/suspend", map[string]string{"reason": "unpaid"}, nil)
+	w.admin.call("POST", tp+"/resume", nil, nil)
+
+	var page struct {
+		Data []struct {
+			Action  string         `json:"action"`
+			Details map[string]any `json:"details"`
+		} `json:"data"`
+	}
+	if status := w.reader.call("GET", tp+"/history", nil, &page); status != 200 {
+		t.Fatalf("history: %d", status)
+	}
+	var got []string
+	for _, e := range page.Data {
+		change, _ := e.Details["change"].(map[string]any)
+		got = append(got, fmt.Sprintf("%s %q %q", e.Action, e.Details["reason"], change["reason"]))
+	}
+	want := []string{
+		`tenant.resumed "" %!q(<nil>)`,
+		`tenant.suspended "unpaid" %!q(<nil>)`,
+		`billing.changed "" %!q(<nil>)`,
+		`billing.changed "agreed by email" "agreed by email"`,
+		`billing.changed "old terms" "old terms"`,
+	}
+	// New entries are stored so, for readers of the table itself.
+	if n := w.Count(t, `SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND action = 'billing.changed' AND details ? 'reason'`, id); n != 2 {
+		t.Errorf("%d billing changes stored with details.reason, want 2", n)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("history's reasons:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

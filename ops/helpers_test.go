@@ -26,9 +26,12 @@ func newWorld(t *testing.T) world {
 	return world{Env: env, admin: newStaff(t, env, "alice@gatekey.dev", ops.RoleAdmin), reader: newStaff(t, env, "rob@gatekey.dev", ops.RoleRead)}
 }
 
+// testOperator is who the tests make and revoke staff tokens as.
+var testOperator = ops.Operator{User: "tester", Host: "test-host"}
+
 func newStaff(t *testing.T, env *apptest.Env, name, role string) staffClient {
 	t.Helper()
-	_, token, err := ops.CreateToken(context.Background(), env.App.DB, name, role)
+	_, token, err := ops.CreateToken(context.Background(), env.App.DB, name, role, testOperator)
 	if err != nil {
 		t.Fatal(err)
 	}

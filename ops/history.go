@@ -45,7 +45,7 @@ func (s *Server) history(c *fiber.Ctx) error {
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT id, at, actor, action, subject, details FROM audit_log
-			WHERE $1::bigint = 0 OR id < $1 ORDER BY id DESC LIMIT $2`, before, limit)
+			WHERE $1::bigint = 0 OR id < $1 ORDER BY id DESC LIMIT $2`, before, limit+1) // one more: is there a next page?
 		if err != nil {
 			return fmt.Errorf("ops: tenant history: %w", err)
 		}
@@ -59,11 +59,31 @@ func (s *Server) history(c *fiber.Ctx) error {
 		return err
 	}
 	var next *int64
-	if len(entries) == limit {
-		next = &entries[len(entries)-1].ID
+	if len(entries) > limit {
+		entries = entries[:limit]
+		next = &entries[limit-1].ID
 	}
 	if entries == nil {
 		entries = []historyEntry{}
 	}
+	for _, e := range entries {
+		reasonOfOldBillingChange(e)
+	}
 	return c.JSON(fiber.Map{"data": entries, "next_before": next})
+}
+
+// reasonOfOldBillingChange puts a billing change's reason at
+// details.reason, where a suspension's is, for entries written before
+// billing changes put it there too (they had it only at
+// details.change.reason).
+func reasonOfOldBillingChange(e historyEntry) {
+	if e.Action != "billing.changed" || e.Details == nil {
+		return
+	}
+	if _, ok := e.Details["reason"]; ok {
+		return
+	}
+	change, _ := e.Details["change"].(map[string]any)
+	reason, _ := change["reason"].(string)
+	e.Details["reason"] = reason
 }

@@ -6,9 +6,10 @@
 // Staff authenticate with tokens made by `gatekey ops token create`: a
 // read token may only look (GET), an admin token may also change. Every
 // call, refused ones included, is written to ops_audit with the token's
-// name. Reads that span tenants go through tenant.DB.CrossTenant; reads
-// and changes of one tenant go through tenant.DB.Tx for that tenant, so
-// row-level security holds staff to the tenant they asked for.
+// name, and so is the making and revoking of tokens. Reads that span
+// tenants go through tenant.DB.CrossTenant; reads and changes of one
+// tenant go through tenant.DB.Tx for that tenant, so row-level security
+// holds staff to the tenant they asked for.
 package ops
 
 import (
@@ -85,8 +86,12 @@ func (s *Server) Register(r fiber.Router) {
 			c.Set(fiber.HeaderAllow, allow.Header(methods))
 			return fail(fiber.StatusMethodNotAllowed, codeMethod, c.Method()+" is not a call of "+c.Path()+": it takes "+allow.Header(methods)+".")
 		}
-		return fail(fiber.StatusNotFound, codeNotFound, "There is no such ops call. See /ops/v1/openapi.json.")
+		return errNoSuchCall()
 	})
+}
+
+func errNoSuchCall() error {
+	return fail(fiber.StatusNotFound, codeNotFound, "There is no such ops call. See /ops/v1/openapi.json.")
 }
 
 func (s *Server) openAPI(c *fiber.Ctx) error {

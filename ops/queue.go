@@ -137,6 +137,17 @@ func (s *Server) listJobs(c *fiber.Ctx) error {
 	for _, j := range res.Jobs {
 		list = append(list, newJobView(j, false))
 	}
+	if len(res.Jobs) == limit && res.LastCursor != nil {
+		// River's cursors come only from a page's last job: rather than a
+		// job more, ask whether one follows this page.
+		more, err := s.cfg.River.JobList(c.UserContext(), params.After(res.LastCursor).First(1))
+		if err != nil {
+			return fmt.Errorf("ops: list jobs: %w", err)
+		}
+		if len(more.Jobs) == 0 {
+			res.LastCursor = nil // the last page
+		}
+	}
 	var next *string
 	if len(res.Jobs) == limit && res.LastCursor != nil {
 		text, err := res.LastCursor.MarshalText()
@@ -206,6 +217,10 @@ var retryable = []rivertype.JobState{rivertype.JobStateRetryable, rivertype.JobS
 // now, with one more attempt if it had used them all. Only failed jobs:
 // running a completed job again would send its message twice.
 func (s *Server) retryJob(c *fiber.Ctx) error {
+	// It takes no fields: a misspelt one is refused, as in every call.
+	if err := decode(c, &struct{}{}); err != nil {
+		return err
+	}
 	j, err := s.job(c)
 	if err != nil {
 		return err

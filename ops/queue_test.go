@@ -111,8 +111,11 @@ func TestQueueShowsFailuresAndRetriesThem(t *testing.T) {
 		t.Errorf("second page: %+v", p2)
 	}
 
-	// Retrying: admin only, failed jobs only.
+	// Retrying: admin only, failed jobs only, and it takes no fields.
 	w.reader.refused("POST", "/jobs/"+id+"/retry", nil, 403, "forbidden")
+	w.admin.refused("POST", "/jobs/"+id+"/retry", map[string]int{"x": 1}, 400, "bad_json")
+	w.admin.refused("POST", "/jobs/"+id+"/retry", "[]", 400, "bad_json")
+	w.admin.refused("POST", "/jobs/999999999/retry", "{}", 404, "not_found")
 	if status := w.admin.call("POST", "/jobs/"+id+"/retry", nil, &job); status != 200 || job.State != "available" || job.MaxAttempts != 2 {
 		t.Errorf("retry: %d %+v", status, job)
 	}

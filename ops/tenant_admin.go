@@ -182,6 +182,9 @@ func (s *Server) setBilling(c *fiber.Ctx) error {
 		res = billingResult{TenantID: id, Billing: after, FairUse: afterFair}
 		change, _ := json.Marshal(req)
 		return tenantAudit(ctx, tx, actor(staff(c)), "billing.changed", map[string]any{
+			// The reason where a suspension's is; change.reason stays for
+			// the readers of older entries.
+			"reason": req.Reason,
 			"change": json.RawMessage(change),
 			"before": billingTerms(before, beforeFair), "after": billingTerms(after, afterFair),
 		})

@@ -70,7 +70,7 @@ func (s *Server) searchTenants(c *fiber.Ctx) error {
 			  AND ($4::text = '' OR t.status = $4)
 			  AND (NOT $5 OR t.fairuse_flagged_at IS NOT NULL)
 			ORDER BY t.id LIMIT $6`,
-			after, q, "%"+escapeLike(q)+"%", status, flagged, limit)
+			after, q, "%"+escapeLike(q)+"%", status, flagged, limit+1) // one more: is there a next page?
 		if err != nil {
 			return err
 		}
@@ -81,8 +81,9 @@ func (s *Server) searchTenants(c *fiber.Ctx) error {
 		return fmt.Errorf("ops: search tenants: %w", err)
 	}
 	var next *int64
-	if len(found) == limit {
-		next = &found[len(found)-1].ID
+	if len(found) > limit {
+		found = found[:limit]
+		next = &found[limit-1].ID
 	}
 	return c.JSON(fiber.Map{"data": found, "next_after": next})
 }

@@ -66,9 +66,34 @@ func scanToken(row pgx.Row) (Token, error) {
 	return t, err
 }
 
+// Operator is who ran a command that makes or revokes a staff token, as
+// far as the machine running it can tell: the operating system's user and
+// host name (and the user sudo was run by, if it was). There is no staff
+// token to name, and these are only as telling as the machine's accounts:
+// a shared root account says little.
+type Operator struct {
+	User     string
+	Host     string
+	SudoUser string // SUDO_USER, when run under sudo
+}
+
+// auditCLI writes the ops audit entry of `gatekey ops token <command>`
+// in tx, so that no token is made or revoked without its entry. The entry
+// is filed under the token it is about, with the method CLI: a search by
+// the token's name finds its whole life, its calls between its creation
+// and its revocation.
+func auditCLI(ctx context.Context, tx pgx.Tx, command string, t Token, by Operator) error {
+	sum := map[string]any{"role": t.Role, "os_user": by.User, "host": by.Host}
+	if by.SudoUser != "" {
+		sum["sudo_user"] = by.SudoUser
+	}
+	return insertEntry(ctx, tx, entry{TokenID: &t.ID, TokenName: t.Name, Method: methodCLI,
+		Path: "gatekey ops token " + command, Status: 200, Summary: sum})
+}
+
 // CreateToken makes a staff token and returns it with the token itself,
-// which the caller shows once.
-func CreateToken(ctx context.Context, db *tenant.DB, name, role string) (Token, string, error) {
+// which the caller shows once; the ops audit log records who made it.
+func CreateToken(ctx context.Context, db *tenant.DB, name, role string, by Operator) (Token, string, error) {
 	if !tokenName.MatchString(name) {
 		return Token{}, "", ErrTokenName
 	}
@@ -80,8 +105,16 @@ func CreateToken(ctx context.Context, db *tenant.DB, name, role string) (Token, 
 		return Token{}, "", fmt.Errorf("ops: create token: %w", err)
 	}
 	full := TokenPrefix + base64.RawURLEncoding.EncodeToString(secret)
-	t, err := scanToken(db.Pool().QueryRow(ctx, `INSERT INTO ops_tokens (name, role, token_hash)
-		VALUES ($1, $2, $3) RETURNING `+tokenColumns, name, role, hashToken(full)))
+	var t Token
+	err := pgx.BeginFunc(ctx, db.Pool(), func(tx pgx.Tx) error {
+		var err error
+		t, err = scanToken(tx.QueryRow(ctx, `INSERT INTO ops_tokens (name, role, token_hash)
+			VALUES ($1, $2, $3) RETURNING `+tokenColumns, name, role, hashToken(full)))
+		if err != nil {
+			return err
+		}
+		return auditCLI(ctx, tx, "create", t, by)
+	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return Token{}, "", ErrTokenExists
@@ -92,10 +125,19 @@ func CreateToken(ctx context.Context, db *tenant.DB, name, role string) (Token, 
 	return t, full, nil
 }
 
-// RevokeToken stops the live token of that name from working, at once.
-func RevokeToken(ctx context.Context, db *tenant.DB, name string) (Token, error) {
-	t, err := scanToken(db.Pool().QueryRow(ctx, `UPDATE ops_tokens SET revoked_at = now()
-		WHERE name = $1 AND revoked_at IS NULL RETURNING `+tokenColumns, name))
+// RevokeToken stops the live token of that name from working, at once;
+// the ops audit log records who revoked it.
+func RevokeToken(ctx context.Context, db *tenant.DB, name string, by Operator) (Token, error) {
+	var t Token
+	err := pgx.BeginFunc(ctx, db.Pool(), func(tx pgx.Tx) error {
+		var err error
+		t, err = scanToken(tx.QueryRow(ctx, `UPDATE ops_tokens SET revoked_at = now()
+			WHERE name = $1 AND revoked_at IS NULL RETURNING `+tokenColumns, name))
+		if err != nil {
+			return err
+		}
+		return auditCLI(ctx, tx, "revoke", t, by)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, ErrNoSuchToken
 	}

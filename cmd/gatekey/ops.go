@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -45,7 +47,7 @@ func opsCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	defer db.Close()
 	switch args[1] {
 	case "create":
-		t, token, err := ops.CreateToken(ctx, db, *name, *role)
+		t, token, err := ops.CreateToken(ctx, db, *name, *role, operator())
 		if err != nil {
 			return err
 		}
@@ -53,7 +55,7 @@ func opsCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(os.Stderr, "Staff token %q (%s) created. It is shown only this once: keep it in a password manager.\n", t.Name, t.Role)
 		return nil
 	case "revoke":
-		t, err := ops.RevokeToken(ctx, db, *name)
+		t, err := ops.RevokeToken(ctx, db, *name, operator())
 		if err != nil {
 			return fmt.Errorf("%w: %q", err, *name)
 		}
@@ -72,6 +74,18 @@ func opsCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		return w.Flush()
 	}
 	return errors.New(opsUsage)
+}
+
+// operator is who runs this command, for the ops audit log: the only
+// "who" a command run on a machine can tell is that machine's user and
+// host (and sudo's caller), as staff tokens are not needed to make them.
+func operator() ops.Operator {
+	op := ops.Operator{User: "uid " + strconv.Itoa(os.Getuid()), SudoUser: os.Getenv("SUDO_USER")}
+	if u, err := user.Current(); err == nil {
+		op.User = u.Username
+	}
+	op.Host, _ = os.Hostname()
+	return op
 }
 
 func day(t *time.Time) string {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"os"
+	"os/user"
 	"strings"
 	"testing"
 
@@ -95,5 +97,31 @@ func TestOpsTokenCommands(t *testing.T) {
 	if len(lines) != 3 || !strings.HasPrefix(lines[1], "alice@gatekey.dev") || strings.HasSuffix(lines[1], "-") ||
 		!strings.HasPrefix(lines[2], "rob") || !strings.HasSuffix(lines[2], "-") || strings.Contains(out.String(), ops.TokenPrefix) {
 		t.Errorf("list:\n%s", out.String())
+	}
+
+	// The ops audit log has who made and revoked each token, as far as
+	// this machine tells; the refused commands are not in it.
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	rows, err := conn.Query(ctx, `SELECT concat_ws(' ', token_name, method, path, status, summary->>'role', summary->>'os_user', summary->>'host')
+		FROM ops_audit ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audited, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	who := me.Username + " " + host
+	want := []string{
+		"alice@gatekey.dev CLI gatekey ops token create 200 admin " + who,
+		"rob CLI gatekey ops token create 200 read " + who,
+		"alice@gatekey.dev CLI gatekey ops token revoke 200 admin " + who,
+	}
+	if strings.Join(audited, "\n") != strings.Join(want, "\n") {
+		t.Errorf("ops audit log:\n%s\nwant\n%s", strings.Join(audited, "\n"), strings.Join(want, "\n"))
 	}
 }
