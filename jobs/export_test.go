@@ -18,5 +18,6 @@ func RollbackOneChunk(ctx context.Context, deps Deps, a RollbackCodeArgs) (done 
 // transaction.
 const SweepBatch = sweepBatch
 
-// RenewText is what a member is told about renewing a plan.
-func RenewText(p membership.Plan) string { return renewText(p) }
+// RenewText is what a member is told about renewing a plan while the
+// tenant is active.
+func RenewText(p membership.Plan) string { return renewText(p, false) }

@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/gatekey/gatekey/membership"
+	"github.com/gatekey/gatekey/tenant"
 )
 
 // RemindMembershipArgs reminds a member a day before a membership ending
@@ -75,7 +76,11 @@ func (w *RemindMembershipWorker) Work(ctx context.Context, job *river.Job[Remind
 		if err != nil || !ok {
 			return err
 		}
-		return insertTx(ctx, tx, reminderMessage(a.TenantID, r))
+		paused, err := tenant.IsSuspended(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return insertTx(ctx, tx, reminderMessage(a.TenantID, r, paused))
 	})
 }
 
@@ -92,12 +97,18 @@ func (w *ExpireMembershipWorker) Work(ctx context.Context, job *river.Job[Expire
 		if err != nil || !ok {
 			return err
 		}
-		return insertTx(ctx, tx, RemoveMember(a.TenantID, a.BotID, e, endedText(e)))
+		paused, err := tenant.IsSuspended(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return insertTx(ctx, tx, RemoveMember(a.TenantID, a.BotID, e, endedText(e, paused)))
 	})
 }
 
-func reminderMessage(tenantID int64, r membership.Reminder) river.InsertManyParams {
-	text := fmt.Sprintf("Your access to %s ends on %s.\n\n%s", r.Plan.Name, membership.FormatDate(*r.Membership.EndsAt), renewText(r.Plan))
+// reminderMessage is the reminder of r; paused is whether the tenant is
+// suspended (renewText).
+func reminderMessage(tenantID int64, r membership.Reminder, paused bool) river.InsertManyParams {
+	text := fmt.Sprintf("Your access to %s ends on %s.\n\n%s", r.Plan.Name, membership.FormatDate(*r.Membership.EndsAt), renewText(r.Plan, paused))
 	msg := SendMessage(SendMessageArgs{TenantID: tenantID, BotID: r.Plan.BotID, ChatID: r.TelegramUserID, Text: text})
 	msg.InsertOpts = &river.InsertOpts{Priority: PriorityBulk}
 	return msg
@@ -106,8 +117,9 @@ func reminderMessage(tenantID int64, r membership.Reminder) river.InsertManyPara
 // endedText tells a member their access has ended, and names the chats
 // they were taken out of, if any: not those they never joined, those the
 // bot may not remove them from, or those another plan of theirs opens,
-// which it says they keep.
-func endedText(e membership.Ending) string {
+// which it says they keep. paused is whether the tenant is suspended
+// (renewText).
+func endedText(e membership.Ending, paused bool) string {
 	ended := fmt.Sprintf("Your access to %s has ended.", e.Plan.Name)
 	if len(e.Removed) > 0 {
 		ended = fmt.Sprintf("Your access to %s has ended, and you have been removed from %s.", e.Plan.Name, RemovedFrom(e))
@@ -115,7 +127,7 @@ func endedText(e membership.Ending) string {
 	if e.Stays {
 		ended += " You keep its other chats through your other access."
 	}
-	return ended + "\n\n" + renewText(e.Plan)
+	return ended + "\n\n" + renewText(e.Plan, paused)
 }
 
 // EndedByOwnerText tells a member that the owner ended their access
@@ -155,8 +167,18 @@ func RemovedFrom(e membership.Ending) string {
 	return titles[0]
 }
 
-func renewText(p membership.Plan) string {
-	if p.Archived {
+// renewText tells a member how to renew p. While the tenant is suspended
+// (paused) the bot answers every code and /start with "temporarily
+// unavailable", so inviting them to send one would only turn them away:
+// they are told renewals are paused, and nothing of why, which is between
+// Gatekey and the owner.
+func renewText(p membership.Plan, paused bool) string {
+	switch {
+	case paused && p.Archived:
+		return "This plan is no longer offered."
+	case paused:
+		return "Renewals are paused for the moment. Please check back here later to renew."
+	case p.Archived:
 		return "This plan is no longer offered: send /start to see what is."
 	}
 	return "To renew, send a new access code here, or send /start to see the plans."

@@ -875,3 +875,79 @@ func TestEndingWithoutJoiningSaysNothingOfRemoval(t *testing.T) {
 		t.Errorf("a member who never joined was told %q", text)
 	}
 }
+
+// TestWhileSuspendedMembersAreNotInvitedToRenew: a suspended tenant's bot
+// answers every code and /start with "temporarily unavailable", so its
+// reminders and endings tell members that renewals are paused instead of
+// inviting them to send one, and say nothing of why. Each way a reminder
+// or an ending is sent (its own job, the reconciler) is taken, and an
+// archived plan too.
+func TestWhileSuspendedMembersAreNotInvitedToRenew(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	ctx := context.Background()
+	weekend, old := w.plan(t, "Weekend pass", 2, w.demo.Chats...), w.plan(t, "Old pass", 2, w.demo.Chats[0])
+	dana, ezra := w.activate(t, "Dana", weekend), w.activate(t, "Ezra", old)
+	w.Idle(t)
+	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error {
+		if err := membership.ArchivePlan(ctx, tx, old.ID); err != nil {
+			return err
+		}
+		_, err := tenant.SetStatus(ctx, tx, tenant.StatusSuspended)
+		return err
+	})
+	bot := w.demo.Bot.TelegramID
+	seen := map[int64]int{dana.ID: len(w.Fake.Messages(bot, dana.ID)), ezra.ID: len(w.Fake.Messages(bot, ezra.ID))}
+
+	// A day passes. Dana's reminder comes from its job, Ezra's from the
+	// reconciler.
+	w.owner(t, "UPDATE memberships SET starts_at = starts_at - interval '1 day', ends_at = ends_at - interval '1 day'")
+	var danaMembership int64
+	var danaEnd time.Time
+	err := w.Owner(t).QueryRow(ctx, `SELECT ms.id, ms.ends_at FROM memberships ms JOIN members m ON m.id = ms.member_id
+		WHERE m.telegram_user_id = $1`, dana.ID).Scan(&danaMembership, &danaEnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.App.River.Insert(ctx, jobs.RemindMembershipArgs{TenantID: w.demo.TenantID, BotID: w.demo.Bot.ID,
+		MembershipID: danaMembership, EndsAt: danaEnd}, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.Wait(t, "Dana's reminder", func() bool { return strings.Contains(lastText(w, t, dana), "ends on") })
+	w.reconcile(t)
+	w.Wait(t, "Ezra's reminder", func() bool { return strings.Contains(lastText(w, t, ezra), "ends on") })
+	if text := lastText(w, t, dana); !strings.HasSuffix(text, ".\n\nRenewals are paused for the moment. Please check back here later to renew.") {
+		t.Errorf("Dana's reminder while suspended: %q", text)
+	}
+	if text := lastText(w, t, ezra); !strings.HasSuffix(text, ".\n\nThis plan is no longer offered.") {
+		t.Errorf("Ezra's reminder (an archived plan) while suspended: %q", text)
+	}
+
+	// The end passes. Dana's comes from its job, Ezra's (its job lost)
+	// from the reconciler.
+	w.owner(t, "UPDATE memberships SET starts_at = starts_at - interval '1 day', ends_at = ends_at - interval '1 day'")
+	w.owner(t, "DELETE FROM river_job WHERE kind = 'membership.expire' AND (args->>'membership_id')::bigint <> $1", danaMembership)
+	w.owner(t, "UPDATE river_job SET scheduled_at = now() WHERE kind = 'membership.expire'")
+	w.Wait(t, "Dana's ending", func() bool { return strings.Contains(lastText(w, t, dana), "has ended") })
+	w.reconcile(t)
+	w.Wait(t, "Ezra's ending", func() bool { return strings.Contains(lastText(w, t, ezra), "has ended") })
+	if text := lastText(w, t, dana); text != "Your access to Weekend pass has ended, and you have been removed from its chats.\n\n"+
+		"Renewals are paused for the moment. Please check back here later to renew." {
+		t.Errorf("Dana's ending while suspended: %q", text)
+	}
+	if text := lastText(w, t, ezra); text != "Your access to Old pass has ended, and you have been removed from its chats.\n\nThis plan is no longer offered." {
+		t.Errorf("Ezra's ending (an archived plan) while suspended: %q", text)
+	}
+	// Nothing sent to them while suspended asks for a code or /start, or
+	// speaks of the owner's account.
+	for _, u := range []telegramtest.User{dana, ezra} {
+		msgs := w.Fake.Messages(bot, u.ID)
+		if n := len(msgs) - seen[u.ID]; n != 2 {
+			t.Errorf("%s got %d messages while suspended, want 2 (reminder, ending)", u.FirstName, n)
+		}
+		for _, m := range msgs[seen[u.ID]:] {
+			if strings.Contains(m.Text, "/start") || strings.Contains(m.Text, "code") || strings.Contains(m.Text, "suspend") || strings.Contains(m.Text, "Gatekey") {
+				t.Errorf("%s was told while suspended: %q", u.FirstName, m.Text)
+			}
+		}
+	}
+}

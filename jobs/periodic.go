@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatekey/gatekey/membership"
 	"github.com/gatekey/gatekey/telegram"
+	"github.com/gatekey/gatekey/tenant"
 )
 
 // sweepBatch is how many memberships one transaction of a sweep handles.
@@ -96,13 +97,22 @@ func (w *ReconcileWorker) reconcileBatch(ctx context.Context, sw *tenantSweep, p
 		// A short batch is the last: what it skipped as locked is being
 		// expired or reminded by its own job.
 		more = len(endings) == sweepBatch || len(reminders) == sweepBatch
+		if len(endings) == 0 && len(reminders) == 0 {
+			return nil
+		}
+		// Read once a batch, in its transaction: what members are told of
+		// renewing depends on it (renewText).
+		paused, err := tenant.IsSuspended(ctx, tx)
+		if err != nil {
+			return err
+		}
 		for _, e := range endings {
 			sw.ended = membership.LatestEnd(sw.ended, e.Membership)
 		}
-		out := pace.removals(removalBatches(sw.tenantID, endings, endedText))
+		out := pace.removals(removalBatches(sw.tenantID, endings, func(e membership.Ending) string { return endedText(e, paused) }))
 		for _, r := range reminders {
 			sw.reminded = membership.LatestEnd(sw.reminded, r.Membership)
-			out = append(out, pace.messages(r.Plan.BotID, []river.InsertManyParams{reminderMessage(sw.tenantID, r)})...)
+			out = append(out, pace.messages(r.Plan.BotID, []river.InsertManyParams{reminderMessage(sw.tenantID, r, paused)})...)
 		}
 		return insertTx(ctx, tx, out...)
 	})

@@ -160,3 +160,109 @@ func TestSuspendedTenantsBotAnswersUnavailableAndNothingIsDeleted(t *testing.T) 
 		t.Errorf("%d resume entries in the tenant's audit log", n)
 	}
 }
+
+// TestSuspensionAndResumptionAreToldToTheBotAdmins: the admins of each of
+// the tenant's connected bots are told in Telegram, through that bot,
+// when staff suspend the account and when they resume it, notifications
+// on or off; nobody else is, and a call that changes nothing tells nobody.
+func TestSuspensionAndResumptionAreToldToTheBotAdmins(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	demo := w.Demo(t)
+	path := "/tenants/" + itoa(demo.TenantID)
+	shop, err := w.App.ConnectFakeBot(ctx, w.Fake, demo.TenantID, "gatekey_shop_bot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := w.App.ConnectFakeBot(ctx, w.Fake, demo.TenantID, "gatekey_old_bot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, other := w.TenantWithBot(t, "other@example.com", "other_tenant_bot")
+
+	// Olga runs two of the bots; Otto turned his notifications off;
+	// Oscar's bot is disconnected; Odile is another tenant's admin.
+	olga, otto := w.Fake.AddUser("Olga", "olga"), w.Fake.AddUser("Otto", "otto")
+	oscar, odile := w.Fake.AddUser("Oscar", "oscar"), w.Fake.AddUser("Odile", "odile")
+	type seat struct {
+		bot tenant.Bot
+		who telegramtest.User
+	}
+	seats := []seat{{demo.Bot, olga}, {shop, olga}, {demo.Bot, otto}, {old, oscar}, {other, odile}}
+	for _, s := range seats {
+		w.Fake.SetStarted(s.bot.TelegramID, s.who.ID)
+		w.Tx(t, s.bot.TenantID, func(tx pgx.Tx) error { return tenant.AddBotAdmin(ctx, tx, s.bot.ID, s.who.ID) })
+	}
+	w.Tx(t, demo.TenantID, func(tx pgx.Tx) error {
+		if err := tenant.SetAdminNotify(ctx, tx, demo.Bot.ID, otto.ID, false); err != nil {
+			return err
+		}
+		return tenant.SetBotStatus(ctx, tx, old.ID, "disconnected")
+	})
+	told := func(s seat) []string {
+		var texts []string
+		for _, m := range w.Fake.Messages(s.bot.TelegramID, s.who.ID) {
+			texts = append(texts, m.Text)
+		}
+		return texts
+	}
+	// check waits for what each seat is told, want[i] messages in all,
+	// the last one containing each of last.
+	check := func(when string, want []int, last ...string) {
+		t.Helper()
+		w.Wait(t, "the admins' notices "+when, func() bool {
+			for i, s := range seats {
+				if len(told(s)) < want[i] {
+					return false
+				}
+			}
+			return true
+		})
+		w.Idle(t)
+		for i, s := range seats {
+			texts := told(s)
+			if len(texts) != want[i] {
+				t.Errorf("%s: %s got %d messages from @%s, want %d: %q", when, s.who.FirstName, len(texts), s.bot.Username, want[i], texts)
+				continue
+			}
+			if want[i] == 0 {
+				continue
+			}
+			for _, part := range append(last, "@"+s.bot.Username) {
+				if text := texts[len(texts)-1]; !strings.Contains(text, part) {
+					t.Errorf("%s: %s was told by @%s %q, without %q", when, s.who.FirstName, s.bot.Username, text, part)
+				}
+			}
+		}
+	}
+
+	// A refused suspension tells nobody.
+	w.admin.refused("POST", path+"/suspend", map[string]string{"reason": " "}, 422, "invalid_request")
+	var res statusResult
+	if status := w.admin.call("POST", path+"/suspend", map[string]string{"reason": "unpaid invoice 2026-01"}, &res); status != 200 || !res.Changed {
+		t.Fatalf("suspend: %d %+v", status, res)
+	}
+	check("after the suspension", []int{1, 1, 1, 0, 0}, "Your Gatekey account has been suspended",
+		"is paused", "told it is temporarily unavailable", "contact Gatekey support", "console")
+	for _, s := range seats {
+		for _, text := range told(s) {
+			if strings.Contains(text, "unpaid") {
+				t.Errorf("the reason, written for staff, was sent to %s: %q", s.who.FirstName, text)
+			}
+		}
+	}
+	// Suspended again, nothing changes, and nobody is told twice.
+	if status := w.admin.call("POST", path+"/suspend", map[string]string{"reason": "again"}, &res); status != 200 || res.Changed {
+		t.Fatalf("second suspend: %d %+v", status, res)
+	}
+	check("after suspending again", []int{1, 1, 1, 0, 0})
+
+	if status := w.admin.call("POST", path+"/resume", nil, &res); status != 200 || !res.Changed {
+		t.Fatalf("resume: %d %+v", status, res)
+	}
+	check("after resuming", []int{2, 2, 2, 0, 0}, "Your Gatekey account is active again", "answers members as before")
+	if status := w.admin.call("POST", path+"/resume", nil, &res); status != 200 || res.Changed {
+		t.Fatalf("second resume: %d %+v", status, res)
+	}
+	check("after resuming again", []int{2, 2, 2, 0, 0})
+}

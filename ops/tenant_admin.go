@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gatekey/gatekey/billing"
+	"github.com/gatekey/gatekey/jobs"
 	"github.com/gatekey/gatekey/tenant"
 )
 
@@ -43,13 +44,14 @@ type statusResult struct {
 
 // suspend answers POST /ops/v1/tenants/:id/suspend. The tenant's bots
 // answer members that they are temporarily unavailable, its console is
-// read-only, and nothing is deleted. A reason is required: it goes in
-// the tenant's audit log.
+// read-only, nothing is deleted, and its bot admins are told in Telegram.
+// A reason is required: it goes in the tenant's audit log.
 func (s *Server) suspend(c *fiber.Ctx) error {
 	return s.setStatus(c, tenant.StatusSuspended, true)
 }
 
-// resume answers POST /ops/v1/tenants/:id/resume.
+// resume answers POST /ops/v1/tenants/:id/resume; the bot admins are
+// told in Telegram.
 func (s *Server) resume(c *fiber.Ctx) error {
 	return s.setStatus(c, tenant.StatusActive, false)
 }
@@ -81,7 +83,16 @@ func (s *Server) setStatus(c *fiber.Ctx, status string, needReason bool) error {
 		if status == tenant.StatusSuspended {
 			action = "tenant.suspended"
 		}
-		return tenantAudit(ctx, tx, actor(staff(c)), action, map[string]any{"reason": req.Reason})
+		if err := tenantAudit(ctx, tx, actor(staff(c)), action, map[string]any{"reason": req.Reason}); err != nil {
+			return err
+		}
+		// The bot admins hear of it in Telegram, queued in this
+		// transaction so that they are told exactly when it commits.
+		notices, err := jobs.StatusNotices(ctx, tx, id, status)
+		if err != nil {
+			return err
+		}
+		return jobs.Insert(ctx, s.cfg.River, tx, notices)
 	})
 	if err != nil {
 		return err

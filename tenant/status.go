@@ -10,7 +10,8 @@ import (
 
 // A tenant's status. Platform staff suspend a tenant through the ops API:
 // its bots tell members they are temporarily unavailable, its console is
-// read-only, and nothing is deleted. Resuming puts everything back.
+// read-only, nothing is deleted, and its bot admins are told in Telegram
+// (jobs.StatusNotices). Resuming puts everything back, and tells them.
 const (
 	StatusActive    = "active"
 	StatusSuspended = "suspended"
