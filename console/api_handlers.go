@@ -54,6 +54,7 @@ type codeJSON struct {
 	ExpiresAt      *time.Time `json:"expires_at"`
 	ZeroPriced     bool       `json:"zero_priced"`
 	DeletedAt      *time.Time `json:"deleted_at"`
+	AutoDeleted    bool       `json:"auto_deleted"`
 	CreatedAt      time.Time  `json:"created_at"`
 }
 
@@ -117,10 +118,15 @@ func planOut(p membership.Plan) planJSON {
 }
 
 func codeOut(c membership.Code, bots map[int64]tenant.Bot, now time.Time) codeJSON {
-	return codeJSON{ID: c.ID, Code: c.Code, Formatted: membership.FormatCode(c.Code),
+	out := codeJSON{ID: c.ID, Code: c.Code, Formatted: membership.FormatCode(c.Code),
 		Link: membership.ActivationLink(bots[c.BotID].Username, c.Code), BotID: c.BotID, PlanID: c.PlanID,
 		PlanName: c.PlanName, BatchID: c.BatchID, MaxActivations: c.MaxActivations, Activations: c.Activations,
-		Status: c.Status(now), ExpiresAt: c.ExpiresAt, ZeroPriced: c.ZeroPriced, DeletedAt: c.DeletedAt, CreatedAt: c.CreatedAt}
+		Status: c.Status(now), ExpiresAt: c.ExpiresAt, ZeroPriced: c.ZeroPriced, DeletedAt: c.DeletedAt,
+		AutoDeleted: c.AutoDeleted, CreatedAt: c.CreatedAt}
+	if c.DeletedAt != nil {
+		out.Link = "" // as in the CSV: a deleted code's link only opens the bot to be refused
+	}
+	return out
 }
 
 func personOut(m membership.Member) personJSON {

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -234,5 +235,26 @@ func TestSuspendedOwnerCanCancelTheFlatPlan(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusForbidden || len(mock.Calls("POST", "/v1/subscriptions/sub_susp")) != 1 {
 		t.Errorf("resume while suspended: %d", res.StatusCode)
+	}
+}
+
+// An invoice that is paid or void is there to be read: its link says View,
+// and only one still to pay says View and pay.
+func TestOnlyInvoicesToPayOfferPaying(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	o := signUp(t, env, "invoices@example.com")
+	_, err := env.Owner(t).Exec(context.Background(), `INSERT INTO owner_invoices (tenant_id, period_start, period_end, currency, amount_minor, entries, status, number, hosted_url)
+		SELECT $1, now() - (n + 1) * interval '30 days', now() - n * interval '30 days', 'USD', 1000, 1, s, 'GK-' || s, 'https://invoice.stripe.com/i/' || s
+		FROM unnest(array['open', 'paid', 'void', 'uncollectible']) WITH ORDINALITY AS t (s, n)`, o.Tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, page := o.get("/billing")
+	want := map[string]string{"open": "View and pay", "paid": "View", "void": "View", "uncollectible": "View and pay"}
+	for status, text := range want {
+		link := fmt.Sprintf(`<a href="https://invoice.stripe.com/i/%s" rel="noopener">%s</a>`, status, text)
+		if !strings.Contains(page, link) {
+			t.Errorf("the %s invoice's link is not %q", status, text)
+		}
 	}
 }

@@ -30,12 +30,20 @@ type codeRow struct {
 	membership.Code
 	Link   string
 	Status string
+	Label  string // the status as lists show it: a deleted code says what deleted it, but for the owner
 }
 
 func rowsOf(codes []membership.Code, bots map[int64]tenant.Bot, now time.Time) []codeRow {
 	out := make([]codeRow, len(codes))
 	for i, c := range codes {
 		out[i] = codeRow{Code: c, Link: membership.ActivationLink(bots[c.BotID].Username, c.Code), Status: c.Status(now)}
+		out[i].Label = out[i].Status
+		switch c.DeletedBy() {
+		case membership.DeletedByAutoDelete:
+			out[i].Label += " (auto-delete)"
+		case membership.DeletedByRollback:
+			out[i].Label += " (rolled back)"
+		}
 	}
 	return out
 }
@@ -445,7 +453,9 @@ type codeData struct {
 	Bot         tenant.Bot
 	Activations []membership.CodeActivation
 	Rollback    *membership.Rollback
-	More        bool
+	// BatchRollback: the code's rollback was its batch's, not its own.
+	BatchRollback bool
+	More          bool
 }
 
 // MaxActivationsShown bounds the activations listed on a code's page.
@@ -469,12 +479,15 @@ func (con *Console) loadCode(ctx context.Context, tenantID, id int64) (codeData,
 			d.Activations, d.More = d.Activations[:MaxActivationsShown], true
 		}
 		r, err := membership.RollbackOfCode(ctx, tx, id)
-		if err == nil {
-			d.Rollback = &r
-		} else if !errors.Is(err, membership.ErrNotFound) {
+		if errors.Is(err, membership.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
-		return nil
+		d.Rollback = &r
+		d.BatchRollback, err = membership.RolledBackWithBatch(ctx, tx, r)
+		return err
 	})
 	return d, err
 }

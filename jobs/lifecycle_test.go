@@ -951,3 +951,66 @@ func TestWhileSuspendedMembersAreNotInvitedToRenew(t *testing.T) {
 		}
 	}
 }
+
+// TestAutoDeleteTellsTheOwnerOnceASweep: a sweep that deletes codes leaves
+// one line for the dashboard, however many codes, and sends it to the
+// bot's admins who take notifications; a sweep that deletes none says
+// nothing.
+func TestAutoDeleteTellsTheOwnerOnceASweep(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	ctx := context.Background()
+	bot := w.demo.Bot.TelegramID
+	admins := []telegramtest.User{w.Fake.AddUser("Ada", "ada"), w.Fake.AddUser("Quiet", "quiet")}
+	for _, a := range admins {
+		if _, err := w.Fake.Start(bot, a.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		w.Messages(t, bot, a.ID, 1)
+	}
+	w.Tx(t, w.demo.TenantID, func(tx pgx.Tx) error {
+		for _, a := range admins {
+			if err := tenant.AddBotAdmin(ctx, tx, w.demo.Bot.ID, a.ID); err != nil {
+				return err
+			}
+		}
+		return tenant.SetAdminNotify(ctx, tx, w.demo.Bot.ID, admins[1].ID, false)
+	})
+	before := []int{len(w.Fake.Messages(bot, admins[0].ID)), len(w.Fake.Messages(bot, admins[1].ID))}
+	w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: w.demo.Plan.ID, Count: 3})
+	sweep := func() {
+		if _, err := w.App.River.Insert(ctx, jobs.SweepArgs{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		w.Idle(t)
+	}
+	w.owner(t, "UPDATE tenants SET code_autodelete_days = 3")
+	sweep() // nothing old enough yet
+	if n := w.Count(t, "SELECT count(*) FROM notifications WHERE kind = 'codes_auto_deleted'"); n != 0 {
+		t.Fatalf("%d auto-delete notifications from a sweep that deleted nothing", n)
+	}
+	w.owner(t, "UPDATE access_codes SET created_at = now() - interval '4 days'")
+	sweep()
+	sweep() // nothing left to delete: nothing more to tell
+	want := "Auto-delete removed 3 unused codes (setting: 3 days)."
+	var texts []string
+	rows, err := w.Owner(t).Query(ctx, "SELECT text FROM notifications WHERE kind = 'codes_auto_deleted'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if texts, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(texts, []string{want}) {
+		t.Errorf("notifications %q, want one %q", texts, want)
+	}
+	var told []string
+	for _, m := range w.Messages(t, bot, admins[0].ID, before[0]+1)[before[0]:] {
+		told = append(told, m.Text)
+	}
+	if !slices.Equal(told, []string{want}) {
+		t.Errorf("the admin was told %q, want %q once", told, want)
+	}
+	if n := len(w.Fake.Messages(bot, admins[1].ID)) - before[1]; n != 0 {
+		t.Errorf("the admin with notifications off got %d messages", n)
+	}
+}

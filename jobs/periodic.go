@@ -246,10 +246,14 @@ func (w *SweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
 	}
 	for _, t := range tenants {
 		err := w.deps.DB.Tx(ctx, t, func(tx pgx.Tx) error {
-			if _, err := membership.AutoDeleteUnused(ctx, tx); err != nil {
+			deleted, err := membership.AutoDeleteUnused(ctx, tx)
+			if err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, "DELETE FROM processed_updates WHERE received_at < now() - interval '"+UpdateRetention+"'")
+			if err := autoDeleteNotes(ctx, tx, t, deleted); err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, "DELETE FROM processed_updates WHERE received_at < now() - interval '"+UpdateRetention+"'")
 			return err
 		})
 		if err != nil {
@@ -258,6 +262,36 @@ func (w *SweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
 	}
 	_, err = w.deps.Limiter.Forget(ctx, SendSlotRetention)
 	return err
+}
+
+// autoDeleteNotes tells the owner, once a sweep and bot rather than once
+// a code, that auto-delete deleted codes: in the console's recent events,
+// and in Telegram to the bot's admins who take notifications, as a
+// rollback's summary is told. Its messages commit with the deletion, so a
+// sweep run again neither deletes nor tells twice.
+func autoDeleteNotes(ctx context.Context, tx pgx.Tx, tenantID int64, deleted []membership.AutoDeletion) error {
+	var out []river.InsertManyParams
+	for _, d := range deleted {
+		codes := membership.Plural(d.Codes, "unused code", "unused codes")
+		if len(deleted) > 1 {
+			// Each bot's admins hear of its own codes; the console lists
+			// every bot's line, so each names its bot.
+			bot, err := tenant.GetBot(ctx, tx, d.BotID)
+			if err != nil {
+				return err
+			}
+			codes += " of @" + bot.Username
+		}
+		text := fmt.Sprintf("Auto-delete removed %s (setting: %s).", codes, membership.Plural(d.Days, "day", "days"))
+		admins, err := tenant.Notify(ctx, tx, d.BotID, "codes_auto_deleted", text)
+		if err != nil {
+			return err
+		}
+		for _, ad := range admins {
+			out = append(out, SendMessage(SendMessageArgs{TenantID: tenantID, BotID: d.BotID, ChatID: ad.TelegramUserID, Text: text}))
+		}
+	}
+	return insertTx(ctx, tx, out...)
 }
 
 // SendSlotRetention is how long the send limiter keeps a bot's or chat's

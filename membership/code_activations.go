@@ -53,14 +53,20 @@ type BatchInfo struct {
 	ZeroPriced     bool
 	CreatedBy      string
 	CreatedAt      time.Time
+	RolledBack     bool // every code of the batch has been rolled back (or is being)
 }
 
-const batchColumns = `b.id, b.bot_id, b.plan_id, p.name, b.code_count, b.max_activations, b.expires_at, b.zero_priced, b.created_by, b.created_at
+// A batch is rolled back when none of its codes is left without a
+// rollback; the search stops at the first such code, so a batch that is
+// not costs a probe or two.
+const batchColumns = `b.id, b.bot_id, b.plan_id, p.name, b.code_count, b.max_activations, b.expires_at, b.zero_priced, b.created_by, b.created_at,
+	NOT EXISTS (SELECT FROM access_codes c WHERE c.tenant_id = b.tenant_id AND c.batch_id = b.id
+		AND NOT EXISTS (SELECT FROM code_rollbacks r WHERE r.tenant_id = c.tenant_id AND r.code_id = c.id))
 	FROM code_batches b JOIN plans p ON p.tenant_id = b.tenant_id AND p.id = b.plan_id`
 
 func scanBatch(r pgx.Row) (BatchInfo, error) {
 	var b BatchInfo
-	err := r.Scan(&b.ID, &b.BotID, &b.PlanID, &b.PlanName, &b.Count, &b.MaxActivations, &b.ExpiresAt, &b.ZeroPriced, &b.CreatedBy, &b.CreatedAt)
+	err := r.Scan(&b.ID, &b.BotID, &b.PlanID, &b.PlanName, &b.Count, &b.MaxActivations, &b.ExpiresAt, &b.ZeroPriced, &b.CreatedBy, &b.CreatedAt, &b.RolledBack)
 	return b, err
 }
 

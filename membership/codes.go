@@ -46,7 +46,30 @@ type Code struct {
 	ZeroPriced     bool
 	DeletedAt      *time.Time
 	AutoDeleted    bool // deleted by the tenant's auto-delete setting, not by hand
-	CreatedAt      time.Time
+	// RollbackDeleted: a rollback of the code (or of its batch) deleted it,
+	// rather than finding it deleted already.
+	RollbackDeleted bool
+	CreatedAt       time.Time
+}
+
+// Who or what deleted a code, as the CSV's "deleted by" column says.
+const (
+	DeletedByAutoDelete = "auto-delete"
+	DeletedByRollback   = "rollback"
+	DeletedByOwner      = "owner" // in the console, the API or the bot
+)
+
+// DeletedBy says who or what deleted the code; "" while it is not deleted.
+func (c Code) DeletedBy() string {
+	switch {
+	case c.DeletedAt == nil:
+		return ""
+	case c.AutoDeleted:
+		return DeletedByAutoDelete
+	case c.RollbackDeleted:
+		return DeletedByRollback
+	}
+	return DeletedByOwner
 }
 
 // Code statuses, as lists and CSV show them.

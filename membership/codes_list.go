@@ -23,13 +23,20 @@ type CodeFilter struct {
 	Limit    int    // 0: no limit (exports)
 }
 
+// A rollback deletes its code in the transaction that records it, so the
+// code's deleted_at is the rollback's started_at exactly when the rollback
+// deleted it (a code deleted before keeps its earlier time). Read in the
+// same query, through the rollbacks' unique index, and only for deleted
+// codes.
 const codeColumns = `c.id, c.bot_id, c.plan_id, p.name, c.batch_id, c.code, c.max_activations, c.activations,
-	c.expires_at, c.zero_priced, c.deleted_at, c.auto_deleted, c.created_at`
+	c.expires_at, c.zero_priced, c.deleted_at, c.auto_deleted,
+	(c.deleted_at IS NOT NULL AND NOT c.auto_deleted AND EXISTS (SELECT FROM code_rollbacks r
+		WHERE r.tenant_id = c.tenant_id AND r.code_id = c.id AND r.started_at = c.deleted_at)), c.created_at`
 
 func scanCode(r pgx.Row) (Code, error) {
 	var c Code
 	err := r.Scan(&c.ID, &c.BotID, &c.PlanID, &c.PlanName, &c.BatchID, &c.Code, &c.MaxActivations, &c.Activations,
-		&c.ExpiresAt, &c.ZeroPriced, &c.DeletedAt, &c.AutoDeleted, &c.CreatedAt)
+		&c.ExpiresAt, &c.ZeroPriced, &c.DeletedAt, &c.AutoDeleted, &c.RollbackDeleted, &c.CreatedAt)
 	return c, err
 }
 
@@ -109,8 +116,9 @@ func GetCode(ctx context.Context, tx pgx.Tx, codeID int64) (Code, error) {
 	return c, nil
 }
 
-// CSVHeader is the first row of every codes export.
-var CSVHeader = []string{"access code", "activation link", "plan", "max activations", "activations used", "expires at", "created at", "status"}
+// CSVHeader is the first row of every codes export. New columns go at the
+// end: spreadsheets and scripts read the others by position.
+var CSVHeader = []string{"access code", "activation link", "plan", "max activations", "activations used", "expires at", "created at", "status", "deleted by"}
 
 // WriteCodesCSV streams the codes f picks as CSV, row by row, so an export
 // of any size holds one code in memory at a time. botUsername makes the
@@ -158,7 +166,7 @@ func csvRow(c Code, botUsername string, now time.Time) []string {
 	row := []string{
 		FormatCode(c.Code), link, c.PlanName,
 		fmt.Sprint(c.MaxActivations), fmt.Sprint(c.Activations), expires,
-		c.CreatedAt.UTC().Format(time.RFC3339), c.Status(now),
+		c.CreatedAt.UTC().Format(time.RFC3339), c.Status(now), c.DeletedBy(),
 	}
 	for i := range row {
 		row[i] = EscapeCSVCell(row[i])

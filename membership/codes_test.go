@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -326,4 +328,85 @@ func waitForLockWait(t *testing.T, db *tenant.DB) bool {
 		t.Error(err)
 	}
 	return false
+}
+
+// TestCSVSaysWhatDeletedACode: the export's last column tells a code
+// deleted by auto-delete from one a rollback deleted and one the owner
+// deleted (also when the owner's deleted code was rolled back later), and
+// auto-delete reports what it deleted, bot by bot.
+func TestCSVSaysWhatDeletedACode(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, openDB(t), "deleted@example.com", "Gold", 9010)
+	b, err := f.create(t, membership.CodeRequest{PlanID: f.plan.ID, Count: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, byHand, handThenRollback, rolledBack, auto := b.Codes[0], b.Codes[1], b.Codes[2], b.Codes[3], b.Codes[4]
+	var deleted []membership.AutoDeletion
+	err = f.db.Tx(ctx, f.tenant, func(tx pgx.Tx) error {
+		for _, c := range []membership.Code{byHand, handThenRollback} {
+			if _, err := membership.DeleteCode(ctx, tx, c.ID); err != nil {
+				return err
+			}
+		}
+		// The rest of these codes are new, and auto-delete must leave them.
+		if _, err := tx.Exec(ctx, "UPDATE access_codes SET created_at = now() - interval '4 days' WHERE id = $1", auto.ID); err != nil {
+			return err
+		}
+		if err := tenant.UpdateSettings(ctx, tx, tenant.Settings{CodeAutoDeleteDays: 3}); err != nil {
+			return err
+		}
+		deleted, err = membership.AutoDeleteUnused(ctx, tx)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []membership.AutoDeletion{{BotID: f.bot.ID, Codes: 1, Days: 3}}; !slices.Equal(deleted, want) {
+		t.Errorf("auto-delete reported %+v, want %+v", deleted, want)
+	}
+	// Rollbacks in later transactions: one deletes its code, the other
+	// finds its code deleted by hand already.
+	for _, c := range []membership.Code{rolledBack, handThenRollback} {
+		err := f.db.Tx(ctx, f.tenant, func(tx pgx.Tx) error {
+			_, err := membership.StartRollback(ctx, tx, c.ID, "test")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	records, err := csv.NewReader(bytes.NewReader(f.csv(t, membership.CodeFilter{BatchID: b.ID}))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := records[0]
+	if header[len(header)-1] != "deleted by" || header[7] != "status" {
+		t.Fatalf("CSV header %q: want status in its place and \"deleted by\" last", header)
+	}
+	got := map[string][2]string{} // code: status, deleted by
+	for _, r := range records[1:] {
+		code, _ := membership.NormalizeCode(r[0])
+		got[code] = [2]string{r[7], r[len(r)-1]}
+	}
+	want := map[string][2]string{
+		live.Code:             {"active", ""},
+		byHand.Code:           {"deleted", "owner"},
+		handThenRollback.Code: {"deleted", "owner"},
+		rolledBack.Code:       {"deleted", "rollback"},
+		auto.Code:             {"deleted", "auto-delete"},
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("CSV status and deleted by:\n got %v\nwant %v", got, want)
+	}
+
+	// A sweep with nothing due reports nothing (and the owner hears nothing).
+	err = f.db.Tx(ctx, f.tenant, func(tx pgx.Tx) error {
+		deleted, err = membership.AutoDeleteUnused(ctx, tx)
+		return err
+	})
+	if err != nil || len(deleted) != 0 {
+		t.Errorf("a second auto-delete reported %+v, %v; want nothing", deleted, err)
+	}
 }

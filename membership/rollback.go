@@ -175,17 +175,33 @@ func (s *RollbackStep) takeBack(ctx context.Context, tx pgx.Tx, membershipID, or
 	return err
 }
 
+// AutoDeletion is what one run of auto-delete did to one bot's codes.
+type AutoDeletion struct {
+	BotID int64
+	Codes int // codes deleted
+	Days  int // the setting they were deleted under
+}
+
 // AutoDeleteUnused deletes the tenant's codes that were never activated
 // and are older than its auto-delete setting. The setting in force now
 // judges every code by its creation time, so changing it applies to all
 // existing codes at once. Codes with any activation are never touched.
-func AutoDeleteUnused(ctx context.Context, tx pgx.Tx) (int64, error) {
-	tag, err := tx.Exec(ctx, `UPDATE access_codes c SET deleted_at = now(), auto_deleted = true
-		FROM tenants t WHERE t.id = c.tenant_id AND t.code_autodelete_days IS NOT NULL
-		AND c.activations = 0 AND c.deleted_at IS NULL
-		AND c.created_at <= now() - make_interval(days => t.code_autodelete_days)`)
+// It returns what it deleted, bot by bot (none: nothing was due).
+func AutoDeleteUnused(ctx context.Context, tx pgx.Tx) ([]AutoDeletion, error) {
+	rows, err := tx.Query(ctx, `WITH deleted AS (
+			UPDATE access_codes c SET deleted_at = now(), auto_deleted = true
+			FROM tenants t WHERE t.id = c.tenant_id AND t.code_autodelete_days IS NOT NULL
+			AND c.activations = 0 AND c.deleted_at IS NULL
+			AND c.created_at <= now() - make_interval(days => t.code_autodelete_days)
+			RETURNING c.bot_id, t.code_autodelete_days
+		)
+		SELECT bot_id, count(*)::int, min(code_autodelete_days) FROM deleted GROUP BY bot_id ORDER BY bot_id`)
 	if err != nil {
-		return 0, fmt.Errorf("membership: auto-delete unused codes: %w", err)
+		return nil, fmt.Errorf("membership: auto-delete unused codes: %w", err)
 	}
-	return tag.RowsAffected(), nil
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[AutoDeletion])
+	if err != nil {
+		return nil, fmt.Errorf("membership: auto-delete unused codes: %w", err)
+	}
+	return out, nil
 }

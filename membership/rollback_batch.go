@@ -120,3 +120,18 @@ func BatchRollbackPreview(ctx context.Context, tx pgx.Tx, batchID int64) (Rollba
 	}
 	return p, nil
 }
+
+// RolledBackWithBatch says whether r was started together with the
+// rollbacks of other codes of its code's batch (StartBatchRollback gives
+// them one started_at), rather than for its code alone.
+func RolledBackWithBatch(ctx context.Context, tx pgx.Tx, r Rollback) (bool, error) {
+	var with bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM access_codes c
+		JOIN access_codes o ON o.tenant_id = c.tenant_id AND o.batch_id = c.batch_id AND o.id <> c.id
+		JOIN code_rollbacks r ON r.tenant_id = o.tenant_id AND r.code_id = o.id
+		WHERE c.id = $1 AND r.started_at = $2)`, r.CodeID, r.StartedAt).Scan(&with)
+	if err != nil {
+		return false, fmt.Errorf("membership: rolled back with batch: %w", err)
+	}
+	return with, nil
+}
