@@ -254,7 +254,7 @@ func (t *turn) codeView(p *press, codeID int64, note string) error {
 	}
 	fmt.Fprintf(&b, "Created: %s\n", membership.FormatDate(c.CreatedAt))
 	if c.DeletedAt != nil {
-		fmt.Fprintf(&b, "Deleted: %s\n", membership.FormatDate(*c.DeletedAt))
+		fmt.Fprintf(&b, "Deleted: %s%s\n", membership.FormatDate(*c.DeletedAt), deletedByText(c))
 	}
 	if len(acts) > 0 {
 		b.WriteString("\nActivations, newest first:\n")
@@ -269,7 +269,7 @@ func (t *turn) codeView(p *press, codeID int64, note string) error {
 			fmt.Fprintf(&b, "…and %d earlier.\n", c.Activations-len(acts))
 		}
 	}
-	if hasRollback {
+	if hasRollback && rb.Total > 0 { // a rollback with nothing to undo only deleted the code, which Deleted says
 		b.WriteString("\n" + rollbackText(rb))
 	}
 	var row []jobs.Button
@@ -298,6 +298,17 @@ func (t *turn) backFromCode(c membership.Code) []jobs.Button {
 		return []jobs.Button{{Text: "« Batch", Data: fmt.Sprintf("%sb:%d:0", adminPrefix, c.BatchID)}}
 	}
 	return []jobs.Button{{Text: "« Access codes", Data: adminPrefix + "cl:0"}}
+}
+
+// deletedByText says what deleted a code, when it was not a person.
+func deletedByText(c membership.Code) string {
+	switch c.DeletedBy() {
+	case membership.DeletedByAutoDelete:
+		return ", by auto-delete: nobody had used it"
+	case membership.DeletedByRollback:
+		return ", by a rollback"
+	}
+	return ""
 }
 
 func rollbackText(r membership.Rollback) string {

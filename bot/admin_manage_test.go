@@ -61,6 +61,27 @@ func (w world) openCode(t *testing.T, code string) telegramtest.Message {
 	return w.tap(t, w.owner, list, membership.FormatCode(code), "Code "+membership.FormatCode(code)+"\n")
 }
 
+// A code's screen says what deleted it: auto-delete, or a rollback (of
+// its batch, say) that found nothing to undo and only deleted it.
+func TestCodeScreenSaysWhatDeletedIt(t *testing.T) {
+	w := ownerWorld(t)
+	one := membership.CodeRequest{PlanID: w.demo.Plan.ID, Count: 1}
+	codes := []membership.Code{w.Codes(t, w.demo.TenantID, one).Codes[0], w.Codes(t, w.demo.TenantID, one).Codes[0]}
+	w.rollBack(t, codes[0].Code)
+	w.Idle(t)
+	if _, err := w.Owner(t).Exec(context.Background(), "UPDATE access_codes SET deleted_at = now(), auto_deleted = true WHERE id = $1", codes[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	rolled := w.openCode(t, codes[0].Code)
+	if !strings.Contains(rolled.Text, ", by a rollback\n") || strings.Contains(rolled.Text, "undone") {
+		t.Errorf("an unused code a rollback deleted: %q", rolled.Text)
+	}
+	auto := w.openCode(t, codes[1].Code)
+	if !strings.Contains(auto.Text, ", by auto-delete: nobody had used it\n") {
+		t.Errorf("an auto-deleted code: %q", auto.Text)
+	}
+}
+
 func TestDeleteAndRollBackFromTheBotDoWhatTheConsoleDoes(t *testing.T) {
 	w := ownerWorld(t)
 	ctx := context.Background()
