@@ -28,7 +28,10 @@
 # BENCH_FLAGS (more flags for the Go benchmarks, e.g. "-webhook.users=5000" or
 # "-webhook.conns=24", the pool size;
 # "-webhook.work=false" measures the webhook alone, as a `serve --web-only`
-# process whose workers run elsewhere, with the replies left queued).
+# process whose workers run elsewhere, with the replies left queued;
+# "-webhook.worker-process=bin/gatekey", after `make build`, has the replies
+# sent by `gatekey serve --worker-only` in a process of its own on the same
+# machine, as fly.toml deploys the workers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -19,7 +19,10 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"sync"
@@ -40,15 +43,17 @@ import (
 )
 
 var (
-	benchTenants  = flag.Int("webhook.tenants", 10, "tenants in the webhook benchmarks")
-	benchBots     = flag.Int("webhook.bots", 100, "bots in the webhook benchmarks, shared out among the tenants")
-	benchUsers    = flag.Int("webhook.users", 10000, "Telegram users in the webhook benchmarks, shared out among the bots")
-	benchSenders  = flag.Int("webhook.senders", 64, "concurrent senders of BenchmarkWebhookStart (closed loop)")
-	benchRate     = flag.Float64("webhook.rate", 0, "offered rate (updates/s) of BenchmarkWebhookStartRate (open loop); 0 skips it")
-	benchDuration = flag.Duration("webhook.duration", 20*time.Second, "how long BenchmarkWebhookStartRate offers its rate")
-	benchArrivals = flag.String("webhook.arrivals", "poisson", "how BenchmarkWebhookStartRate spaces its updates: poisson (random, as Telegram's users send them and as pgbench --rate does) or uniform")
-	benchWork     = flag.Bool("webhook.work", true, "run the workers, which send the replies (false: the webhook alone, replies left queued)")
-	benchConns    = flag.Int("webhook.conns", 12, "connections in the application's pool (GATEKEY_DB_MAX_CONNS)")
+	benchTenants       = flag.Int("webhook.tenants", 10, "tenants in the webhook benchmarks")
+	benchBots          = flag.Int("webhook.bots", 100, "bots in the webhook benchmarks, shared out among the tenants")
+	benchUsers         = flag.Int("webhook.users", 10000, "Telegram users in the webhook benchmarks, shared out among the bots")
+	benchSenders       = flag.Int("webhook.senders", 64, "concurrent senders of BenchmarkWebhookStart (closed loop)")
+	benchRate          = flag.Float64("webhook.rate", 0, "offered rate (updates/s) of BenchmarkWebhookStartRate (open loop); 0 skips it")
+	benchDuration      = flag.Duration("webhook.duration", 20*time.Second, "how long BenchmarkWebhookStartRate offers its rate")
+	benchArrivals      = flag.String("webhook.arrivals", "poisson", "how BenchmarkWebhookStartRate spaces its updates: poisson (random, as Telegram's users send them and as pgbench --rate does) or uniform")
+	benchWork          = flag.Bool("webhook.work", true, "run the workers, which send the replies (false: the webhook alone, replies left queued)")
+	benchConns         = flag.Int("webhook.conns", 12, "connections in the application's pool (GATEKEY_DB_MAX_CONNS)")
+	benchWorkerProcess = flag.String("webhook.worker-process", "", "a built gatekey binary: the replies are sent by `gatekey serve --worker-only` in a process of its own, "+
+		"as fly.toml deploys the workers, with Telegram's real limits; this process is then the web tier alone (its CPU and the worker's count together)")
 )
 
 // BenchmarkWebhookStart is the closed loop: -webhook.senders goroutines each
@@ -92,7 +97,7 @@ func BenchmarkWebhookStart(b *testing.B) {
 	all := slices.Concat(lat...)
 	w.report(b, all, elapsed)
 	w.drain(b)
-	benchtest.Report(b, w.cpuBefore, benchtest.ReadCPU(w.owner), len(all), "update")
+	benchtest.Report(b, w.cpuBefore, benchtest.ReadCPU(w.owner, w.workerPID...), len(all), "update")
 }
 
 // BenchmarkWebhookStartRate is the open loop: updates are offered at
@@ -159,7 +164,7 @@ func BenchmarkWebhookStartRate(b *testing.B) {
 		b.ReportMetric(rate, "offered/s")
 		w.report(b, all, elapsed)
 		w.drain(b)
-		benchtest.Report(b, w.cpuBefore, benchtest.ReadCPU(w.owner), len(all), "update")
+		benchtest.Report(b, w.cpuBefore, benchtest.ReadCPU(w.owner, w.workerPID...), len(all), "update")
 	}
 }
 
@@ -242,8 +247,10 @@ type benchWorld struct {
 	owner  *pgxpool.Pool    // owner role, to watch River's table
 	client *fasthttp.Client // the senders' (see newBenchWorld)
 	pairs  []benchPair      // one per user: the user and the bot they talk to
-	next   atomic.Int64
-	update atomic.Int64 // update ids, fresh for every request
+	// workerPID is the worker process's (-webhook.worker-process), if any.
+	workerPID []int
+	next      atomic.Int64
+	update    atomic.Int64 // update ids, fresh for every request
 
 	sentBefore  int // sendMessage calls when the timed part began
 	cpuBefore   benchtest.CPU
@@ -268,7 +275,7 @@ func newBenchWorld(b *testing.B) *benchWorld {
 	app.TuneGC()
 	// Workers poll as a deployed Gatekey's do (GATEKEY_JOB_POLL_INTERVAL's
 	// default), not every 20 ms as in tests.
-	env := apptest.Start(b, apptest.Options{Work: *benchWork, Configure: func(c *app.Config) {
+	env := apptest.Start(b, apptest.Options{Work: *benchWork && *benchWorkerProcess == "", Configure: func(c *app.Config) {
 		c.JobPollInterval = time.Second
 		c.DBMaxConns = int32(*benchConns)
 	}})
@@ -289,7 +296,7 @@ func newBenchWorld(b *testing.B) *benchWorld {
 	// net/http's did (0.87 s against 2.25 s in profiles of 30,000
 	// updates), leaving the rest to what is measured, as pgbench's lean
 	// client does for PostgreSQL.
-	w := &benchWorld{env: env, owner: owner, client: &fasthttp.Client{
+	w := &benchWorld{env: env, owner: owner, workerPID: startWorkerProcess(b, env), client: &fasthttp.Client{
 		MaxConnsPerHost:     1024,
 		MaxIdleConnDuration: time.Minute,
 		ReadTimeout:         30 * time.Second,
@@ -457,7 +464,7 @@ func (w *benchWorld) sendNext() error {
 // mark notes where the timed part begins.
 func (w *benchWorld) mark() {
 	w.sentBefore = w.env.Fake.CallCount("sendMessage")
-	w.cpuBefore = benchtest.ReadCPU(w.owner)
+	w.cpuBefore = benchtest.ReadCPU(w.owner, w.workerPID...)
 	w.poolBefore = w.env.App.DB.Pool().Stat()
 	w.schedBefore = benchtest.ReadSched()
 }
@@ -486,6 +493,34 @@ func (w *benchWorld) report(b *testing.B, lat []time.Duration, elapsed time.Dura
 	waited := pool.EmptyAcquireWaitTime() - w.poolBefore.EmptyAcquireWaitTime()
 	b.ReportMetric(float64(waited.Microseconds())/float64(len(lat)), "pool-wait-us/update")
 	benchtest.ReportSched(b, w.schedBefore, benchtest.ReadSched())
+}
+
+// startWorkerProcess starts -webhook.worker-process as the workers of env,
+// stopped when the benchmark ends, and returns its pid; none (and no
+// process) without the flag.
+func startWorkerProcess(b *testing.B, env *apptest.Env) []int {
+	if *benchWorkerProcess == "" || !*benchWork {
+		return nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a free port for its /healthz
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(*benchWorkerProcess, "serve", "--worker-only")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+env.DatabaseURL, "GATEKEY_SECRET_KEY="+apptest.SecretKey,
+		"TELEGRAM_API_URL="+env.Fake.URL(), "GATEKEY_ADDR="+addr, fmt.Sprintf("GATEKEY_DB_MAX_CONNS=%d", *benchConns),
+		"GATEKEY_LOG_LEVEL=warn")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("worker process: %v", err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	})
+	return []int{cmd.Process.Pid}
 }
 
 // drain waits for the workers to finish every job, and wants every reply

@@ -33,12 +33,18 @@ type CPU struct {
 }
 
 // ReadCPU reads the CPU time used so far; db is a pool on the database
-// whose backends count.
-func ReadCPU(db *pgxpool.Pool) CPU {
+// whose backends count. The processes also (a worker process the
+// benchmark started, say) count as this one's.
+func ReadCPU(db *pgxpool.Pool, also ...int) CPU {
 	u := CPU{at: time.Now(), backends: map[int]time.Duration{}, machine: machineBusy()}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		u.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	for _, pid := range also {
+		if d, ok := procCPU(pid, ""); ok {
+			u.self += d
+		}
 	}
 	rows, err := db.Query(context.Background(), "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
 	if err != nil {
@@ -46,7 +52,7 @@ func ReadCPU(db *pgxpool.Pool) CPU {
 	}
 	pids, _ := pgx.CollectRows(rows, pgx.RowTo[int])
 	for _, pid := range pids {
-		if d, ok := procCPU(pid); ok {
+		if d, ok := procCPU(pid, "postgres"); ok {
 			u.backends[pid] = d
 		}
 	}
@@ -78,10 +84,11 @@ func Report(b *testing.B, before, now CPU, n int, unit string) {
 	}
 }
 
-// procCPU reads a postgres process's CPU time from /proc.
-func procCPU(pid int) (time.Duration, bool) {
-	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	if err != nil || !strings.HasPrefix(string(comm), "postgres") {
+// procCPU reads a process's CPU time from /proc, if its command name
+// starts with comm (a pid may have been reused).
+func procCPU(pid int, comm string) (time.Duration, bool) {
+	name, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil || !strings.HasPrefix(string(name), comm) {
 		return 0, false
 	}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
