@@ -342,14 +342,23 @@ func TestLinksOfAnEarlierEndingAreRevokedAtTheLast(t *testing.T) {
 	}
 }
 
+// twoPlansSharingTheGroup gives Sam two plans: Both (the demo's channel
+// and group, 30 days) and Group only (90 days), and has him join both chats.
+func (w world) twoPlansSharingTheGroup(t *testing.T) (u telegramtest.User, both, groupOnly membership.Plan) {
+	t.Helper()
+	channel, group := w.demo.Chats[0], w.demo.Chats[1]
+	both = w.plan(t, "Both", 30, channel, group)
+	groupOnly = w.plan(t, "Group only", 90, group)
+	u = w.activate(t, "Sam", both)
+	code := w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: groupOnly.ID, Count: 1}).Codes[0].Code
+	w.activateAs(t, u, code, 0) // already in the group: no Join button needed
+	return u, both, groupOnly
+}
+
 func TestSharedChatStaysWhileAnotherPlanGrantsIt(t *testing.T) {
 	w := newWorld(t, apptest.Options{})
 	channel, group := w.demo.Chats[0], w.demo.Chats[1]
-	both := w.plan(t, "Both", 30, channel, group)
-	groupOnly := w.plan(t, "Group only", 90, group)
-	u := w.activate(t, "Sam", both)
-	code := w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: groupOnly.ID, Count: 1}).Codes[0].Code
-	w.activateAs(t, u, code, 0) // already in the group: no Join button needed
+	u, both, _ := w.twoPlansSharingTheGroup(t)
 	w.owner(t, "UPDATE memberships SET ends_at = now() - interval '1 second' WHERE plan_id = $1", both.ID)
 	w.reconcile(t)
 	if w.Fake.IsMember(channel.TelegramChatID, u.ID) {
@@ -365,11 +374,7 @@ func TestSharedChatStaysWhileAnotherPlanGrantsIt(t *testing.T) {
 func TestSharedChatOfTwoEndingsKeepsNothing(t *testing.T) {
 	w := newWorld(t, apptest.Options{})
 	channel, group := w.demo.Chats[0], w.demo.Chats[1]
-	both := w.plan(t, "Both", 30, channel, group)
-	groupOnly := w.plan(t, "Group only", 90, group)
-	u := w.activate(t, "Sam", both)
-	code := w.Codes(t, w.demo.TenantID, membership.CodeRequest{PlanID: groupOnly.ID, Count: 1}).Codes[0].Code
-	w.activateAs(t, u, code, 0)
+	u, _, _ := w.twoPlansSharingTheGroup(t)
 	w.Idle(t)
 	before := len(w.Fake.Messages(w.demo.Bot.TelegramID, u.ID))
 	w.owner(t, "UPDATE memberships SET ends_at = now() - interval '1 second'")
