@@ -95,6 +95,9 @@ type Client = river.Client[pgx.Tx]
 // workers and queues, and Start will work jobs.
 func NewClient(deps Deps, cfg Config) (*Client, error) {
 	rc := &river.Config{Logger: riverLogger(deps.Log), ReindexerIndexNames: ReindexedIndexes()}
+	if deps.Log != nil {
+		rc.ErrorHandler = jobErrors{deps.Log}
+	}
 	if cfg.Work {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &SendMessageWorker{deps: deps})

@@ -2,7 +2,11 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // riverLogger is the logger River gets: warnings and errors always, its
@@ -34,3 +38,27 @@ func (a atLeast) WithAttrs(attrs []slog.Attr) slog.Handler {
 }
 
 func (a atLeast) WithGroup(name string) slog.Handler { return atLeast{a.h.WithGroup(name), a.min} }
+
+// jobErrors logs every failed run of a job, at warning while River will
+// run it again and at error when it gives up: River itself logs these at
+// info, which riverLogger drops, and a worker failing every Telegram call
+// would otherwise leave the logs clean. A job's error carries what the
+// Bot API or the database said, never a token (the clients' logger is
+// silent and their errors do not quote request URLs). Snoozes (waits for
+// Telegram's limits) and cancellations (refused for good: blocked,
+// removed) are normal, and River does not pass them here.
+type jobErrors struct{ log *slog.Logger }
+
+func (h jobErrors) HandleError(ctx context.Context, job *rivertype.JobRow, err error) *river.ErrorHandlerResult {
+	level, what := slog.LevelWarn, "job failed; it will run again"
+	if job.Attempt >= job.MaxAttempts {
+		level, what = slog.LevelError, "job failed for the last time; River discards it"
+	}
+	h.log.Log(ctx, level, "jobs: "+what, "job_id", job.ID, "kind", job.Kind, "attempt", job.Attempt, "max_attempts", job.MaxAttempts, "err", err)
+	return nil
+}
+
+func (h jobErrors) HandlePanic(ctx context.Context, job *rivertype.JobRow, panicVal any, trace string) *river.ErrorHandlerResult {
+	h.log.ErrorContext(ctx, "jobs: job panicked", "job_id", job.ID, "kind", job.Kind, "attempt", job.Attempt, "panic", fmt.Sprint(panicVal), "trace", trace)
+	return nil
+}
