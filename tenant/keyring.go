@@ -18,6 +18,7 @@ import (
 // key named beside them.
 type Keyring struct {
 	current string
+	ids     []string // current first, then the old keys in the order given
 	keys    map[string]cipher.AEAD
 }
 
@@ -32,6 +33,9 @@ func NewKeyring(current string, old ...string) (*Keyring, error) {
 		}
 		if i == 0 {
 			k.current = id
+		}
+		if _, dup := k.keys[id]; !dup {
+			k.ids = append(k.ids, id)
 		}
 		k.keys[id] = aead
 	}
@@ -57,6 +61,19 @@ func parseKey(s string) (string, cipher.AEAD, error) {
 	}
 	sum := sha256.Sum256(raw)
 	return hex.EncodeToString(sum[:4]), aead, nil
+}
+
+// Current is the id of the key Seal uses.
+func (k *Keyring) Current() string { return k.current }
+
+// IDs are the ids of every key k has: the current one first, then the
+// old ones in the order given.
+func (k *Keyring) IDs() []string { return append([]string(nil), k.ids...) }
+
+// Has says whether k has the key with this id, so can Open what it made.
+func (k *Keyring) Has(keyID string) bool {
+	_, ok := k.keys[keyID]
+	return ok
 }
 
 // Seal encrypts plaintext, binding it to context (so a ciphertext copied

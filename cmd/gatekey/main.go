@@ -38,6 +38,8 @@ Usage:
                                                make a staff token for the ops API (/ops/v1); prints it once
   gatekey ops token revoke --name N            stop a staff token from working, at once
   gatekey ops token list                       list staff tokens
+  gatekey keys status                          count bot tokens by secret key id; names ids no configured key has
+  gatekey keys rotate                          re-encrypt every bot token under an older key with GATEKEY_SECRET_KEY
   gatekey version                              print the version
 
 Configuration is read from the environment; see README.md.
@@ -70,6 +72,8 @@ func run(args []string, stdout io.Writer) error {
 		return ownerCommand(ctx, args[1:], stdout)
 	case "ops":
 		return opsCommand(ctx, args[1:], stdout)
+	case "keys":
+		return keysCommand(ctx, args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return nil

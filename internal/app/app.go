@@ -108,6 +108,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{Config: cfg, DB: db, Keys: keys, Log: cfg.Log}
+	a.checkTokenKeys(ctx)
 	a.Telegram = telegram.NewClients(cfg.TelegramAPIURL, a.botToken)
 	limiter := telegram.NewLimiter(db.Pool())
 	if cfg.FastTelegramLimits {
@@ -133,6 +134,31 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.HTTP = a.routes()
 	return a, nil
+}
+
+// checkTokenKeys logs an error at start when some bots' tokens are
+// encrypted with a key the configured keys do not have (an old key left
+// GATEKEY_OLD_SECRET_KEYS before gatekey keys rotate moved its tokens to
+// the current key): every Telegram call of those bots would fail. It does
+// not stop the process, which still serves every other bot; one query.
+func (a *App) checkTokenKeys(ctx context.Context) {
+	uses, err := a.DB.TokenKeys(ctx)
+	if err != nil {
+		a.Log.WarnContext(ctx, "could not check which secret keys the bot tokens need", "err", err)
+		return
+	}
+	missing := tenant.MissingKeys(uses, a.Keys)
+	if len(missing) == 0 {
+		return
+	}
+	bots, ids := 0, make([]string, 0, len(missing))
+	for _, u := range missing {
+		bots += u.Bots
+		ids = append(ids, u.KeyID)
+	}
+	a.Log.ErrorContext(ctx, fmt.Sprintf("%d bots have their tokens encrypted with secret key id(s) %s, which neither GATEKEY_SECRET_KEY nor GATEKEY_OLD_SECRET_KEYS has: "+
+		"every Telegram call of those bots fails. Put the old key back in GATEKEY_OLD_SECRET_KEYS, restart, and run gatekey keys rotate (gatekey keys status shows the ids)",
+		bots, strings.Join(ids, ", ")), "bots", bots, "missing_key_ids", ids)
 }
 
 func (a *App) botToken(ctx context.Context, tenantID, botID int64) (string, error) {
