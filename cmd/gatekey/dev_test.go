@@ -110,6 +110,7 @@ func get(u string) (int, string) {
 func TestServeHasNoSandboxWithTheRealBotAPI(t *testing.T) {
 	t.Setenv("DATABASE_URL", pgtest.NewDatabase(t))
 	t.Setenv("TELEGRAM_API_URL", "")
+	t.Setenv("GATEKEY_PUBLIC_URL", "https://gatekey.example")
 	base, _ := serveFor(t)
 	for _, path := range []string{"/sandbox", "/sandbox/state", "/sandbox/static/sandbox.js"} {
 		if status, _ := get(base + path); status != http.StatusNotFound {
@@ -124,6 +125,7 @@ func TestServeCollectsAtGCPercent(t *testing.T) {
 	t.Cleanup(func() { debug.SetGCPercent(100) })
 	t.Setenv("DATABASE_URL", pgtest.NewDatabase(t))
 	t.Setenv("TELEGRAM_API_URL", "")
+	t.Setenv("GATEKEY_PUBLIC_URL", "https://gatekey.example")
 	t.Setenv("GOGC", "")
 	debug.SetGCPercent(100)
 	serveFor(t)

@@ -118,6 +118,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return runWithFake(ctx, cfg, stdout)
 	}
+	if err := cfg.checkWebhookURL(); err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
 	return runApp(ctx, cfg, appConfig(cfg, !*workerOnly, !*webOnly), nil)
 }
 
