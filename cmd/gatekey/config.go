@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gatekey/gatekey/billing"
 	"github.com/gatekey/gatekey/jobs"
@@ -26,7 +28,7 @@ type setting struct {
 var settings = []setting{
 	{"DATABASE_URL", "postgres://postgres@127.0.0.1:25432/gatekey?sslmode=disable", "PostgreSQL connection string (the default is the cluster `make run` starts under ./.data)"},
 	{"GATEKEY_ADDR", "127.0.0.1:8080", "listen address of the web tier"},
-	{"GATEKEY_PUBLIC_URL", "", "public base URL; Telegram webhooks go to it + /telegram/{botID} (default http://GATEKEY_ADDR)"},
+	{"GATEKEY_PUBLIC_URL", "", "public base URL; Telegram webhooks go to it + /telegram/{botID} (default http://GATEKEY_ADDR); https with the real Telegram"},
 	{"GATEKEY_PROXY_HEADER", "", "header in which a trusted proxy in front of Gatekey passes the client's address (Fly-Client-IP on Fly.io); set it only behind such a proxy, since clients could forge it otherwise"},
 	{"GATEKEY_SECRET_KEY", "", "32 bytes, base64 or hex, that encrypt bot tokens at rest (required by serve; dev uses a fixed development key); keep a copy in a password manager, as rotating it needs the old key"},
 	{"GATEKEY_OLD_SECRET_KEYS", "", "comma-separated earlier keys, still accepted for decryption until gatekey keys rotate has re-encrypted every bot token with GATEKEY_SECRET_KEY; drop one only when gatekey keys status shows no token under it"},
@@ -36,7 +38,7 @@ var settings = []setting{
 	{"GATEKEY_JOB_POLL_INTERVAL", "1s", "how often workers poll for jobs besides LISTEN/NOTIFY"},
 	{"GATEKEY_RECONCILE_INTERVAL", "1m", "how often overdue expiries and reminders are swept up"},
 	{"GATEKEY_SWEEP_INTERVAL", "15m", "how often unused codes are auto-deleted and old update ids forgotten"},
-	{"STRIPE_API_KEY", "", "Gatekey's Stripe secret key (sk_...): members' payments, owners' Stripe onboarding and invoices; unset, there are none"},
+	{"STRIPE_API_KEY", "", "Gatekey's Stripe secret key (sk_...): members' payments, owners' Stripe onboarding and invoices; unset, there are none; requires STRIPE_WEBHOOK_SECRET"},
 	{"STRIPE_WEBHOOK_SECRET", "", "signing secrets (whsec_...) of the Stripe webhook endpoints at GATEKEY_PUBLIC_URL + /stripe/webhook, comma-separated: the platform's and the Connect one; unset, the endpoint is off"},
 	{"STRIPE_API_URL", billing.DefaultAPIURL, "Stripe API server (tests point it at stripe-mock)"},
 	{"GATEKEY_BILLING_PERIOD", "month", "period of owners' invoices: month (calendar months, UTC) or a duration such as 24h"},
@@ -103,6 +105,32 @@ func loadConfig() (config, error) {
 	if c.StripeAPIKey != "" && !strings.HasPrefix(c.StripeAPIKey, "sk_") && !strings.HasPrefix(c.StripeAPIKey, "rk_") {
 		errs = append(errs, errors.New("STRIPE_API_KEY: want a secret key, starting sk_ (or a restricted key, rk_)"))
 	}
+	webhookSecrets := 0
+	for i, k := range strings.Split(c.StripeWebhookKey, ",") {
+		if k = strings.TrimSpace(k); k == "" {
+			continue
+		}
+		webhookSecrets++
+		if !strings.HasPrefix(k, "whsec_") {
+			errs = append(errs, fmt.Errorf("STRIPE_WEBHOOK_SECRET, secret %d: want a webhook signing secret, starting whsec_", i+1))
+		}
+	}
+	if c.StripeAPIKey != "" && webhookSecrets == 0 {
+		errs = append(errs, errors.New("STRIPE_API_KEY is set but STRIPE_WEBHOOK_SECRET is not: members' payments are credited only when Stripe's checkout.session.completed event reaches /stripe/webhook, "+
+			"so members could pay and never get access. Add the webhook endpoints (README, Deploying: Stripe) and set their signing secrets in STRIPE_WEBHOOK_SECRET, or unset STRIPE_API_KEY"))
+	}
+	if c.TelegramAPIURL != fakeTelegram && !isHTTPURL(c.TelegramAPIURL) {
+		errs = append(errs, fmt.Errorf("TELEGRAM_API_URL=%q: want fake, or an absolute http:// or https:// URL with a host, such as %s", c.TelegramAPIURL, telegram.DefaultAPIURL))
+	}
+	if c.ProxyHeader != "" && !isHeaderName(c.ProxyHeader) {
+		errs = append(errs, fmt.Errorf("GATEKEY_PROXY_HEADER=%q: want an HTTP header name, such as Fly-Client-IP or X-Forwarded-For", c.ProxyHeader))
+	}
+	if v, ok := os.LookupEnv("GOGC"); ok && v != "" && v != "off" {
+		// The Go runtime ignores a GOGC it cannot read, without a word.
+		if _, err := strconv.Atoi(v); err != nil {
+			errs = append(errs, fmt.Errorf("GOGC=%q: want a number, such as 400, or off", v))
+		}
+	}
 	if !strings.HasPrefix(c.StripeAPIURL, "http://") && !strings.HasPrefix(c.StripeAPIURL, "https://") {
 		errs = append(errs, fmt.Errorf("STRIPE_API_URL=%q: want an http:// or https:// URL", c.StripeAPIURL))
 	}
@@ -117,14 +145,21 @@ func loadConfig() (config, error) {
 	if c.FlatPrice, err = membership.ParseMoney(price[0], price[1]); err != nil || c.FlatPrice.Minor <= 0 {
 		errs = append(errs, fmt.Errorf("GATEKEY_FLAT_PRICE=%q: want an amount and a currency, such as 29.00 USD", env("GATEKEY_FLAT_PRICE")))
 	}
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("GATEKEY_ADDR=%q: want host:port, such as 127.0.0.1:8080", c.Addr))
+	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		errs = append(errs, fmt.Errorf("GATEKEY_ADDR=%q: want a port from 1 to 65535, such as 127.0.0.1:8080", c.Addr))
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
+		if host, port, err := net.SplitHostPort(c.Addr); err == nil && host == "" {
+			// Listening on every address (":8080"): this machine is
+			// reachable as localhost, and http://:8080 is no URL.
+			c.PublicURL = "http://" + net.JoinHostPort("localhost", port)
+		}
 	}
-	if !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
-		errs = append(errs, fmt.Errorf("GATEKEY_PUBLIC_URL=%q: want an http:// or https:// URL", c.PublicURL))
+	if strings.ContainsFunc(c.PublicURL, unicode.IsSpace) || !isHTTPURL(c.PublicURL) {
+		errs = append(errs, fmt.Errorf("GATEKEY_PUBLIC_URL=%q: want an absolute http:// or https:// URL with a host and no spaces, such as https://gatekey.example.com", c.PublicURL))
 	}
 	if s := env("GATEKEY_OLD_SECRET_KEYS"); s != "" {
 		c.OldSecretKeys = strings.Split(s, ",")
@@ -164,6 +199,37 @@ func loadConfig() (config, error) {
 		errs = append(errs, fmt.Errorf("GATEKEY_LOG_FORMAT=%q: want json or text", c.LogFormat))
 	}
 	return c, errors.Join(errs...)
+}
+
+// checkWebhookURL is what serve asks of GATEKEY_PUBLIC_URL beyond its
+// form: the real Telegram delivers webhooks over https only, so a bot
+// connected to an http URL would never hear from its members. A Bot API
+// server of one's own (or a test's) takes http too.
+func (c config) checkWebhookURL() error {
+	u, err := url.Parse(c.TelegramAPIURL)
+	if err != nil || u.Hostname() != realTelegramHost || strings.HasPrefix(c.PublicURL, "https://") {
+		return nil
+	}
+	if os.Getenv("GATEKEY_PUBLIC_URL") == "" {
+		return fmt.Errorf("GATEKEY_PUBLIC_URL is not set, so bots' webhooks would go to %s; Telegram delivers webhooks over https only. Set GATEKEY_PUBLIC_URL to Gatekey's public https address, such as https://gatekey.example.com", c.PublicURL)
+	}
+	return fmt.Errorf("GATEKEY_PUBLIC_URL=%q: Telegram delivers webhooks over https only; set it to Gatekey's public https address, such as https://gatekey.example.com", c.PublicURL)
+}
+
+// realTelegramHost is the host of the real Bot API, telegram.DefaultAPIURL's.
+const realTelegramHost = "api.telegram.org"
+
+// isHTTPURL says whether s is an absolute http or https URL with a host.
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Hostname() != "" && u.User == nil
+}
+
+// isHeaderName says whether s is an HTTP header name: a token (RFC 9110).
+func isHeaderName(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return r > unicode.MaxASCII || !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r))
+	})
 }
 
 // logger is the process's logger, which first warns of settings that

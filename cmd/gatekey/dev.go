@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -31,7 +32,11 @@ const fakeTelegram = "fake"
 // dev runs Gatekey against an in-process fake Telegram with a demo tenant.
 // The fake keeps its world in memory, so the demo tenant is made afresh
 // at each start.
-func dev(ctx context.Context, stdout io.Writer) error {
+func dev(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	if done, err := parseArgs(fs, args, "gatekey dev", stdout); done || err != nil {
+		return err
+	}
 	cfg, err := loadConfig()
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
@@ -39,6 +44,10 @@ func dev(ctx context.Context, stdout io.Writer) error {
 	app.TuneGC()
 	if cfg.SecretKey == "" {
 		cfg.SecretKey = devSecretKey
+	}
+	// Before the migrations too: they would change a real database as well.
+	if err := claimDevDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return err
 	}
 	if err := migrateDatabase(ctx, cfg.DatabaseURL, io.Discard); err != nil {
 		return err
@@ -52,6 +61,9 @@ func dev(ctx context.Context, stdout io.Writer) error {
 // sandbox is mounted here and nowhere else, so a server that talks to a
 // real Bot API never has it.
 func runWithFake(ctx context.Context, cfg config, stdout io.Writer) error {
+	if err := claimDevDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
 	if err := resetDemo(ctx, cfg.DatabaseURL); err != nil {
 		return err
 	}
@@ -91,6 +103,69 @@ Gatekey is running with a fake Telegram and a demo tenant.
 The demo tenant is made afresh at each start. Stop with Ctrl-C.
 `, cfg.PublicURL, d.Email, d.Password, d.Bot.Username, d.Plan.Name, d.Chats[0].Title, d.Chats[1].Title,
 		sandbox.OwnerName, sandbox.Path)
+}
+
+// devMarkTable marks a database as one the fake Telegram's runs own: the
+// tenants owners sign up in the console there are theirs to play with too,
+// so the next run may still reset the demo tenant and disconnect bots.
+const devMarkTable = "gatekey_dev_database"
+
+// claimDevDatabase makes sure the database is one dev may change, and marks
+// it so; else it says why it refuses, having changed nothing. Dev's own
+// database is empty at its first run, marked at later ones, or (made before
+// the mark) holds the demo tenant alone. Anything else may be a real
+// Gatekey's: there dev would disconnect every bot and add a tenant whose
+// password is public.
+func claimDevDatabase(ctx context.Context, databaseURL string) error {
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return fmt.Errorf("dev: check the database: %w", err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("dev: check the database: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	var marked, migrated bool
+	var name string
+	if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL, to_regclass('tenants') IS NOT NULL, current_database()",
+		devMarkTable).Scan(&marked, &migrated, &name); err != nil {
+		return fmt.Errorf("dev: check the database: %w", err)
+	}
+	if marked {
+		return nil
+	}
+	if migrated {
+		// The demo tenant is the one whose owner's email is the demo
+		// address, on Gatekey's own domain; nobody else signs up with it.
+		var demoID int64
+		err := tx.QueryRow(ctx, "SELECT tenant_id FROM tenant_directory WHERE kind = 'email' AND key = $1", demoEmail).Scan(&demoID)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("dev: check the database: %w", err)
+		}
+		// tenants forces row-level security even on its owner, so only
+		// the cross-tenant role is sure to count them all.
+		var others int64
+		if _, err := tx.Exec(ctx, "SET LOCAL ROLE gatekey_crosstenant"); err != nil {
+			return fmt.Errorf("dev: check the database: %w", err)
+		}
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM tenants WHERE id <> $1", demoID).Scan(&others); err != nil {
+			return fmt.Errorf("dev: check the database: %w", err)
+		}
+		if _, err := tx.Exec(ctx, "RESET ROLE"); err != nil {
+			return fmt.Errorf("dev: check the database: %w", err)
+		}
+		if others > 0 {
+			return fmt.Errorf(`dev: refusing database %q: it holds %d tenant(s) besides the demo tenant, and gatekey dev did not make it, so it may be a real Gatekey's.
+With the fake Telegram (gatekey dev, or serve with TELEGRAM_API_URL=fake) Gatekey marks every bot in the database disconnected and adds a demo tenant whose password is public.
+Give it a database of its own: unset DATABASE_URL to use the one make run starts under ./.data, or point DATABASE_URL at a new, empty database`, name, others)
+		}
+	}
+	if _, err := tx.Exec(ctx, "CREATE TABLE "+devMarkTable+" (marked_at timestamptz NOT NULL DEFAULT now())"); err != nil {
+		return fmt.Errorf("dev: mark the database: %w", err)
+	}
+	return tx.Commit(ctx)
 }
 
 // resetDemo removes the previous run's demo tenant: its bot and chats

@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -107,6 +110,7 @@ func get(u string) (int, string) {
 func TestServeHasNoSandboxWithTheRealBotAPI(t *testing.T) {
 	t.Setenv("DATABASE_URL", pgtest.NewDatabase(t))
 	t.Setenv("TELEGRAM_API_URL", "")
+	t.Setenv("GATEKEY_PUBLIC_URL", "https://gatekey.example")
 	base, _ := serveFor(t)
 	for _, path := range []string{"/sandbox", "/sandbox/state", "/sandbox/static/sandbox.js"} {
 		if status, _ := get(base + path); status != http.StatusNotFound {
@@ -121,6 +125,7 @@ func TestServeCollectsAtGCPercent(t *testing.T) {
 	t.Cleanup(func() { debug.SetGCPercent(100) })
 	t.Setenv("DATABASE_URL", pgtest.NewDatabase(t))
 	t.Setenv("TELEGRAM_API_URL", "")
+	t.Setenv("GATEKEY_PUBLIC_URL", "https://gatekey.example")
 	t.Setenv("GOGC", "")
 	debug.SetGCPercent(100)
 	serveFor(t)
@@ -260,5 +265,200 @@ func TestDisconnectEarlierBots(t *testing.T) {
 	})
 	if err != nil || bot.Status != "disconnected" {
 		t.Errorf("after a restart: %+v %v; want disconnected", bot, err)
+	}
+}
+
+// ownerWithBot signs up an owner, as on a real Gatekey, with a connected
+// bot, and returns a check that neither was changed since.
+func ownerWithBot(t *testing.T, dbURL string) (unchanged func()) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := tenant.Open(ctx, dbURL, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	tenantID, err := db.SignUp(ctx, "nina@example.com", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := tenant.NewKeyring(strings.Repeat("5a", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bot tenant.Bot
+	err = db.Tx(ctx, tenantID, func(tx pgx.Tx) (err error) {
+		bot, err = tenant.AddBot(ctx, tx, keys, 7000000009, "nina_club_bot", "7000000009:x")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		err := db.Tx(ctx, tenantID, func(tx pgx.Tx) (err error) {
+			bot, err = tenant.GetBot(ctx, tx, bot.ID)
+			return err
+		})
+		if err != nil || bot.Status != "connected" {
+			t.Errorf("the owner's bot: %+v %v; want it still connected", bot, err)
+		}
+		if id, err := db.Lookup(ctx, "email", demoEmail); !errors.Is(err, tenant.ErrNotFound) {
+			t.Errorf("a demo tenant was added (%d, %v)", id, err)
+		}
+		var marked bool
+		if err := db.Pool().QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", devMarkTable).Scan(&marked); err != nil || marked {
+			t.Errorf("the database was marked as dev's (%v)", err)
+		}
+	}
+}
+
+// busyAddr is an address already taken, so that a server that got as far
+// as listening fails there instead of running on.
+func busyAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().String()
+}
+
+// TestDevRefusesARealDatabase: dev, and serve with the fake Telegram,
+// leave alone a database with tenants of its own (a real Gatekey's,
+// maybe), and say why and what to do instead.
+func TestDevRefusesARealDatabase(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	unchanged := ownerWithBot(t, dbURL)
+	t.Setenv("DATABASE_URL", dbURL)
+	t.Setenv("GATEKEY_ADDR", busyAddr(t))
+	t.Setenv("TELEGRAM_API_URL", fakeTelegram)
+	t.Setenv("GATEKEY_LOG_LEVEL", "error")
+	if err := run([]string{"dev"}, io.Discard); err == nil || !strings.Contains(err.Error(), "refusing") || !strings.Contains(err.Error(), "./.data") {
+		t.Errorf("dev: err = %v, want a refusal saying why and what to do", err)
+	}
+	t.Setenv("GATEKEY_SECRET_KEY", strings.Repeat("5a", 32))
+	if err := run([]string{"serve"}, io.Discard); err == nil || !strings.Contains(err.Error(), "refusing") {
+		t.Errorf("serve with TELEGRAM_API_URL=fake: err = %v, want a refusal", err)
+	}
+	unchanged()
+}
+
+// TestDevParsesItsArguments: `dev --help` prints the usage and does
+// nothing else; an argument dev does not know stops it before it starts.
+func TestDevParsesItsArguments(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	unchanged := ownerWithBot(t, dbURL)
+	t.Setenv("DATABASE_URL", dbURL)
+	t.Setenv("GATEKEY_ADDR", busyAddr(t))
+	t.Setenv("GATEKEY_LOG_LEVEL", "error")
+	var out bytes.Buffer
+	if err := run([]string{"dev", "--help"}, &out); err != nil || !strings.Contains(out.String(), "gatekey dev") {
+		t.Errorf("dev --help: %v, printed %q; want the usage", err, out.String())
+	}
+	for _, args := range [][]string{{"dev", "--bogus"}, {"dev", "now"}} {
+		if err := run(args, io.Discard); err == nil || !strings.Contains(err.Error(), strings.TrimLeft(args[1], "-")) {
+			t.Errorf("%v: err = %v, want one naming %s", args, err, args[1])
+		}
+	}
+	unchanged()
+}
+
+// TestDevClaimsItsOwnDatabase: an empty database, one dev made before it
+// was marked (the demo tenant alone), and one dev marked, whatever owners
+// signed up in it since, are dev's.
+func TestDevClaimsItsOwnDatabase(t *testing.T) {
+	ctx := context.Background()
+	empty := emptyDatabase(t)
+	if err := claimDevDatabase(ctx, empty); err != nil {
+		t.Fatalf("empty database: %v", err)
+	}
+	if err := migrateDatabase(ctx, empty, io.Discard); err != nil {
+		t.Fatalf("migrate a marked database: %v", err)
+	}
+	ownerWithBot(t, empty)
+	if err := claimDevDatabase(ctx, empty); err != nil {
+		t.Errorf("a marked database with an owner signed up in dev: %v", err)
+	}
+
+	demoOnly := pgtest.NewDatabase(t)
+	db, err := tenant.Open(ctx, demoOnly, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.SignUp(ctx, demoEmail, demoPassword); err != nil {
+		t.Fatal(err)
+	}
+	if err := claimDevDatabase(ctx, demoOnly); err != nil {
+		t.Errorf("the demo tenant alone: %v", err)
+	}
+
+	both := pgtest.NewDatabase(t)
+	ownerWithBot(t, both)
+	db2, err := tenant.Open(ctx, both, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	if _, err := db2.SignUp(ctx, demoEmail, demoPassword); err != nil {
+		t.Fatal(err)
+	}
+	if err := claimDevDatabase(ctx, both); err == nil || !strings.Contains(err.Error(), "1 tenant(s) besides the demo tenant") {
+		t.Errorf("the demo tenant and another: %v, want a refusal", err)
+	}
+}
+
+// emptyDatabase creates a database with nothing in it, as on a first run,
+// and drops it when t ends.
+func emptyDatabase(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, pgtest.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	name := fmt.Sprintf("gatekey_test_empty_%d", time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin, err := pgx.Connect(ctx, pgtest.AdminURL())
+		if err != nil {
+			return
+		}
+		defer admin.Close(ctx)
+		admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	u, err := url.Parse(pgtest.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// TestMigrateParsesItsArguments: `migrate --help` and a mistyped argument
+// apply nothing.
+func TestMigrateParsesItsArguments(t *testing.T) {
+	ctx := context.Background()
+	dbURL := emptyDatabase(t)
+	t.Setenv("DATABASE_URL", dbURL)
+	var out bytes.Buffer
+	if err := run([]string{"migrate", "--help"}, &out); err != nil || !strings.Contains(out.String(), "gatekey migrate") || strings.Contains(out.String(), "applied") {
+		t.Errorf("migrate --help: %v, printed %q; want the usage alone", err, out.String())
+	}
+	if err := run([]string{"migrate", "--dry-run"}, io.Discard); err == nil || !strings.Contains(err.Error(), "dry-run") {
+		t.Errorf("migrate --dry-run: err = %v, want one naming the flag", err)
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var migrated bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass('tenants') IS NOT NULL").Scan(&migrated); err != nil || migrated {
+		t.Errorf("migrations were applied (%v)", err)
 	}
 }

@@ -63,9 +63,9 @@ func run(args []string, stdout io.Writer) error {
 	case "serve":
 		return serve(ctx, args[1:], stdout)
 	case "migrate":
-		return migrate(ctx, stdout)
+		return migrate(ctx, args[1:], stdout)
 	case "dev":
-		return dev(ctx, stdout)
+		return dev(ctx, args[1:], stdout)
 	case "tenant":
 		return tenantCommand(ctx, args[1:], stdout)
 	case "owner":
@@ -102,7 +102,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	webOnly := fs.Bool("web-only", false, "serve HTTP only; leave jobs to worker processes")
 	workerOnly := fs.Bool("worker-only", false, "work jobs only; serve just /healthz, /readyz and /metrics on GATEKEY_ADDR")
-	if err := fs.Parse(args); err != nil {
+	if done, err := parseArgs(fs, args, "gatekey serve [--web-only | --worker-only]", stdout); done || err != nil {
 		return err
 	}
 	if *webOnly && *workerOnly {
@@ -121,6 +121,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			return errors.New("TELEGRAM_API_URL=fake runs the fake Telegram inside this process, so the web tier and the workers must run here together: drop --web-only and --worker-only")
 		}
 		return runWithFake(ctx, cfg, stdout)
+	}
+	if err := cfg.checkWebhookURL(); err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
 	}
 	return runApp(ctx, cfg, appConfig(cfg, !*workerOnly, !*webOnly), nil)
 }
@@ -183,7 +186,32 @@ func runApp(ctx context.Context, cfg config, ac app.Config, ready func(*app.App)
 	return nil
 }
 
-func migrate(ctx context.Context, stdout io.Writer) error {
+// parseArgs parses a subcommand's flags. With --help it prints the usage
+// and reports done, so that the command does nothing else; an argument it
+// does not know is an error, so that a typo never runs the command anyway.
+func parseArgs(fs *flag.FlagSet, args []string, use string, stdout io.Writer) (done bool, err error) {
+	fs.SetOutput(io.Discard) // the errors are returned, and the usage printed below
+	err = fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(stdout, "usage: %s\n", use)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%s: %w (usage: %s)", fs.Name(), err, use)
+	}
+	if fs.NArg() > 0 {
+		return false, fmt.Errorf("%s: unexpected argument %q (usage: %s)", fs.Name(), fs.Arg(0), use)
+	}
+	return false, nil
+}
+
+func migrate(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	if done, err := parseArgs(fs, args, "gatekey migrate", stdout); done || err != nil {
+		return err
+	}
 	cfg, err := loadConfig()
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
