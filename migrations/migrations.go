@@ -7,10 +7,12 @@ package migrations
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -99,20 +101,27 @@ func Status(ctx context.Context, pool *pgxpool.Pool) (pending int, err error) {
 	if err != nil {
 		return 0, fmt.Errorf("migrations: list: %w", err)
 	}
-	var current int
-	err = pool.QueryRow(ctx, "SELECT version FROM "+versionTable).Scan(&current)
-	if err != nil {
-		return 0, fmt.Errorf("migrations: current version: %w", err)
-	}
 	rm, err := rivermigrate.New(riverpgxv5.New(pool), nil)
 	if err != nil {
 		return 0, fmt.Errorf("migrations: river: %w", err)
+	}
+	var current int
+	err = pool.QueryRow(ctx, "SELECT version FROM "+versionTable).Scan(&current)
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == "42P01": // undefined_table: never migrated, so everything is pending
+		return len(names) + len(rm.AllVersions()), nil
+	case err != nil:
+		return 0, fmt.Errorf("migrations: current version: %w", err)
 	}
 	existing, err := rm.ExistingVersions(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("migrations: river versions: %w", err)
 	}
-	return len(names) - current + len(rm.AllVersions()) - len(existing), nil
+	// A schema newer than this binary (a release migrated it ahead of the
+	// machines still running the old one) counts as current, so that those
+	// stay in service until they are replaced.
+	return max(0, len(names)-current) + max(0, len(rm.AllVersions())-len(existing)), nil
 }
 
 func newMigrator(ctx context.Context, conn *pgx.Conn) (*migrate.Migrator, error) {

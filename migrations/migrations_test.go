@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/gatekey/gatekey/internal/pgtest"
 	"github.com/gatekey/gatekey/jobs"
 	"github.com/gatekey/gatekey/migrations"
@@ -49,5 +51,30 @@ func TestRiverReindexesIndexesThatExist(t *testing.T) {
 	}
 	if len(missing) > 0 || len(names) == 0 {
 		t.Errorf("River would reindex %q, of which %q do not exist", names, missing)
+	}
+}
+
+// Status counts every migration of a database never migrated (rather than
+// failing on its missing version table), none of a current one, and none
+// of one newer than this binary.
+func TestStatus(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	if n, err := migrations.Status(ctx, pool); err != nil || n != 0 {
+		t.Errorf("a migrated database: %d pending, %v; want 0", n, err)
+	}
+	if _, err := pool.Exec(ctx, "UPDATE schema_version SET version = version + 5"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := migrations.Status(ctx, pool); err != nil || n != 0 {
+		t.Errorf("a newer schema: %d pending, %v; want 0", n, err)
+	}
+	empty, err := pgxpool.New(ctx, pgtest.NewEmptyDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer empty.Close()
+	if n, err := migrations.Status(ctx, empty); err != nil || n < 16 {
+		t.Errorf("a database never migrated: %d pending, %v; want every migration", n, err)
 	}
 }

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -369,7 +367,7 @@ func TestDevParsesItsArguments(t *testing.T) {
 // signed up in it since, are dev's.
 func TestDevClaimsItsOwnDatabase(t *testing.T) {
 	ctx := context.Background()
-	empty := emptyDatabase(t)
+	empty := pgtest.NewEmptyDatabase(t)
 	if err := claimDevDatabase(ctx, empty); err != nil {
 		t.Fatalf("empty database: %v", err)
 	}
@@ -409,41 +407,11 @@ func TestDevClaimsItsOwnDatabase(t *testing.T) {
 	}
 }
 
-// emptyDatabase creates a database with nothing in it, as on a first run,
-// and drops it when t ends.
-func emptyDatabase(t *testing.T) string {
-	t.Helper()
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, pgtest.AdminURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	name := fmt.Sprintf("gatekey_test_empty_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin, err := pgx.Connect(ctx, pgtest.AdminURL())
-		if err != nil {
-			return
-		}
-		defer admin.Close(ctx)
-		admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
-	u, err := url.Parse(pgtest.AdminURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
-
 // TestMigrateParsesItsArguments: `migrate --help` and a mistyped argument
 // apply nothing.
 func TestMigrateParsesItsArguments(t *testing.T) {
 	ctx := context.Background()
-	dbURL := emptyDatabase(t)
+	dbURL := pgtest.NewEmptyDatabase(t)
 	t.Setenv("DATABASE_URL", dbURL)
 	var out bytes.Buffer
 	if err := run([]string{"migrate", "--help"}, &out); err != nil || !strings.Contains(out.String(), "gatekey migrate") || strings.Contains(out.String(), "applied") {

@@ -240,6 +240,11 @@ func (a *App) ready(c *fiber.Ctx) error {
 // when Web, else only /healthz, /readyz and /metrics for a supervisor.
 func (a *App) Start(ctx context.Context, ln net.Listener) error {
 	if a.Config.Work {
+		// River would fail on its missing tables with a bare "relation
+		// does not exist"; an operator needs to hear what to run.
+		if pending, err := migrations.Status(ctx, a.DB.Pool()); err == nil && pending > 0 {
+			return fmt.Errorf("app: the database is not migrated (%d migrations pending): run gatekey migrate", pending)
+		}
 		if err := a.River.Start(ctx); err != nil {
 			return fmt.Errorf("app: start workers: %w", err)
 		}
