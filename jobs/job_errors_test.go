@@ -3,7 +3,10 @@ package jobs_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
+	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -45,13 +48,42 @@ func TestAFailedJobIsLoggedAtWarning(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Idle(t)
+	const failed = `gatekey_job_runs_total{kind="telegram.send_message",outcome="failed"}`
+	failedBefore := metric(t, w.URL, failed)
 	w.Fake.Fail("sendMessage", 1, telegramtest.Fail5xx())
 	if _, err := w.App.River.Insert(context.Background(), jobs.SendMessageArgs{TenantID: w.demo.TenantID, BotID: w.demo.Bot.ID, ChatID: u.ID, Text: "Hello"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	w.Wait(t, "the retried message", func() bool { return lastText(w, t, u) == "Hello" })
+	if n := metric(t, w.URL, failed) - failedBefore; n < 1 { // other tests may fail such runs meanwhile
+		t.Errorf("/metrics counted %v failed runs of telegram.send_message, want at least 1", n)
+	}
 	got := out.String()
 	if !strings.Contains(got, "level=WARN") || !strings.Contains(got, "job failed; it will run again") || !strings.Contains(got, "kind=telegram.send_message") {
 		t.Errorf("the failed run was not logged at warning with its kind:\n%s", got)
 	}
+}
+
+// metric reads one series' value from the app's /metrics (0 if absent).
+func metric(t *testing.T, baseURL, series string) float64 {
+	t.Helper()
+	res, err := http.Get(baseURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	return 0
 }

@@ -128,7 +128,7 @@ func NewClient(deps Deps, cfg Config) (*Client, error) {
 		rc.JobTimeout = cfg.JobTimeout
 		rc.RescueStuckJobsAfter = cfg.RescueAfter
 		rc.Workers = workers
-		rc.Middleware = []rivertype.Middleware{river.WorkerMiddlewareFunc(growTelegramStack)}
+		rc.Middleware = []rivertype.Middleware{river.WorkerMiddlewareFunc(growTelegramStack), river.WorkerMiddlewareFunc(countRuns)}
 		rc.PeriodicJobs = periodicJobs(cfg)
 		rc.PeriodicJobs = append(rc.PeriodicJobs, addBilling(workers, deps, cfg)...)
 		rc.Queues = map[string]river.QueueConfig{
