@@ -1,14 +1,13 @@
 package jobs_test
 
 import (
-	"bytes"
 	"context"
+	"github.com/gatekey/gatekey/internal/syncbuf"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gatekey/gatekey/internal/app"
@@ -17,29 +16,10 @@ import (
 	"github.com/gatekey/gatekey/telegram/telegramtest"
 )
 
-// syncBuffer is a log destination that River's goroutines and the test may
-// use at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // A job that fails is logged at warning, at Gatekey's default level, with
 // its kind and error; the retry that then succeeds logs nothing more.
 func TestAFailedJobIsLoggedAtWarning(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	w := newWorld(t, apptest.Options{Configure: func(c *app.Config) {
 		c.Log = slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}})

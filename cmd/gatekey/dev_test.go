@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/gatekey/gatekey/internal/syncbuf"
 	"io"
 	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,27 +22,9 @@ import (
 	"github.com/gatekey/gatekey/tenant"
 )
 
-// syncBuffer is a bytes.Buffer the server goroutine writes while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // serveFor runs `gatekey serve` with the environment as set until the
 // test ends, and returns its base URL and what it printed.
-func serveFor(t *testing.T, args ...string) (string, *syncBuffer) {
+func serveFor(t *testing.T, args ...string) (string, *syncbuf.Buffer) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -54,7 +36,7 @@ func serveFor(t *testing.T, args ...string) (string, *syncBuffer) {
 	t.Setenv("GATEKEY_SECRET_KEY", strings.Repeat("5a", 32))
 	t.Setenv("GATEKEY_LOG_LEVEL", "error")
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, args, out) }()
 	t.Cleanup(func() {
@@ -82,7 +64,7 @@ func serveFor(t *testing.T, args ...string) (string, *syncBuffer) {
 }
 
 // waitWelcome waits until the fake world is made and the welcome printed.
-func waitWelcome(t *testing.T, out *syncBuffer) {
+func waitWelcome(t *testing.T, out *syncbuf.Buffer) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(out.String(), "Stop with Ctrl-C") {

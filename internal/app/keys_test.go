@@ -1,12 +1,11 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/gatekey/gatekey/internal/syncbuf"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -14,23 +13,6 @@ import (
 	"github.com/gatekey/gatekey/internal/pgtest"
 	"github.com/gatekey/gatekey/tenant"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *lockedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *lockedBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
 
 // TestStartNamesMissingSecretKeys: a process whose keys cannot decrypt
 // some bots' tokens says so at start, with how many and the key ids.
@@ -63,7 +45,7 @@ func TestStartNamesMissingSecretKeys(t *testing.T) {
 	}
 
 	start := func(current string, old ...string) []map[string]any {
-		var log lockedBuffer
+		var log syncbuf.Buffer
 		ap, err := New(ctx, Config{DatabaseURL: dbURL, SecretKey: current, OldSecretKeys: old, TelegramAPIURL: "http://127.0.0.1:1",
 			Log: slog.New(slog.NewJSONHandler(&log, nil))})
 		if err != nil {
