@@ -43,9 +43,21 @@ func Up(ctx context.Context, pool *pgxpool.Pool, applied func(string)) error {
 	if err != nil {
 		return err
 	}
-	m.OnStart = func(seq int32, name, _, _ string) { applied(fmt.Sprintf("gatekey %03d %s", seq, name)) }
+	// tern says when a migration starts, each in a transaction of its own:
+	// one has been applied once the next starts, or once all are done, so
+	// a migration that fails is not reported as applied.
+	started := ""
+	m.OnStart = func(seq int32, name, _, _ string) {
+		if started != "" {
+			applied(started)
+		}
+		started = fmt.Sprintf("gatekey %03d %s", seq, name)
+	}
 	if err := m.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrations: gatekey: %w", err)
+	}
+	if started != "" {
+		applied(started)
 	}
 
 	rm, err := rivermigrate.New(riverpgxv5.New(pool), nil)

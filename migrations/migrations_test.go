@@ -2,6 +2,7 @@ package migrations_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -76,5 +77,25 @@ func TestStatus(t *testing.T) {
 	defer empty.Close()
 	if n, err := migrations.Status(ctx, empty); err != nil || n < 16 {
 		t.Errorf("a database never migrated: %d pending, %v; want every migration", n, err)
+	}
+}
+
+// Up reports a migration as applied only once it has been: one that fails
+// is not in the list, those before it are.
+func TestUpReportsOnlyWhatWasApplied(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, pgtest.NewEmptyDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	// 002 creates invite_links: made beforehand, 002 fails.
+	if _, err := pool.Exec(ctx, "CREATE TABLE invite_links (id int)"); err != nil {
+		t.Fatal(err)
+	}
+	var applied []string
+	err = migrations.Up(ctx, pool, func(line string) { applied = append(applied, line) })
+	if err == nil || !slices.Equal(applied, []string{"gatekey 001 001_foundation.sql"}) {
+		t.Errorf("Up with 002 failing: %v, reported %q; want an error and only 001 applied", err, applied)
 	}
 }
