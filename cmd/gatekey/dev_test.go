@@ -6,6 +6,7 @@ import (
 	"errors"
 	"github.com/gatekey/gatekey/internal/syncbuf"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -410,5 +411,20 @@ func TestMigrateParsesItsArguments(t *testing.T) {
 	var migrated bool
 	if err := conn.QueryRow(ctx, "SELECT to_regclass('tenants') IS NOT NULL").Scan(&migrated); err != nil || migrated {
 		t.Errorf("migrations were applied (%v)", err)
+	}
+}
+
+// A process that cannot start says why in its log, in the log's format,
+// as well as on stderr: here, workers on a database never migrated.
+func TestWhyServeStoppedIsLogged(t *testing.T) {
+	var log syncbuf.Buffer
+	ac := app.Config{DatabaseURL: pgtest.NewEmptyDatabase(t), SecretKey: strings.Repeat("5a", 32), TelegramAPIURL: "http://127.0.0.1:9",
+		PublicURL: "http://127.0.0.1:9", Web: true, Work: true, DBMaxConns: 4, Log: slog.New(slog.NewJSONHandler(&log, nil))}
+	err := runApp(context.Background(), config{Addr: "127.0.0.1:0"}, ac, nil)
+	if err == nil || !strings.Contains(err.Error(), "run gatekey migrate") {
+		t.Fatalf("serve on a database never migrated: %v, want a refusal saying to run gatekey migrate", err)
+	}
+	if got := log.String(); !strings.Contains(got, `"msg":"gatekey stopped"`) || !strings.Contains(got, "run gatekey migrate") {
+		t.Errorf("the log does not say why serve stopped:\n%s", got)
 	}
 }

@@ -157,7 +157,14 @@ func appConfig(cfg config, web, work bool) app.Config {
 
 // runApp starts an App, calls ready (if any) once it serves, and runs
 // until ctx is cancelled (SIGINT or SIGTERM).
-func runApp(ctx context.Context, cfg config, ac app.Config, ready func(*app.App) error) error {
+func runApp(ctx context.Context, cfg config, ac app.Config, ready func(*app.App) error) (err error) {
+	// Why the process stopped goes to the log too, in its format: a log
+	// pipeline that parses JSON would miss main's plain line on stderr.
+	defer func() {
+		if err != nil && ac.Log != nil {
+			ac.Log.Error("gatekey stopped", "err", err)
+		}
+	}()
 	a, err := app.New(ctx, ac)
 	if err != nil {
 		return err
