@@ -216,30 +216,11 @@ func TestResetDemoAfterCodes(t *testing.T) {
 func TestDisconnectEarlierBots(t *testing.T) {
 	ctx := context.Background()
 	dbURL := pgtest.NewDatabase(t)
-	db, err := tenant.Open(ctx, dbURL, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	tenantID, err := db.SignUp(ctx, "nina@example.com", "correct horse battery")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := tenant.NewKeyring(strings.Repeat("5a", 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var bot tenant.Bot
-	err = db.Tx(ctx, tenantID, func(tx pgx.Tx) (err error) {
-		bot, err = tenant.AddBot(ctx, tx, keys, 7000000009, "nina_club_bot", "7000000009:x")
-		return err
-	})
-	if err != nil || bot.Status != "connected" {
-		t.Fatalf("add bot: %+v %v", bot, err)
-	}
+	db, tenantID, bot := ownerAndBot(t, dbURL)
 	if err := disconnectEarlierBots(ctx, dbURL); err != nil {
 		t.Fatal(err)
 	}
+	var err error
 	db.Tx(ctx, tenantID, func(tx pgx.Tx) error {
 		bot, err = tenant.GetBot(ctx, tx, bot.ID)
 		return err
@@ -249,9 +230,9 @@ func TestDisconnectEarlierBots(t *testing.T) {
 	}
 }
 
-// ownerWithBot signs up an owner, as on a real Gatekey, with a connected
-// bot, and returns a check that neither was changed since.
-func ownerWithBot(t *testing.T, dbURL string) (unchanged func()) {
+// ownerAndBot signs up Nina, as an owner on a real Gatekey, with her bot
+// connected.
+func ownerAndBot(t *testing.T, dbURL string) (*tenant.DB, int64, tenant.Bot) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := tenant.Open(ctx, dbURL, 4)
@@ -272,9 +253,18 @@ func ownerWithBot(t *testing.T, dbURL string) (unchanged func()) {
 		bot, err = tenant.AddBot(ctx, tx, keys, 7000000009, "nina_club_bot", "7000000009:x")
 		return err
 	})
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || bot.Status != "connected" {
+		t.Fatalf("add bot: %+v %v", bot, err)
 	}
+	return db, tenantID, bot
+}
+
+// ownerWithBot signs up an owner, as on a real Gatekey, with a connected
+// bot, and returns a check that neither was changed since.
+func ownerWithBot(t *testing.T, dbURL string) (unchanged func()) {
+	t.Helper()
+	ctx := context.Background()
+	db, tenantID, bot := ownerAndBot(t, dbURL)
 	return func() {
 		t.Helper()
 		err := db.Tx(ctx, tenantID, func(tx pgx.Tx) (err error) {
